@@ -1,0 +1,233 @@
+//! The `Backend` trait: the one seam between the gateway and a CRM.
+//!
+//! Every method takes the [`CallContext`] of the caller it acts for. In stdio mode that is the
+//! configured identity; in hosted mode it carries the caller's own bearer token, and a backend
+//! must use that token — never a server-wide credential — for the upstream call.
+//!
+//! Names reaching a backend are already resolved ([`EntityInfo`]), fields validated against the
+//! schema, filter operators checked against what the backend claims, and limits capped. A
+//! backend's job is the vendor API: translate, call, map back.
+
+use crate::model::{
+    ActionInfo, CreateOptions, EmailDraft, EntityInfo, Features, FieldSelection, Fields, Page,
+    PageRequest, Record, SearchRequest, SqlResult, TimelinePage,
+};
+use crate::schema::{EntitySchema, LinkSchema};
+use crate::{Error, Result};
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Who a call acts for.
+#[derive(Clone, Debug)]
+pub enum Identity {
+    /// The identity configured for this process (stdio mode).
+    Configured,
+    /// A caller's own bearer credential (hosted mode). `Debug` never shows the secret.
+    Bearer(SecretString),
+}
+
+/// Per-call context handed to every backend method.
+#[derive(Clone, Debug)]
+pub struct CallContext {
+    identity: Identity,
+    scope: Arc<str>,
+}
+
+impl CallContext {
+    /// The configured identity (stdio mode).
+    pub fn configured() -> Self {
+        CallContext {
+            identity: Identity::Configured,
+            scope: Arc::from("configured"),
+        }
+    }
+
+    /// A caller bringing its own bearer credential.
+    pub fn bearer(token: SecretString) -> Self {
+        let digest = Sha256::digest(token.expose_secret().as_bytes());
+        let scope: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        CallContext {
+            identity: Identity::Bearer(token),
+            scope: Arc::from(format!("caller:{scope}")),
+        }
+    }
+
+    /// Who the call acts for.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// A stable, non-secret key naming this caller, for scoping caches and rate limits.
+    /// Derived from a hash of the credential; reveals nothing of it.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+}
+
+/// A CRM behind the common tool surface. Dyn-safe (`Arc<dyn Backend>`).
+///
+/// Optional operations have default bodies that refuse with `NOT_ALLOWED`; a backend overrides
+/// those it supports and says so in [`Backend::features`] and [`EntityInfo::operations`].
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Short vendor name (`demo`, `espocrm`, …).
+    fn kind(&self) -> &'static str;
+
+    /// What the backend can do at all, known without I/O.
+    fn features(&self) -> Features;
+
+    /// Entity types the caller can reach, with per-entity capabilities.
+    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>>;
+
+    /// Fields and links of one entity.
+    async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>>;
+
+    /// One page of matching records.
+    async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page>;
+
+    /// Records by id. Ids that do not exist are simply absent from the result.
+    async fn get(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        fields: &FieldSelection,
+    ) -> Result<Vec<Record>>;
+
+    /// Records linked to one record through a link.
+    async fn related(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _link: &LinkSchema,
+        _page: &PageRequest,
+    ) -> Result<Page> {
+        Err(unsupported(entity, "reading related records"))
+    }
+
+    /// Notes, comments and activities of one record, newest first.
+    async fn timeline(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _page: &PageRequest,
+    ) -> Result<TimelinePage> {
+        Err(unsupported(entity, "timelines"))
+    }
+
+    /// Create a record. `data` is already validated.
+    async fn create(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _data: &Fields,
+        _options: CreateOptions,
+    ) -> Result<Record> {
+        Err(unsupported(entity, "create"))
+    }
+
+    /// Patch a record: only the given fields change. `data` is already validated.
+    async fn update(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _data: &Fields,
+    ) -> Result<Record> {
+        Err(unsupported(entity, "update"))
+    }
+
+    /// Delete a record. The gateway has already checked the confirm token.
+    async fn delete(&self, _cx: &CallContext, entity: &EntityInfo, _id: &str) -> Result<()> {
+        Err(unsupported(entity, "delete"))
+    }
+
+    /// Add one association.
+    async fn link(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _link: &LinkSchema,
+        _target_id: &str,
+    ) -> Result<()> {
+        Err(unsupported(entity, "linking"))
+    }
+
+    /// Remove one association.
+    async fn unlink(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _link: &LinkSchema,
+        _target_id: &str,
+    ) -> Result<()> {
+        Err(unsupported(entity, "unlinking"))
+    }
+
+    /// Add a note or comment to a record.
+    async fn note(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _text: &str,
+    ) -> Result<Record> {
+        Err(unsupported(entity, "notes"))
+    }
+
+    /// File an email draft. Never sends.
+    async fn draft_email(&self, _cx: &CallContext, _draft: &EmailDraft) -> Result<Record> {
+        Err(Error::not_allowed(
+            "this CRM does not support email drafts through crmgate",
+            "write the email elsewhere and log it with crm_note",
+        ))
+    }
+
+    /// Run a vendor action on a record. Destructive actions arrive only with a valid token.
+    async fn action(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _action: &ActionInfo,
+        _params: &Fields,
+    ) -> Result<Value> {
+        Err(unsupported(entity, "actions"))
+    }
+
+    /// Call a raw vendor method (crm_call), already checked against the configured allow-list.
+    async fn raw_call(&self, _cx: &CallContext, _method: &str, _params: &Value) -> Result<Value> {
+        Err(Error::not_allowed(
+            "this backend has no raw method call",
+            "use the crm_* tools",
+        ))
+    }
+
+    /// Whether a raw vendor method only reads (used to gate crm_call below the write tier).
+    fn raw_call_is_read_only(&self, _method: &str) -> bool {
+        false
+    }
+
+    /// Run one read-only SQL statement under the caller's row-level security (crm_query).
+    async fn sql(&self, _cx: &CallContext, _sql: &str, _limit: usize) -> Result<SqlResult> {
+        Err(Error::not_allowed(
+            "this backend has no SQL access",
+            "use crm_search",
+        ))
+    }
+}
+
+/// `NOT_ALLOWED` for an operation this backend does not offer on an entity.
+pub fn unsupported(entity: &EntityInfo, what: &str) -> Error {
+    Error::not_allowed(
+        format!("{} does not support {what}", entity.name),
+        "crm_entities lists the operations each entity supports",
+    )
+}
