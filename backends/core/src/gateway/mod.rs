@@ -1,0 +1,220 @@
+//! The operations behind every tool, independent of any transport.
+//!
+//! [`Gateway`] wraps one `Arc<dyn Backend>` and does what every backend would otherwise repeat:
+//! resolve canonical or native entity names, check capabilities, validate filters and writes
+//! against the schema, cap limits (and say so), wrap cursors, project fields, cut long text,
+//! and run the confirm-token flow for deletes and destructive actions. The MCP layer only turns
+//! JSON arguments into these calls and results back into JSON.
+
+mod args;
+mod present;
+mod read;
+mod write;
+
+pub use args::*;
+pub use present::record_version;
+
+use crate::backend::{Backend, CallContext};
+use crate::confirm::ConfirmSigner;
+use crate::model::{EntityInfo, Operation};
+use crate::schema::EntitySchema;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What a deployment lets the agent do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Look only.
+    Read,
+    /// Look, create, update, link, annotate, draft (the default).
+    Write,
+    /// Also delete and run outward-facing actions, each with a confirm token.
+    Destructive,
+}
+
+impl Tier {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Read => "read",
+            Tier::Write => "write",
+            Tier::Destructive => "destructive",
+        }
+    }
+}
+
+impl std::str::FromStr for Tier {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "read" => Ok(Tier::Read),
+            "write" => Ok(Tier::Write),
+            "destructive" => Ok(Tier::Destructive),
+            other => Err(format!(
+                "unknown tier {other:?}: use read, write or destructive"
+            )),
+        }
+    }
+}
+
+/// Limits and policies of one gateway.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// The tier in force.
+    pub tier: Tier,
+    /// Largest page a search may ask for; larger requests are capped and the cap reported.
+    pub limit_cap: usize,
+    /// Page size when none is asked for.
+    pub default_limit: usize,
+    /// Longest text value returned, in characters; longer text is cut and flagged.
+    pub text_cap: usize,
+    /// Most ids in one crm_get.
+    pub max_get_ids: usize,
+    /// Raw vendor methods crm_call may use (exact names, or a prefix ending in `*`). Empty: off.
+    pub raw_call_allow: Vec<String>,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        GatewaySettings {
+            tier: Tier::Write,
+            limit_cap: 50,
+            default_limit: 20,
+            text_cap: 2000,
+            max_get_ids: 100,
+            raw_call_allow: Vec::new(),
+        }
+    }
+}
+
+/// The transport-agnostic operations behind every tool.
+#[derive(Clone)]
+pub struct Gateway {
+    backend: Arc<dyn Backend>,
+    settings: Arc<GatewaySettings>,
+    signer: ConfirmSigner,
+}
+
+impl Gateway {
+    /// A gateway over a backend.
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        settings: GatewaySettings,
+        signer: ConfirmSigner,
+    ) -> Self {
+        Gateway {
+            backend,
+            settings: Arc::new(settings),
+            signer,
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &GatewaySettings {
+        &self.settings
+    }
+
+    /// Resolve a canonical or native entity name.
+    pub async fn resolve(&self, cx: &CallContext, name: &str) -> Result<EntityInfo> {
+        let name = name.trim();
+        let entities = self.backend.entities(cx).await?;
+        if let Some(found) = entities.iter().find(|e| e.is_named(name)) {
+            return Ok(found.clone());
+        }
+        let mut known: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
+        known.extend(
+            entities
+                .iter()
+                .filter(|e| e.native != e.name)
+                .map(|e| e.native.clone()),
+        );
+        Err(Error::unknown_entity(name, &known))
+    }
+
+    /// Resolve an entity and require an operation on it.
+    async fn resolve_for(&self, cx: &CallContext, name: &str, op: Operation) -> Result<EntityInfo> {
+        let entity = self.resolve(cx, name).await?;
+        if !entity.supports(op) {
+            let ops: Vec<String> = entity
+                .operations
+                .iter()
+                .map(|o| {
+                    serde_json::to_value(o)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
+                .collect();
+            return Err(Error::not_allowed(
+                format!("{} does not support {}", entity.name, op_word(op)),
+                format!("{} supports: {}", entity.name, ops.join(", ")),
+            ));
+        }
+        Ok(entity)
+    }
+
+    /// Resolve an entity, require an operation, and load its schema.
+    async fn resolve_with_schema(
+        &self,
+        cx: &CallContext,
+        name: &str,
+        op: Operation,
+    ) -> Result<(EntityInfo, Arc<EntitySchema>)> {
+        let entity = self.resolve_for(cx, name, op).await?;
+        let schema = self.backend.describe(cx, &entity).await?;
+        Ok((entity, schema))
+    }
+
+    /// Refuse when the tier in force is below `needed`.
+    pub fn require_tier(&self, needed: Tier, what: &str) -> Result<()> {
+        if self.settings.tier >= needed {
+            return Ok(());
+        }
+        Err(Error::not_allowed(
+            format!(
+                "{what} needs the {} tier; this server runs at {}",
+                needed.as_str(),
+                self.settings.tier.as_str()
+            ),
+            format!(
+                "ask the operator to set tier = \"{}\" in the crmgate config (or --tier {})",
+                needed.as_str(),
+                needed.as_str()
+            ),
+        ))
+    }
+}
+
+fn op_word(op: Operation) -> &'static str {
+    match op {
+        Operation::Search => "search",
+        Operation::Get => "get",
+        Operation::Related => "related records",
+        Operation::Timeline => "a timeline",
+        Operation::Create => "create",
+        Operation::Update => "update",
+        Operation::Delete => "delete",
+        Operation::Link => "link / unlink",
+        Operation::Note => "notes",
+        Operation::DraftEmail => "email drafts",
+        Operation::Action => "actions",
+    }
+}
+
+fn require_id(id: &str, what: &str) -> Result<String> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(Error::validation(
+            format!("{what} is empty"),
+            format!("pass the record's {what} as crm_search or crm_get returned it"),
+        ));
+    }
+    Ok(id.to_owned())
+}

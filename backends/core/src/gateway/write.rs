@@ -1,0 +1,397 @@
+//! Write operations: create, update (with preview), delete (confirm-token flow), link, unlink,
+//! note, draft email, actions, and the raw escape hatches (crm_call, crm_query).
+//!
+//! Every write is validated before the backend sees it; a refused write sends nothing upstream.
+
+use super::*;
+use crate::confirm::{Intent, TOKEN_LIFETIME};
+use crate::model::{
+    ActionInfo, CreateOptions, EmailDraft, FieldSelection, Fields, Record, SqlResult,
+};
+use crate::schema::FieldType;
+use crate::validate::{WriteKind, validate_write};
+use serde_json::Value;
+
+const MAX_NOTE_CHARS: usize = 100_000;
+
+impl Gateway {
+    /// crm_create
+    pub async fn create(&self, cx: &CallContext, args: CreateArgs) -> Result<RecordOutput> {
+        self.require_tier(Tier::Write, "crm_create")?;
+        let (entity, schema) = self
+            .resolve_with_schema(cx, &args.entity, Operation::Create)
+            .await?;
+        validate_write(&schema, &args.data, WriteKind::Create)?;
+        let options = CreateOptions {
+            skip_duplicate_check: args.skip_duplicate_check,
+        };
+        let record = self
+            .backend
+            .create(cx, &entity, &args.data, options)
+            .await?;
+        Ok(RecordOutput {
+            record: self.present(record, &FieldSelection::All),
+        })
+    }
+
+    /// crm_update; with `preview` only the diff, nothing written.
+    pub async fn update(&self, cx: &CallContext, args: UpdateArgs) -> Result<UpdateOutput> {
+        self.require_tier(Tier::Write, "crm_update")?;
+        let (entity, schema) = self
+            .resolve_with_schema(cx, &args.entity, Operation::Update)
+            .await?;
+        let id = require_id(&args.id, "id")?;
+        validate_write(&schema, &args.data, WriteKind::Update)?;
+        if args.preview {
+            let current = self.current(cx, &entity, &id).await?;
+            let diff = args
+                .data
+                .iter()
+                .map(|(field, after)| {
+                    let before = current.fields.get(field).cloned().unwrap_or(Value::Null);
+                    FieldChange {
+                        field: field.clone(),
+                        changes: &before != after,
+                        before,
+                        after: after.clone(),
+                    }
+                })
+                .collect();
+            return Ok(UpdateOutput::Preview {
+                diff,
+                applied: false,
+            });
+        }
+        let record = self.backend.update(cx, &entity, &id, &args.data).await?;
+        Ok(UpdateOutput::Updated {
+            record: self.present(record, &FieldSelection::All),
+        })
+    }
+
+    /// crm_delete: without a token, a preview and a token; with it, the delete.
+    pub async fn delete(&self, cx: &CallContext, args: DeleteArgs) -> Result<DeleteOutput> {
+        self.require_tier(Tier::Destructive, "crm_delete")?;
+        let entity = self
+            .resolve_for(cx, &args.entity, Operation::Delete)
+            .await?;
+        let id = require_id(&args.id, "id")?;
+        let current = self.current(cx, &entity, &id).await?;
+        let version = record_version(&current);
+        let intent = Intent {
+            operation: "delete",
+            entity: &entity.native,
+            id: &id,
+            version: &version,
+        };
+        match args
+            .confirm_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            None => Ok(DeleteOutput::Preview {
+                confirm_token: self.signer.issue(intent),
+                preview: self.present(current, &FieldSelection::All),
+                expires_in_s: TOKEN_LIFETIME.as_secs(),
+                delete: entity.delete,
+                deleted: false,
+            }),
+            Some(token) => {
+                self.signer.verify(token, intent)?;
+                self.backend.delete(cx, &entity, &id).await?;
+                Ok(DeleteOutput::Deleted {
+                    deleted: true,
+                    delete: entity.delete,
+                    entity: entity.name,
+                    id,
+                })
+            }
+        }
+    }
+
+    /// crm_link
+    pub async fn link(&self, cx: &CallContext, args: LinkArgs) -> Result<OkOutput> {
+        self.change_link(cx, args, true).await
+    }
+
+    /// crm_unlink
+    pub async fn unlink(&self, cx: &CallContext, args: LinkArgs) -> Result<OkOutput> {
+        self.change_link(cx, args, false).await
+    }
+
+    async fn change_link(&self, cx: &CallContext, args: LinkArgs, add: bool) -> Result<OkOutput> {
+        self.require_tier(Tier::Write, if add { "crm_link" } else { "crm_unlink" })?;
+        let (entity, schema) = self
+            .resolve_with_schema(cx, &args.entity, Operation::Link)
+            .await?;
+        let link = schema.require_link(&args.link)?;
+        if !link.writable {
+            return Err(Error::not_allowed(
+                format!(
+                    "{}.{} cannot be changed through crmgate",
+                    entity.name, link.name
+                ),
+                "update the reference field with crm_update instead, if the CRM allows it",
+            ));
+        }
+        let id = require_id(&args.id, "id")?;
+        let target = require_id(&args.target_id, "target_id")?;
+        if add {
+            self.backend.link(cx, &entity, &id, link, &target).await?;
+        } else {
+            self.backend.unlink(cx, &entity, &id, link, &target).await?;
+        }
+        Ok(OkOutput { ok: true })
+    }
+
+    /// crm_note
+    pub async fn note(&self, cx: &CallContext, args: NoteArgs) -> Result<NoteOutput> {
+        self.require_tier(Tier::Write, "crm_note")?;
+        let entity = self.resolve_for(cx, &args.entity, Operation::Note).await?;
+        let id = require_id(&args.id, "id")?;
+        let text = args.text.trim();
+        if text.is_empty() {
+            return Err(Error::validation(
+                "the note text is empty",
+                "pass the note as text",
+            ));
+        }
+        if text.chars().count() > MAX_NOTE_CHARS {
+            return Err(Error::validation(
+                format!("the note is longer than {MAX_NOTE_CHARS} characters"),
+                "summarise it, or split it into several notes",
+            ));
+        }
+        let note = self.backend.note(cx, &entity, &id, text).await?;
+        Ok(NoteOutput {
+            note: self.present(note, &FieldSelection::All),
+        })
+    }
+
+    /// crm_draft_email: files a draft; never sends.
+    pub async fn draft_email(&self, cx: &CallContext, args: DraftEmailArgs) -> Result<DraftOutput> {
+        self.require_tier(Tier::Write, "crm_draft_email")?;
+        let to: Vec<String> = args
+            .to
+            .into_vec()
+            .into_iter()
+            .map(|s| s.trim().to_owned())
+            .collect();
+        if to.is_empty() {
+            return Err(Error::validation(
+                "to is empty",
+                "pass at least one recipient address",
+            ));
+        }
+        if let Some(bad) = to
+            .iter()
+            .find(|a| !a.contains('@') || a.contains(char::is_whitespace))
+        {
+            return Err(Error::validation(
+                format!("{bad:?} is not an email address"),
+                "give addresses like name@example.com",
+            ));
+        }
+        if args.subject.trim().is_empty() && args.template.is_none() {
+            return Err(Error::validation(
+                "subject is empty",
+                "give the draft a subject, or name a template",
+            ));
+        }
+        let parent = match (args.entity, args.id) {
+            (Some(entity), Some(id)) => {
+                let entity = self.resolve_for(cx, &entity, Operation::DraftEmail).await?;
+                Some((entity, require_id(&id, "id")?))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(Error::validation(
+                    "entity and id go together",
+                    "pass both entity and id to file the draft on a record, or neither",
+                ));
+            }
+        };
+        let draft = EmailDraft {
+            to,
+            subject: args.subject,
+            body: args.body,
+            parent,
+            template: args.template.filter(|t| !t.trim().is_empty()),
+        };
+        let record = self.backend.draft_email(cx, &draft).await?;
+        Ok(DraftOutput {
+            draft: self.present(record, &FieldSelection::All),
+        })
+    }
+
+    /// crm_action: destructive actions need the destructive tier and a confirm token.
+    pub async fn action(&self, cx: &CallContext, args: ActionArgs) -> Result<ActionOutput> {
+        self.require_tier(Tier::Write, "crm_action")?;
+        let entity = self
+            .resolve_for(cx, &args.entity, Operation::Action)
+            .await?;
+        let Some(action) = entity
+            .actions
+            .iter()
+            .find(|a| a.name == args.action)
+            .cloned()
+        else {
+            let names: Vec<&str> = entity.actions.iter().map(|a| a.name.as_str()).collect();
+            let hint = crate::text::did_you_mean(&args.action, names.iter().copied())
+                .map(|b| format!("did you mean {b:?}? "))
+                .unwrap_or_default();
+            return Err(Error::new(
+                crate::ErrorCode::NotFound,
+                format!("{} has no action {:?}", entity.name, args.action),
+                format!("{hint}actions on {}: {}", entity.name, names.join(", ")),
+            ));
+        };
+        check_action_params(&entity.name, &action, &args.params)?;
+        let id = require_id(&args.id, "id")?;
+        if !action.destructive {
+            let result = self
+                .backend
+                .action(cx, &entity, &id, &action, &args.params)
+                .await?;
+            return Ok(ActionOutput::Done {
+                action: action.name,
+                result,
+            });
+        }
+        self.require_tier(Tier::Destructive, &format!("the {} action", action.name))?;
+        let current = self.current(cx, &entity, &id).await?;
+        let version = record_version(&current);
+        let intent = Intent {
+            operation: &action.name,
+            entity: &entity.native,
+            id: &id,
+            version: &version,
+        };
+        match args
+            .confirm_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            None => Ok(ActionOutput::Preview {
+                confirm_token: self.signer.issue(intent),
+                preview: self.present(current, &FieldSelection::All),
+                description: action.description.clone(),
+                action: action.name,
+                expires_in_s: TOKEN_LIFETIME.as_secs(),
+            }),
+            Some(token) => {
+                self.signer.verify(token, intent)?;
+                let result = self
+                    .backend
+                    .action(cx, &entity, &id, &action, &args.params)
+                    .await?;
+                Ok(ActionOutput::Done {
+                    action: action.name,
+                    result,
+                })
+            }
+        }
+    }
+
+    /// crm_call: a raw vendor method from the configured allow-list.
+    pub async fn raw_call(&self, cx: &CallContext, args: CallArgs) -> Result<CallOutput> {
+        let method = args.method.trim();
+        let allowed =
+            self.settings
+                .raw_call_allow
+                .iter()
+                .any(|pattern| match pattern.strip_suffix('*') {
+                    Some(prefix) => method.starts_with(prefix),
+                    None => pattern == method,
+                });
+        if !allowed {
+            return Err(Error::not_allowed(
+                format!("method {method:?} is not on this server's crm_call allow-list"),
+                "use the crm_* tools, or ask the operator to add it to raw_call_allow",
+            ));
+        }
+        if !self.backend.raw_call_is_read_only(method) {
+            self.require_tier(
+                Tier::Write,
+                &format!("the {method} method (it can change data)"),
+            )?;
+        }
+        Ok(CallOutput {
+            result: self.backend.raw_call(cx, method, &args.params).await?,
+        })
+    }
+
+    /// crm_query: one read-only SQL statement under the caller's row-level security.
+    pub async fn sql(&self, cx: &CallContext, args: QueryArgs) -> Result<SqlResult> {
+        if args.sql.trim().is_empty() {
+            return Err(Error::validation(
+                "sql is empty",
+                "pass one SELECT statement",
+            ));
+        }
+        let limit = self.limit(args.limit)?;
+        self.backend.sql(cx, &args.sql, limit.applied).await
+    }
+
+    /// The record as it is now (all fields), or NOT_FOUND.
+    async fn current(
+        &self,
+        cx: &CallContext,
+        entity: &crate::model::EntityInfo,
+        id: &str,
+    ) -> Result<Record> {
+        self.backend
+            .get(cx, entity, &[id.to_owned()], &FieldSelection::All)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::not_found(&entity.name, id))
+    }
+}
+
+fn check_action_params(entity: &str, action: &ActionInfo, params: &Fields) -> Result<()> {
+    for name in params.keys() {
+        if !action.params.iter().any(|p| &p.name == name) {
+            let names: Vec<&str> = action.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::validation(
+                format!("{entity}.{} takes no parameter {name:?}", action.name),
+                if names.is_empty() {
+                    "pass no params".to_owned()
+                } else {
+                    format!("parameters: {}", names.join(", "))
+                },
+            ));
+        }
+    }
+    for param in &action.params {
+        match params.get(&param.name) {
+            None | Some(Value::Null) if param.required => {
+                return Err(Error::validation(
+                    format!(
+                        "{entity}.{} needs the parameter {:?}",
+                        action.name, param.name
+                    ),
+                    format!("pass params: {{\"{}\": …}}", param.name),
+                ));
+            }
+            Some(Value::String(value))
+                if param.param_type == FieldType::Enum && !param.options.is_empty() =>
+            {
+                if !param.options.iter().any(|o| &o.value == value) {
+                    let allowed: Vec<String> = param
+                        .options
+                        .iter()
+                        .map(|o| format!("{} ({})", o.value, o.label))
+                        .collect();
+                    return Err(Error::validation(
+                        format!("{value:?} is not an allowed {}", param.name),
+                        format!("allowed: {}", allowed.join(", ")),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
