@@ -1,1 +1,185 @@
-//! TODO
+//! The shared metadata cache: entity lists, field schemas and the like, which change rarely
+//! and cost an upstream call (or several) to load.
+//!
+//! One moka `future::Cache` holds every backend's metadata, keyed by (backend instance, scope,
+//! item). A [`CacheScope::Caller`] entry is keyed by the caller's non-secret scope, so what one
+//! caller may see is never served to another. Loads are single-flight: concurrent callers of
+//! one key share one load, and a failed load reaches every waiter without being cached. Each
+//! lookup is reported to the call's `_meta` as a hit (with the entry's age) or a miss.
+
+use crate::{CallContext, Error, ErrorCode, Result};
+use moka::future::Cache;
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Whose view of the CRM an entry holds.
+#[derive(Debug, Clone, Copy)]
+pub enum CacheScope<'a> {
+    /// The same for every caller (e.g. the CRM's version, or a schema identical for all).
+    Global,
+    /// What this caller may see (e.g. the entities their permissions expose).
+    Caller(&'a CallContext),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ScopeKey {
+    Global,
+    Caller(Arc<str>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    instance: Arc<str>,
+    scope: ScopeKey,
+    item: Arc<str>,
+}
+
+impl Key {
+    fn new(instance: &str, scope: CacheScope<'_>, item: &str) -> Self {
+        Key {
+            instance: Arc::from(instance),
+            scope: match scope {
+                CacheScope::Global => ScopeKey::Global,
+                CacheScope::Caller(cx) => ScopeKey::Caller(Arc::from(cx.scope())),
+            },
+            item: Arc::from(item),
+        }
+    }
+}
+
+/// A type-erased value and when it was loaded.
+#[derive(Clone)]
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    loaded_at: Instant,
+}
+
+/// The metadata cache shared by every backend instance. Cheap to clone.
+#[derive(Clone)]
+pub struct MetadataCache {
+    cache: Cache<Key, Entry>,
+}
+
+impl std::fmt::Debug for MetadataCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetadataCache")
+            .field("entries", &self.cache.entry_count())
+            .finish()
+    }
+}
+
+impl MetadataCache {
+    /// A cache whose entries live `ttl` after loading, holding at most `max_entries`.
+    pub fn new(ttl: Duration, max_entries: u64) -> Self {
+        MetadataCache {
+            cache: Cache::builder()
+                .time_to_live(ttl)
+                .max_capacity(max_entries)
+                .build(),
+        }
+    }
+
+    /// The cached value for (`instance`, `scope`, `item`), or the result of `load`.
+    ///
+    /// Concurrent callers of the same key share one run of `load`; if it fails, every waiter
+    /// gets the error and nothing is cached, so the next call loads again. Asking for a type
+    /// other than the one stored under the key is a bug and returns an error.
+    pub async fn get_or_load<T, F, Fut>(
+        &self,
+        instance: &str,
+        scope: CacheScope<'_>,
+        item: &str,
+        load: F,
+    ) -> Result<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let loaded_here = AtomicBool::new(false);
+        let init = async {
+            loaded_here.store(true, Ordering::Relaxed);
+            let value = load().await?;
+            Ok::<_, Error>(Entry {
+                value: Arc::new(value),
+                loaded_at: Instant::now(),
+            })
+        };
+        let entry = self
+            .cache
+            .try_get_with(Key::new(instance, scope, item), init)
+            .await
+            .map_err(|shared| (*shared).clone())?;
+        let hit = !loaded_here.load(Ordering::Relaxed);
+        crate::meta::record_cache(
+            hit,
+            if hit {
+                entry.loaded_at.elapsed()
+            } else {
+                Duration::ZERO
+            },
+        );
+        entry.value.downcast::<T>().map_err(|_| {
+            tracing::error!(
+                item,
+                "metadata cache entry holds a different type than requested"
+            );
+            Error::new(
+                ErrorCode::Config,
+                format!("internal error: the cached metadata {item:?} has an unexpected type"),
+                "this is a crmgate bug (two loaders share a cache key); please report it",
+            )
+        })
+    }
+
+    /// Drop one entry, so the next lookup loads it again (e.g. after a schema change).
+    pub async fn invalidate(&self, instance: &str, scope: CacheScope<'_>, item: &str) {
+        self.cache
+            .invalidate(&Key::new(instance, scope, item))
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn wrong_type_is_an_error_not_a_panic() {
+        let cache = MetadataCache::new(Duration::from_secs(60), 10);
+        let v = cache
+            .get_or_load("i", CacheScope::Global, "x", || async { Ok(7u32) })
+            .await
+            .unwrap();
+        assert_eq!(*v, 7);
+        let err = cache
+            .get_or_load("i", CacheScope::Global, "x", || async { Ok(String::new()) })
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("unexpected type"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn invalidate_forces_a_reload() {
+        let cache = MetadataCache::new(Duration::from_secs(60), 10);
+        let cx = CallContext::configured();
+        let load = |n: u32| move || async move { Ok(n) };
+        let scope = CacheScope::Caller(&cx);
+        assert_eq!(
+            *cache.get_or_load("i", scope, "x", load(1)).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            *cache.get_or_load("i", scope, "x", load(2)).await.unwrap(),
+            1
+        );
+        cache.invalidate("i", scope, "x").await;
+        assert_eq!(
+            *cache.get_or_load("i", scope, "x", load(3)).await.unwrap(),
+            3
+        );
+    }
+}

@@ -376,19 +376,19 @@ fn check_action_params(entity: &str, action: &ActionInfo, params: &Fields) -> Re
                 ));
             }
             Some(Value::String(value))
-                if param.param_type == FieldType::Enum && !param.options.is_empty() =>
+                if param.param_type == FieldType::Enum
+                    && !param.options.is_empty()
+                    && !param.options.iter().any(|o| &o.value == value) =>
             {
-                if !param.options.iter().any(|o| &o.value == value) {
-                    let allowed: Vec<String> = param
-                        .options
-                        .iter()
-                        .map(|o| format!("{} ({})", o.value, o.label))
-                        .collect();
-                    return Err(Error::validation(
-                        format!("{value:?} is not an allowed {}", param.name),
-                        format!("allowed: {}", allowed.join(", ")),
-                    ));
-                }
+                let allowed: Vec<String> = param
+                    .options
+                    .iter()
+                    .map(|o| format!("{} ({})", o.value, o.label))
+                    .collect();
+                return Err(Error::validation(
+                    format!("{value:?} is not an allowed {}", param.name),
+                    format!("allowed: {}", allowed.join(", ")),
+                ));
             }
             _ => {}
         }
