@@ -1,1 +1,19 @@
+//! crmgate: one MCP server for working inside any CRM.
+//!
+//! # Layout
+//! - [`config`]: the TOML file — raw shape, validation, secrets — resolved into [`app::App`].
+//! - [`backends`]: builds the `Backend` a config names (demo, espocrm, …).
+//! - [`app`]: a ready gateway plus what the MCP layer needs (prompts folder, names).
+//! - [`tools`]: the tool surface — names, tiers, annotations, schemas, dispatch, text
+//!   rendering — with no MCP types, so the CLI's `call` and the MCP server share it.
+//! - [`mcp`]: the only module that imports rmcp: server handler, prompts, resources, stdio.
+//! - [`cli`]: the `crmgate` command line.
+//! - [`client_config`]: ready-to-paste snippets for MCP clients.
 
+pub mod app;
+pub mod backends;
+pub mod cli;
+pub mod client_config;
+pub mod config;
+pub mod mcp;
+pub mod tools;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `crmgate` binary: see [`crmgate::cli`].
+
+fn main() -> std::process::ExitCode {
+    crmgate::cli::main()
+}

@@ -1,0 +1,465 @@
+//! The config loader on real files: discovery, selection, validation messages, secrets,
+//! overrides. Every error is asserted as the one line a user would read.
+
+use crmgate::backends;
+use crmgate::config::{self, Located, Overrides, ResolvedCrm, raw, secrets};
+use crmgate_core::ErrorCode;
+use crmgate_core::gateway::Tier;
+use secrecy::ExposeSecret;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+struct Tmp {
+    dir: tempfile::TempDir,
+}
+
+impl Tmp {
+    fn new() -> Self {
+        Tmp {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn file(&self, text: &str) -> PathBuf {
+        let path = self.dir.path().join("crmgate.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+fn load_with(text: &str, overrides: &Overrides) -> (PathBuf, Result<ResolvedCrm, String>, Tmp) {
+    let tmp = Tmp::new();
+    let path = tmp.file(text);
+    let result = config::load_file(&path, overrides).map_err(|e| {
+        assert_eq!(e.code, ErrorCode::Config, "{e}");
+        assert!(!e.message.contains('\n'), "one line: {}", e.message);
+        e.message
+    });
+    (path, result, tmp)
+}
+
+fn load(text: &str) -> ResolvedCrm {
+    let (_, result, _tmp) = load_with(text, &Overrides::default());
+    result.unwrap()
+}
+
+/// The error message, with the temp file's path replaced by FILE.
+fn error(text: &str) -> String {
+    error_with(text, &Overrides::default())
+}
+
+fn error_with(text: &str, overrides: &Overrides) -> String {
+    let (path, result, _tmp) = load_with(text, overrides);
+    let message = result.expect_err("config should be refused");
+    message.replace(&path.display().to_string(), "FILE")
+}
+
+const TWO: &str = r#"
+default = "b"
+[crm.a]
+kind = "demo"
+tier = "read"
+[crm.b]
+kind = "demo"
+"#;
+
+#[test]
+fn no_file_at_all_serves_the_demo_with_defaults() {
+    let nowhere = Located {
+        path: None,
+        searched: vec![PathBuf::from("/nonexistent/crmgate/config.toml")],
+    };
+    let crm = config::load_located(&nowhere, &Overrides::default()).unwrap();
+    assert_eq!((crm.name.as_str(), crm.kind.as_str()), ("demo", "demo"));
+    assert_eq!(crm.settings.tier, Tier::Write);
+    assert_eq!(crm.settings.limit_cap, 50);
+    assert_eq!(crm.settings.default_limit, 20);
+    assert_eq!(crm.settings.text_cap, 2000);
+    assert!(crm.source.is_none() && crm.confirm_key.is_none() && crm.vendor.is_empty());
+    backends::app(crm).unwrap();
+
+    let read = Overrides {
+        tier: Some(Tier::Read),
+        ..Overrides::default()
+    };
+    let crm = config::load_located(&nowhere, &read).unwrap();
+    assert_eq!(crm.settings.tier, Tier::Read);
+
+    let other = Overrides {
+        crm: Some("acme".into()),
+        ..Overrides::default()
+    };
+    let e = config::load_located(&nowhere, &other).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Config);
+    assert!(
+        e.message.starts_with("--crm acme: no config file found")
+            && e.message.contains("/nonexistent/crmgate/config.toml"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn an_explicit_file_that_does_not_exist_is_an_error() {
+    let tmp = Tmp::new();
+    let missing = tmp.dir.path().join("missing.toml");
+    let e = config::find(Some(&missing)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Config);
+    assert_eq!(
+        e.message,
+        format!("config error: --config {}: no such file", missing.display())
+    );
+}
+
+#[test]
+fn the_crm_is_chosen_by_flag_then_default_then_the_only_one() {
+    assert_eq!(load(TWO).name, "b");
+    let (_, a, _t) = load_with(
+        TWO,
+        &Overrides {
+            crm: Some("a".into()),
+            ..Overrides::default()
+        },
+    );
+    let a = a.unwrap();
+    assert_eq!(a.name, "a");
+    assert_eq!(a.settings.tier, Tier::Read);
+
+    let only = load("[crm.solo]\nkind = \"demo\"\n");
+    assert_eq!(only.name, "solo");
+    assert!(only.source.as_deref().unwrap().ends_with("crmgate.toml"));
+
+    assert_eq!(
+        error_with(
+            TWO,
+            &Overrides {
+                crm: Some("foo".into()),
+                ..Overrides::default()
+            }
+        ),
+        "--crm foo: no [crm.foo] in FILE (have: a, b)"
+    );
+    assert_eq!(
+        error("default = \"x\"\n[crm.a]\nkind = \"demo\"\n"),
+        "config error in FILE: default: no [crm.x] in FILE (have: a)"
+    );
+    assert_eq!(
+        error("[crm.a]\nkind = \"demo\"\n[crm.b]\nkind = \"demo\"\n"),
+        "config error in FILE: several CRMs are listed (a, b): set default = \"NAME\" or pass --crm NAME"
+    );
+}
+
+#[test]
+fn a_file_without_crm_sections_serves_the_demo() {
+    let crm = load("# nothing but a comment\n");
+    assert_eq!(crm.kind, "demo");
+    assert!(crm.source.is_some());
+}
+
+#[test]
+fn unknown_keys_suggest_the_nearest_known_key() {
+    assert_eq!(
+        error("defualt = \"a\"\n"),
+        "config error in FILE: unknown key defualt (did you mean default?)"
+    );
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\n[crm.acme.rate_limit]\nper_secnd = 3\n"),
+        "config error in FILE: unknown key crm.acme.rate_limit.per_secnd (did you mean per_second?)"
+    );
+    // vendor keys are the backend's to check: the demo takes none
+    let crm = load("[crm.acme]\nkind = \"demo\"\ntierr = \"read\"\n");
+    let e = backends::build(&crm).err().expect("tierr is refused");
+    assert_eq!(e.code, ErrorCode::Config);
+    assert!(
+        e.message
+            .ends_with(": unknown key crm.acme.tierr (did you mean tier?)"),
+        "{}",
+        e.message
+    );
+    assert!(e.message.starts_with("config error in "), "{}", e.message);
+    let crm = load("[crm.acme]\nkind = \"demo\"\nurl = \"https://x\"\n");
+    let e = backends::build(&crm).err().unwrap();
+    assert!(
+        e.message
+            .contains("unknown key crm.acme.url: kind \"demo\" takes none"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn bad_values_name_the_key_and_the_rule() {
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\ntier = \"admin\"\n"),
+        "config error in FILE: crm.acme.tier: unknown tier \"admin\": use read, write or destructive"
+    );
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\nlimit_cap = 501\n"),
+        "config error in FILE: crm.acme.limit_cap: must be between 1 and 500"
+    );
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\nlimit_cap = 0\n"),
+        "config error in FILE: crm.acme.limit_cap: must be between 1 and 500"
+    );
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\nlimit_cap = 10\ndefault_limit = 11\n"),
+        "config error in FILE: crm.acme.default_limit: must be between 1 and limit_cap (10)"
+    );
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\nlimit_cap = \"many\"\n"),
+        "config error in FILE: crm.acme.limit_cap: invalid type: string \"many\", expected an integer"
+    );
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\n[crm.acme.rate_limit]\nmax_concurrency = 0\n"),
+        "config error in FILE: crm.acme.rate_limit.max_concurrency: must be between 1 and 1024"
+    );
+    assert_eq!(
+        error("[crm.acme]\ntier = \"read\"\n"),
+        "config error in FILE: crm.acme.kind: missing: set kind = \"demo\" (or espocrm, bitrix24, bottlecrm, atomic)"
+    );
+    assert_eq!(
+        error("[crm.acme]\nkind = \"demo\"\nraw_call_allow = [\"crm.*.list\"]\n"),
+        "config error in FILE: crm.acme.raw_call_allow[0]: \"crm.*.list\": '*' may only end a prefix, as in \"crm.deal.*\""
+    );
+    // a section that is not selected is still checked
+    assert_eq!(
+        error(
+            "default = \"a\"\n[crm.a]\nkind = \"demo\"\n[crm.b]\nkind = \"demo\"\ntext_cap = 5\n"
+        ),
+        "config error in FILE: crm.b.text_cap: must be between 100 and 1000000"
+    );
+}
+
+#[test]
+fn unknown_and_unbuilt_kinds_are_config_errors() {
+    let crm = load("[crm.acme]\nkind = \"espocrm\"\nurl = \"https://x\"\n");
+    let e = backends::build(&crm).err().unwrap();
+    assert!(
+        e.message.ends_with(
+            "crm.acme.kind: kind \"espocrm\" is not built into this version of crmgate yet; use kind = \"demo\""
+        ),
+        "{}",
+        e.message
+    );
+    let crm = load("[crm.acme]\nkind = \"salesforce\"\n");
+    let e = backends::build(&crm).err().unwrap();
+    assert!(
+        e.message.ends_with(
+            "crm.acme.kind: unknown kind \"salesforce\": use one of demo, espocrm, bitrix24, bottlecrm, atomic"
+        ),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn every_common_setting_is_applied() {
+    let crm = load(
+        r#"
+[crm.acme]
+kind = "demo"
+tier = "destructive"
+limit_cap = 100
+default_limit = 7
+text_cap = 500
+cache_ttl_s = 60
+timeout_s = 12
+connect_timeout_s = 3
+raw_call_allow = ["crm.deal.list", "Account*"]
+[crm.acme.rate_limit]
+per_second = 4
+burst = 9
+max_wait_ms = 250
+max_concurrency = 2
+"#,
+    );
+    let s = &crm.settings;
+    assert_eq!(s.tier, Tier::Destructive);
+    assert_eq!((s.limit_cap, s.default_limit, s.text_cap), (100, 7, 500));
+    assert_eq!(s.raw_call_allow, vec!["crm.deal.list", "Account*"]);
+    assert_eq!(crm.cache_ttl, Duration::from_secs(60));
+    let u = &crm.upstream;
+    assert_eq!(u.timeout, Duration::from_secs(12));
+    assert_eq!(u.connect_timeout, Duration::from_secs(3));
+    assert_eq!((u.rate_per_second, u.burst), (4, 9));
+    assert_eq!(u.max_wait, Duration::from_millis(250));
+    assert_eq!(u.max_concurrency, 2);
+    assert!(crm.vendor.is_empty());
+
+    // a small limit_cap pulls the default page size down with it
+    let crm = load("[crm.acme]\nkind = \"demo\"\nlimit_cap = 5\n");
+    assert_eq!(crm.settings.default_limit, 5);
+}
+
+#[test]
+fn bitrix24_gets_its_own_rate_defaults() {
+    let crm = load("[crm.b]\nkind = \"bitrix24\"\n");
+    assert_eq!((crm.upstream.rate_per_second, crm.upstream.burst), (2, 50));
+}
+
+#[test]
+fn the_tier_flag_overrides_the_file() {
+    let (_, crm, _t) = load_with(
+        TWO,
+        &Overrides {
+            crm: Some("a".into()),
+            tier: Some(Tier::Destructive),
+            ..Overrides::default()
+        },
+    );
+    assert_eq!(crm.unwrap().settings.tier, Tier::Destructive);
+}
+
+#[test]
+fn a_missing_env_var_names_the_key_and_the_variable() {
+    let var = "CRMGATE_TEST_VARIABLE_THAT_IS_NEVER_SET";
+    assert!(std::env::var_os(var).is_none());
+    let crm = load(&format!(
+        "[crm.acme]\nkind = \"demo\"\napi_key_env = \"{var}\"\n"
+    ));
+    let e = crm.secret("api_key").unwrap_err();
+    assert_eq!(e.code, ErrorCode::Config);
+    assert!(
+        e.message.contains(&format!(
+            "crm.acme.api_key_env: environment variable {var} is not set"
+        )),
+        "{}",
+        e.message
+    );
+    // a variable that is set is read (PATH is set wherever tests run)
+    let crm = load("[crm.acme]\nkind = \"demo\"\napi_key_env = \"PATH\"\n");
+    let key = crm.secret("api_key").unwrap().unwrap();
+    assert_eq!(key.expose_secret(), std::env::var("PATH").unwrap());
+    // absent: None, or an error naming what is needed
+    assert!(crm.secret("token").unwrap().is_none());
+    let e = crm.require_secret("token").unwrap_err();
+    assert!(
+        e.message.contains("crm.acme.token_env: missing"),
+        "{}",
+        e.message
+    );
+    // the top-level confirm secret too
+    assert_eq!(
+        error(&format!("confirm_secret_env = \"{var}\"\n")),
+        format!(
+            "config error in FILE: confirm_secret_env: environment variable {var} is not set (export {var}=... before starting crmgate, or set it in the MCP client's \"env\")"
+        )
+    );
+    assert_eq!(
+        error("confirm_secret_env = \"PATH\"\nconfirm_secret = \"x\"\n"),
+        "config error in FILE: confirm_secret: set either confirm_secret_env or confirm_secret, not both"
+    );
+}
+
+#[test]
+fn inline_secrets_work_and_warn_when_the_file_is_readable_by_others() {
+    let secret = "s3cr3t-inline-value-0123456789abcdef";
+    let tmp = Tmp::new();
+    let path = tmp.file(&format!(
+        "confirm_secret = \"{secret}\"\n[crm.acme]\nkind = \"demo\"\napi_key = \"{secret}\"\n"
+    ));
+    set_mode(&path, 0o644);
+    let crm = config::load_file(&path, &Overrides::default()).unwrap();
+    assert_eq!(crm.confirm_key.as_ref().unwrap().expose_secret(), secret);
+    assert_eq!(
+        crm.secret("api_key").unwrap().unwrap().expose_secret(),
+        secret
+    );
+    // never in Debug
+    let debug = format!("{crm:?}");
+    assert!(
+        !debug.contains(secret) && debug.contains("api_key"),
+        "{debug}"
+    );
+
+    if cfg!(unix) {
+        let warning = secrets::inline_secret_warning(&path, "crm.acme.api_key", "api_key_env")
+            .expect("0644 is readable by others");
+        assert!(
+            warning.contains("chmod 600") && warning.contains("api_key_env"),
+            "{warning}"
+        );
+        assert!(!warning.contains(secret));
+        set_mode(&path, 0o600);
+        assert!(secrets::inline_secret_warning(&path, "crm.acme.api_key", "api_key_env").is_none());
+    }
+    assert!(secrets::readable_by_others(0o644));
+    assert!(!secrets::readable_by_others(0o600));
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) {}
+
+#[test]
+fn a_short_confirm_secret_is_refused_without_echoing_it() {
+    let message = error("confirm_secret = \"short\"\n");
+    assert_eq!(
+        message,
+        "config error in FILE: confirm_secret: the confirm secret is shorter than 32 characters: use a long random value (openssl rand -hex 32)"
+    );
+    let message = error("confirm_secret = 1234567\n");
+    assert_eq!(
+        message,
+        "config error in FILE: confirm_secret: wrong type, expected a string"
+    );
+}
+
+#[test]
+fn syntax_errors_give_line_and_column() {
+    let message = error("default = \"a\"\n\n[crm.a\nkind = \"demo\"\n");
+    assert!(
+        message.starts_with("config error in FILE: line 3, column "),
+        "{message}"
+    );
+    let message = error("[crm.a]\nkind = \"demo\"\nkind = \"demo\"\n");
+    assert!(
+        message.starts_with("config error in FILE: line 3, column 1: duplicate key"),
+        "{message}"
+    );
+}
+
+#[test]
+fn prompts_dir_is_relative_to_the_file_and_must_exist() {
+    let tmp = Tmp::new();
+    std::fs::create_dir(tmp.dir.path().join("prompts")).unwrap();
+    let path = tmp.file("prompts_dir = \"prompts\"\n");
+    let crm = config::load_file(&path, &Overrides::default()).unwrap();
+    assert_eq!(
+        crm.prompts_dir.as_deref(),
+        Some(tmp.dir.path().join("prompts").as_path())
+    );
+    let message = error("prompts_dir = \"nowhere\"\n");
+    assert!(
+        message.starts_with("config error in FILE: prompts_dir: ")
+            && message.ends_with("nowhere is not a directory"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_example_config_loads_and_documents_every_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let crm = config::load_file(&path, &Overrides::default()).unwrap();
+    assert_eq!((crm.name.as_str(), crm.kind.as_str()), ("demo", "demo"));
+    assert_eq!(crm.settings.tier, Tier::Write);
+    backends::app(crm).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for key in raw::TOP_KEYS
+        .iter()
+        .chain(raw::CRM_KEYS)
+        .chain(raw::RATE_LIMIT_KEYS)
+    {
+        let documented = match *key {
+            "crm" => text.contains("[crm."),
+            "rate_limit" => text.contains(".rate_limit]"),
+            key => text.contains(&format!("{key} =")),
+        };
+        assert!(documented, "{key} undocumented");
+    }
+}
