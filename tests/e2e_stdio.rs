@@ -23,7 +23,11 @@ async fn spawn(extra: &[&str]) -> (Client, tempfile::TempDir) {
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path())
         .env("RUST_LOG", "debug");
-    let transport = TokioChildProcess::new(cmd).expect("spawn crmgate");
+    // debug logs are on (they must not disturb stdout) but not shown
+    let (transport, _) = TokioChildProcess::builder(cmd)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn crmgate");
     let client = ().serve(transport).await.expect("initialize");
     (client, home)
 }

@@ -101,7 +101,7 @@ pub static TOOLS: [ToolSpec; 16] = [
         Tier::Read,
         READ,
         |_| true,
-        "Entity types in this CRM (canonical + native names), the operations, filter operators and actions each supports. Start here.",
+        "Entity types (canonical and native names; either is accepted everywhere) with the operations, filter operators and actions each supports. Start here.",
     ),
     spec(
         "crm_describe",
@@ -246,7 +246,7 @@ pub fn find(name: &str) -> Option<&'static ToolSpec> {
 }
 
 fn entity() -> Value {
-    json!({"type": "string", "description": "Canonical or native name"})
+    json!({"type": "string"})
 }
 
 fn text() -> Value {
@@ -266,7 +266,11 @@ fn fields() -> Value {
 }
 
 fn object(props: Value, required: &[&str]) -> Value {
-    json!({"type": "object", "properties": props, "required": required})
+    let mut schema = json!({"type": "object", "properties": props});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
 }
 
 fn condition() -> Value {
@@ -287,7 +291,7 @@ pub fn input_schema(kind: ToolKind) -> Value {
             json!({
                 "entity": entity(),
                 "where": {"type": "array", "items": condition()},
-                "any": {"type": "array", "items": {"type": "array", "items": condition()}},
+                "any": {"type": "array", "items": {"type": "array"}, "description": "OR of lists of where items"},
                 "query": text(),
                 "sort": {"description": "\"field\", \"-field\", or a list of them"},
                 "fields": fields(),

@@ -82,17 +82,26 @@ impl Store {
     fn convert(&mut self, id: &str, deal: Option<(Option<&str>, Option<Value>)>) -> Result<Value> {
         let lead = self.require(Kind::Leads, id)?.fields.clone();
         if text(&lead, "status") == Some("converted") {
-            let contact = text(&lead, "converted_contact_id").unwrap_or("(deleted)");
-            return Err(Error::new(
-                ErrorCode::Conflict,
-                format!("lead {id} was already converted (contact {contact})"),
-                format!("work with the contact instead: crm_get contacts {contact}"),
-            )
-            .with_details(json!({
-                "converted_contact_id": lead.get("converted_contact_id"),
-                "converted_company_id": lead.get("converted_company_id"),
-                "converted_deal_id": lead.get("converted_deal_id"),
-            })));
+            let (message, suggestion) = match text(&lead, "converted_contact_id") {
+                Some(contact) => (
+                    format!("lead {id} was already converted (contact {contact})"),
+                    format!("work with the contact instead: crm_get contacts {contact}"),
+                ),
+                None => (
+                    format!("lead {id} is already marked converted"),
+                    format!(
+                        "to convert it here, first set its status back with crm_update leads \
+                         {id} {{\"status\": \"qualified\"}}"
+                    ),
+                ),
+            };
+            return Err(
+                Error::new(ErrorCode::Conflict, message, suggestion).with_details(json!({
+                    "converted_contact_id": lead.get("converted_contact_id"),
+                    "converted_company_id": lead.get("converted_company_id"),
+                    "converted_deal_id": lead.get("converted_deal_id"),
+                })),
+            );
         }
         let copy = |fields: &mut Fields, names: &[(&str, &str)]| {
             for (from, to) in names {

@@ -2,12 +2,13 @@
 //! [`crmgate_core::Backend`]. It is what `crmgate` serves with no configuration.
 //!
 //! # Layout
-//! - [`kind`]: entity kinds, names, id prefixes and enum tables.
-//! - [`schema`]: fields, links, operations and actions of each entity (the catalog).
-//! - [`seed`]: the deterministic seed (fixed-seed SplitMix64) and its word lists.
-//! - [`store`]: the state and its read paths (search, get, related, timeline, paging).
-//! - [`write`] / [`check`]: create, update, delete, link, notes; input checks.
-//! - [`email`]: email drafts and templates. [`actions`]: record actions.
+//! - `kind`: entity kinds, names, id prefixes and enum tables.
+//! - `schema`, `links`, `capabilities`: fields, links, operations and actions of each entity,
+//!   gathered once into a catalog.
+//! - `seed`: the deterministic seed (fixed-seed SplitMix64) and its word lists.
+//! - `store`: the state and its read paths (search, get, related, timeline, paging).
+//! - `write` / `check`: create, update, delete, link, notes; input checks.
+//! - `email`: email drafts and templates. `actions`: record actions. `clock`: timestamps.
 //! - this file: the thin `Backend` impl.
 //!
 //! The seed is built on first use (not in [`DemoBackend::new`]), so constructing the backend

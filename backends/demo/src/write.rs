@@ -364,6 +364,19 @@ impl Store {
             }
         };
         row.fields.insert(field.into(), next);
+        if holder == Kind::Deals && field == "contact_id" && add {
+            // the primary contact is always one of the deal's contacts
+            let mut set = row
+                .fields
+                .get("contact_ids")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if !set.iter().any(|v| v.as_str() == Some(value)) {
+                set.push(value.into());
+                row.fields.insert("contact_ids".into(), Value::Array(set));
+            }
+        }
         row.fields.insert("updated_at".into(), now.into());
         row.version += 1;
         Ok(())

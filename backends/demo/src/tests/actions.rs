@@ -112,6 +112,13 @@ async fn convert_reuses_an_existing_company_and_skips_the_deal_by_default() {
         code(run(&b, "leads", "ld-9999", "convert", json!({})).await),
         ErrorCode::NotFound
     );
+    // a lead marked converted by hand, without a conversion
+    let marked = create_lead(&b, json!({"last_name": "Marked", "status": "converted"})).await;
+    let err = run(&b, "leads", &marked, "convert", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict);
+    assert!(err.suggestion.contains("crm_update"), "{}", err.suggestion);
 }
 
 async fn create_lead(b: &DemoBackend, data: Value) -> String {

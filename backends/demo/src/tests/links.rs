@@ -171,6 +171,26 @@ async fn link_and_unlink_are_idempotent_and_one_links_replace() {
     let ids = get_one(&b, "deals", "dl-0001").await.unwrap().fields["contact_ids"].clone();
     assert_eq!(ids.as_array().unwrap().len(), before);
 
+    // the primary contact joins the deal's contacts
+    b.link(
+        &cx(),
+        &deals,
+        "dl-0001",
+        &link("deals", "contact"),
+        "ct-0071",
+    )
+    .await
+    .unwrap();
+    let deal = get_one(&b, "deals", "dl-0001").await.unwrap();
+    assert_eq!(deal.fields["contact_id"], "ct-0071");
+    assert!(
+        deal.fields["contact_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "ct-0071")
+    );
+
     // many-link stored on the far side (companies.contacts sets contacts.company_id)
     let companies = info(&b, "companies").await;
     b.link(
