@@ -97,13 +97,15 @@ pub trait Backend: Send + Sync + 'static {
         fields: &FieldSelection,
     ) -> Result<Vec<Record>>;
 
-    /// Records linked to one record through a link.
+    /// Records linked to one record through a link. `fields` are of the link's target entity;
+    /// a backend may return more (the gateway projects), never fewer.
     async fn related(
         &self,
         _cx: &CallContext,
         entity: &EntityInfo,
         _id: &str,
         _link: &LinkSchema,
+        _fields: &FieldSelection,
         _page: &PageRequest,
     ) -> Result<Page> {
         Err(unsupported(entity, "reading related records"))

@@ -66,6 +66,9 @@ pub enum DeleteKind {
 pub struct ActionParam {
     /// Parameter name.
     pub name: String,
+    /// What it means, in one line.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
     /// Common type.
     #[serde(rename = "type")]
     pub param_type: crate::schema::FieldType,
@@ -232,6 +235,19 @@ pub struct TimelineItem {
     /// The text was cut at the text cap.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The record the entry is itself, when it is one (a note: `{entity: "notes", id}`), so the
+    /// agent can crm_get it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<RecordRef>,
+}
+
+/// A pointer to one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordRef {
+    /// Canonical entity name.
+    pub entity: String,
+    /// Record id.
+    pub id: String,
 }
 
 /// One page of timeline entries, newest first.

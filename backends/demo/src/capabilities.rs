@@ -32,9 +32,16 @@ fn operations(kind: Kind) -> BTreeSet<Operation> {
     ops.iter().copied().collect()
 }
 
-fn param(name: &str, param_type: T, required: bool, options: Vec<EnumOption>) -> ActionParam {
+fn param(
+    name: &str,
+    description: &str,
+    param_type: T,
+    required: bool,
+    options: Vec<EnumOption>,
+) -> ActionParam {
     ActionParam {
         name: name.into(),
+        description: description.into(),
         param_type,
         required,
         options,
@@ -64,9 +71,27 @@ fn actions(kind: Kind) -> Vec<ActionInfo> {
              returns the ids created",
             false,
             vec![
-                param("create_deal", T::Boolean, false, vec![]),
-                param("deal_name", T::Text, false, vec![]),
-                param("deal_amount", T::Money, false, vec![]),
+                param(
+                    "create_deal",
+                    "also create a deal for the new contact",
+                    T::Boolean,
+                    false,
+                    vec![],
+                ),
+                param(
+                    "deal_name",
+                    "name of that deal (default: from the lead)",
+                    T::Text,
+                    false,
+                    vec![],
+                ),
+                param(
+                    "deal_amount",
+                    "amount of that deal",
+                    T::Money,
+                    false,
+                    vec![],
+                ),
             ],
         )],
         Kind::Deals => vec![
@@ -76,8 +101,20 @@ fn actions(kind: Kind) -> Vec<ActionInfo> {
                  and records the change on the deal's timeline",
                 false,
                 vec![
-                    param("stage", T::Enum, true, stage_options()),
-                    param("reason", T::Text, false, vec![]),
+                    param(
+                        "stage",
+                        "the stage to move to",
+                        T::Enum,
+                        true,
+                        stage_options(),
+                    ),
+                    param(
+                        "reason",
+                        "why, recorded on the timeline",
+                        T::Text,
+                        false,
+                        vec![],
+                    ),
                 ],
             ),
             action(
@@ -86,8 +123,14 @@ fn actions(kind: Kind) -> Vec<ActionInfo> {
                  contact) and records it on the timeline",
                 true,
                 vec![
-                    param("to", T::Email, false, vec![]),
-                    param("message", T::Text, false, vec![]),
+                    param(
+                        "to",
+                        "recipient (default: the primary contact)",
+                        T::Email,
+                        false,
+                        vec![],
+                    ),
+                    param("message", "a cover message", T::Text, false, vec![]),
                 ],
             ),
         ],
@@ -96,7 +139,13 @@ fn actions(kind: Kind) -> Vec<ActionInfo> {
             "Mark the task completed (idempotent); the completion is recorded on the timeline of \
              the records the task is attached to",
             false,
-            vec![param("outcome", T::Text, false, vec![])],
+            vec![param(
+                "outcome",
+                "what came of the task",
+                T::Text,
+                false,
+                vec![],
+            )],
         )],
         _ => vec![],
     }

@@ -216,6 +216,7 @@ impl Backend for DemoBackend {
         entity: &EntityInfo,
         id: &str,
         link: &LinkSchema,
+        _fields: &FieldSelection,
         page: &PageRequest,
     ) -> Result<Page> {
         let kind = resolve(entity, Operation::Related)?;

@@ -282,6 +282,7 @@ impl Store {
                     author: text(&row.fields, "author_id").and_then(|u| self.user_name(u)),
                     text: text(&row.fields, "body").unwrap_or_default().into(),
                     truncated: false,
+                    source: Some(record_ref(Kind::Notes, &row.fields)),
                 });
             }
             for row in self.attached(Kind::Emails, parent_field, id) {
@@ -297,6 +298,7 @@ impl Store {
                         text(&row.fields, "body").unwrap_or_default()
                     ),
                     truncated: false,
+                    source: Some(record_ref(Kind::Emails, &row.fields)),
                 });
             }
         }
@@ -312,6 +314,7 @@ impl Store {
                 author: event.author.as_deref().and_then(|u| self.user_name(u)),
                 text: event.text.clone(),
                 truncated: false,
+                source: None,
             });
         }
         items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
@@ -445,4 +448,12 @@ pub(crate) fn window(len: usize, page: &PageRequest) -> Result<(Range<usize>, Op
     let start = parse_cursor(page.cursor.as_deref())?.min(len);
     let end = start.saturating_add(page.limit.max(1)).min(len);
     Ok((start..end, (end < len).then(|| end.to_string())))
+}
+
+/// A pointer to a stored row, for timeline entries that are records themselves.
+fn record_ref(kind: Kind, fields: &Fields) -> crmgate_core::model::RecordRef {
+    crmgate_core::model::RecordRef {
+        entity: kind.name().into(),
+        id: text(fields, "id").unwrap_or_default().into(),
+    }
 }

@@ -193,7 +193,10 @@ impl Gateway {
             limit: limit.applied,
             cursor: backend_cursor,
         };
-        let page = self.backend.related(cx, &entity, &id, &link, &page).await?;
+        let page = self
+            .backend
+            .related(cx, &entity, &id, &link, &fields, &page)
+            .await?;
         Ok(RelatedOutput {
             records: page
                 .records

@@ -1,6 +1,7 @@
 //! Delete clean-up, link / unlink, and notes.
 
 use super::*;
+use crmgate_core::model::FieldSelection;
 use serde_json::json;
 
 #[tokio::test]
@@ -140,6 +141,7 @@ async fn link_and_unlink_are_idempotent_and_one_links_replace() {
             &deals,
             "dl-0001",
             &people,
+            &FieldSelection::All,
             &PageRequest {
                 limit: 50,
                 cursor: None,
@@ -155,6 +157,7 @@ async fn link_and_unlink_are_idempotent_and_one_links_replace() {
             &contacts,
             "ct-0070",
             &link("contacts", "deals"),
+            &FieldSelection::All,
             &PageRequest {
                 limit: 50,
                 cursor: None,

@@ -1,6 +1,7 @@
 //! Reads: entities and schemas, projection, get, related, and the errors of bad input.
 
 use super::*;
+use crmgate_core::model::FieldSelection;
 use crmgate_core::model::{DeleteKind, Operation, TotalKind};
 use crmgate_core::schema::LinkKind;
 use serde_json::json;
@@ -241,6 +242,7 @@ async fn related_follows_links_both_ways_with_paging() {
                 &companies,
                 "co-0001",
                 &contacts,
+                &FieldSelection::All,
                 &PageRequest { limit: 1, cursor },
             )
             .await
@@ -263,6 +265,7 @@ async fn related_follows_links_both_ways_with_paging() {
                 &info(&b, "contacts").await,
                 id,
                 &link("contacts", "company"),
+                &FieldSelection::All,
                 &PageRequest {
                     limit: 5,
                     cursor: None,
@@ -278,6 +281,7 @@ async fn related_follows_links_both_ways_with_paging() {
             &companies,
             "co-9999",
             &contacts,
+            &FieldSelection::All,
             &PageRequest {
                 limit: 5,
                 cursor: None,
@@ -295,6 +299,7 @@ async fn related_follows_links_both_ways_with_paging() {
             &companies,
             "co-0001",
             &bogus,
+            &FieldSelection::All,
             &PageRequest {
                 limit: 5,
                 cursor: None,
@@ -311,6 +316,7 @@ async fn related_follows_links_both_ways_with_paging() {
             &users,
             "us-0001",
             &link("users", "deals"),
+            &FieldSelection::All,
             &PageRequest {
                 limit: 100,
                 cursor: None,
