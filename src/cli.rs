@@ -241,10 +241,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             client_config_cmd(&global, &client, &name)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sandbox { vendor, .. } => Err(Failure::usage(Error::not_allowed(
-            format!("no sandbox for {vendor} in this version"),
-            "vendor sandboxes come with their backends in later versions",
-        ))),
+        Command::Sandbox { vendor, port } => {
+            let rt = runtime()?;
+            rt.block_on(backends::sandbox(&vendor, port.unwrap_or(0)))
+                .map_err(Failure::usage)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -168,7 +168,12 @@ fn unknown_keys_suggest_the_nearest_known_key() {
     );
     // vendor keys are the backend's to check: the demo takes none
     let crm = load("[crm.acme]\nkind = \"demo\"\ntierr = \"read\"\n");
-    let e = backends::build(&crm).err().expect("tierr is refused");
+    let e = backends::build(
+        &crm,
+        &crmgate_core::cache::MetadataCache::new(std::time::Duration::from_secs(60), 100),
+    )
+    .err()
+    .expect("tierr is refused");
     assert_eq!(e.code, ErrorCode::Config);
     assert!(
         e.message
@@ -178,7 +183,12 @@ fn unknown_keys_suggest_the_nearest_known_key() {
     );
     assert!(e.message.starts_with("config error in "), "{}", e.message);
     let crm = load("[crm.acme]\nkind = \"demo\"\nurl = \"https://x\"\n");
-    let e = backends::build(&crm).err().unwrap();
+    let e = backends::build(
+        &crm,
+        &crmgate_core::cache::MetadataCache::new(std::time::Duration::from_secs(60), 100),
+    )
+    .err()
+    .unwrap();
     assert!(
         e.message
             .contains("unknown key crm.acme.url: kind \"demo\" takes none"),
@@ -233,7 +243,12 @@ fn bad_values_name_the_key_and_the_rule() {
 #[test]
 fn unknown_and_unbuilt_kinds_are_config_errors() {
     let crm = load("[crm.acme]\nkind = \"espocrm\"\nurl = \"https://x\"\n");
-    let e = backends::build(&crm).err().unwrap();
+    let e = backends::build(
+        &crm,
+        &crmgate_core::cache::MetadataCache::new(std::time::Duration::from_secs(60), 100),
+    )
+    .err()
+    .unwrap();
     assert!(
         e.message.ends_with(
             "crm.acme.kind: kind \"espocrm\" is not built into this version of crmgate yet; use kind = \"demo\""
@@ -242,7 +257,12 @@ fn unknown_and_unbuilt_kinds_are_config_errors() {
         e.message
     );
     let crm = load("[crm.acme]\nkind = \"salesforce\"\n");
-    let e = backends::build(&crm).err().unwrap();
+    let e = backends::build(
+        &crm,
+        &crmgate_core::cache::MetadataCache::new(std::time::Duration::from_secs(60), 100),
+    )
+    .err()
+    .unwrap();
     assert!(
         e.message.ends_with(
             "crm.acme.kind: unknown kind \"salesforce\": use one of demo, espocrm, bitrix24, bottlecrm, atomic"

@@ -4,8 +4,14 @@
 //! and reads its secrets (with [`ResolvedCrm::secret`]); nothing here touches the network, so
 //! start-up stays cheap — connections and metadata wait for the first call.
 
+mod atomic;
+mod bitrix24;
+mod bottlecrm;
+mod espocrm;
+
 use crate::app::App;
 use crate::config::ResolvedCrm;
+use crmgate_core::cache::MetadataCache;
 use crmgate_core::confirm::ConfirmSigner;
 use crmgate_core::gateway::Gateway;
 use crmgate_core::{Backend, Result};
@@ -18,19 +24,18 @@ pub const KINDS: &[&str] = &["demo", "espocrm", "bitrix24", "bottlecrm", "atomic
 /// Kinds built into this version.
 pub const BUILT: &[&str] = &["demo"];
 
-/// The backend for `crm.kind`, configured from its vendor keys.
-pub fn build(crm: &ResolvedCrm) -> Result<Arc<dyn Backend>> {
+/// The backend for `crm.kind`, configured from its vendor keys. `cache` is the process-wide
+/// metadata cache; each backend namespaces its keys by instance and caller scope.
+pub fn build(crm: &ResolvedCrm, cache: &MetadataCache) -> Result<Arc<dyn Backend>> {
     match crm.kind.as_str() {
         "demo" => {
             crm.check_vendor_keys(&[])?;
             Ok(Arc::new(crmgate_demo::DemoBackend::new()))
         }
-        kind if KINDS.contains(&kind) => Err(crm.error(
-            "kind",
-            format!(
-                "kind {kind:?} is not built into this version of crmgate yet; use kind = \"demo\""
-            ),
-        )),
+        "espocrm" => espocrm::build(crm, cache),
+        "bitrix24" => bitrix24::build(crm, cache),
+        "bottlecrm" => bottlecrm::build(crm, cache),
+        "atomic" => atomic::build(crm, cache),
         other => {
             let known = crmgate_core::text::did_you_mean(other, KINDS.iter().copied())
                 .map(|best| format!(" (did you mean {best}?)"))
@@ -48,7 +53,8 @@ pub fn build(crm: &ResolvedCrm) -> Result<Arc<dyn Backend>> {
 
 /// The gateway over the configured backend, and the app around it.
 pub fn app(crm: ResolvedCrm) -> Result<App> {
-    let backend = build(&crm)?;
+    let cache = MetadataCache::new(crm.cache_ttl, 10_000);
+    let backend = build(&crm, &cache)?;
     let signer = match &crm.confirm_key {
         Some(key) => ConfirmSigner::new(key.expose_secret().as_bytes()),
         None => ConfirmSigner::random(),
@@ -59,4 +65,37 @@ pub fn app(crm: ResolvedCrm) -> Result<App> {
         crm_name: crm.name,
         prompts_dir: crm.prompts_dir,
     })
+}
+
+/// Run a vendor's sandbox (an in-process fake of its API) on `127.0.0.1:port` until Ctrl-C.
+pub async fn sandbox(vendor: &str, port: u16) -> Result<()> {
+    match vendor {
+        "espocrm" => espocrm::sandbox(port).await,
+        "bitrix24" => bitrix24::sandbox(port).await,
+        "bottlecrm" => bottlecrm::sandbox(port).await,
+        "atomic" => atomic::sandbox(port).await,
+        other => Err(crmgate_core::Error::not_allowed(
+            format!("no sandbox for {other:?}"),
+            "sandboxes: espocrm, bitrix24, bottlecrm, atomic",
+        )),
+    }
+}
+
+/// The refusal of a kind whose backend is not in this build yet.
+fn not_built(crm: &ResolvedCrm) -> crmgate_core::Error {
+    crm.error(
+        "kind",
+        format!(
+            "kind {:?} is not built into this version of crmgate yet; use kind = \"demo\"",
+            crm.kind
+        ),
+    )
+}
+
+/// The refusal of a sandbox not in this build yet.
+fn no_sandbox(vendor: &str) -> crmgate_core::Error {
+    crmgate_core::Error::not_allowed(
+        format!("no sandbox for {vendor} in this version"),
+        "vendor sandboxes come with their backends",
+    )
 }

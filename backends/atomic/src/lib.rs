@@ -1,0 +1,1 @@
+//! crmgate backend for atomic (being written).

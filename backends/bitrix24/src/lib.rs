@@ -1,0 +1,1 @@
+//! crmgate backend for bitrix24 (being written).

@@ -1,0 +1,1 @@
+//! crmgate backend for bottlecrm (being written).

@@ -1,0 +1,1 @@
+//! crmgate backend for espocrm (being written).
