@@ -113,6 +113,11 @@ pub struct EntityInfo {
     /// Actions on its records.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<ActionInfo>,
+    /// What the agent should know about this entity in this CRM: why an operation is absent
+    /// ("lead conversion has no REST method"), side effects ("setting assigned_to emails the
+    /// assignees"), what a list covers ("converted leads are not listable").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl EntityInfo {

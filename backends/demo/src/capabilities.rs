@@ -162,5 +162,6 @@ pub(crate) fn info(kind: Kind) -> EntityInfo {
         total: TotalKind::Exact,
         delete: DeleteKind::Hard,
         actions: actions(kind),
+        notes: Vec::new(),
     }
 }
