@@ -43,17 +43,27 @@ use crmgate_core::model::{
     Page, PageRequest, Record, SearchRequest, TimelinePage,
 };
 use crmgate_core::schema::{EntitySchema, LinkSchema};
-use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
+use crmgate_core::{Backend, CallContext, Error, ErrorCode, Identity, Result};
 use serde_json::Value;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Where deep links point unless [`DemoBackend::with_url_base`] says otherwise.
 pub const DEFAULT_URL_BASE: &str = "https://demo.crmgate.invalid";
 
+/// Most callers (distinct bearer identities) one demo serves in hosted mode.
+pub const MAX_TENANTS: usize = 256;
+
+type SharedStore = Arc<tokio::sync::RwLock<Store>>;
+
 /// The in-memory demo CRM, seeded with a small deterministic data set on first use.
+///
+/// The configured identity (stdio) has one CRM; in hosted mode every bearer identity gets a
+/// CRM of its own, seeded the same way, so callers never see each other's changes.
 pub struct DemoBackend {
     url_base: String,
-    state: OnceLock<RwLock<Store>>,
+    state: OnceLock<SharedStore>,
+    tenants: Mutex<HashMap<String, SharedStore>>,
 }
 
 impl Default for DemoBackend {
@@ -67,6 +77,7 @@ impl std::fmt::Debug for DemoBackend {
         f.debug_struct("DemoBackend")
             .field("url_base", &self.url_base)
             .field("seeded", &self.state.get().is_some())
+            .field("tenants", &self.tenants.lock().map_or(0, |t| t.len()))
             .finish()
     }
 }
@@ -83,20 +94,49 @@ impl DemoBackend {
         DemoBackend {
             url_base: base.into().trim_end_matches('/').to_string(),
             state: OnceLock::new(),
+            tenants: Mutex::new(HashMap::new()),
         }
     }
 
-    fn state(&self) -> &RwLock<Store> {
-        self.state
-            .get_or_init(|| RwLock::new(seed::seed(&self.url_base)))
+    fn seeded(&self) -> SharedStore {
+        Arc::new(tokio::sync::RwLock::new(seed::seed(&self.url_base)))
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Store> {
-        self.state().read().unwrap_or_else(PoisonError::into_inner)
+    /// The CRM of the caller: the configured one, or the bearer identity's own.
+    fn store(&self, cx: &CallContext) -> Result<SharedStore> {
+        if matches!(cx.identity(), Identity::Configured) {
+            return Ok(self.state.get_or_init(|| self.seeded()).clone());
+        }
+        let mut tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(store) = tenants.get(cx.scope()) {
+            return Ok(store.clone());
+        }
+        if tenants.len() >= MAX_TENANTS {
+            return Err(Error::not_allowed(
+                format!("the demo CRM serves at most {MAX_TENANTS} callers at once"),
+                "restart crmgate to reset the demo, or connect a real CRM",
+            ));
+        }
+        let store = self.seeded();
+        tenants.insert(cx.scope().to_owned(), store.clone());
+        Ok(store)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Store> {
-        self.state().write().unwrap_or_else(PoisonError::into_inner)
+    /// The configured CRM for inspection in unit tests (never contended there).
+    #[cfg(test)]
+    fn read_sync(&self) -> tokio::sync::OwnedRwLockReadGuard<Store> {
+        let store = self.state.get_or_init(|| self.seeded()).clone();
+        store
+            .try_read_owned()
+            .expect("no writer during a test inspection")
+    }
+
+    async fn read(&self, cx: &CallContext) -> Result<tokio::sync::OwnedRwLockReadGuard<Store>> {
+        Ok(self.store(cx)?.read_owned().await)
+    }
+
+    async fn write(&self, cx: &CallContext) -> Result<tokio::sync::OwnedRwLockWriteGuard<Store>> {
+        Ok(self.store(cx)?.write_owned().await)
     }
 }
 
@@ -178,7 +218,7 @@ impl Backend for DemoBackend {
         Ok(kind.schema().clone())
     }
 
-    async fn search(&self, _cx: &CallContext, request: &SearchRequest) -> Result<Page> {
+    async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page> {
         let kind = resolve(&request.entity, Operation::Search)?;
         let schema = kind.schema();
         request.filter.check(schema, &FilterOp::ALL)?;
@@ -190,7 +230,7 @@ impl Backend for DemoBackend {
                 schema.require_field(name)?;
             }
         }
-        self.read().search(
+        self.read(cx).await?.search(
             kind,
             &request.filter,
             &request.sort,
@@ -201,18 +241,18 @@ impl Backend for DemoBackend {
 
     async fn get(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         ids: &[String],
         fields: &FieldSelection,
     ) -> Result<Vec<Record>> {
         let kind = resolve(entity, Operation::Get)?;
-        Ok(self.read().get(kind, ids, fields))
+        Ok(self.read(cx).await?.get(kind, ids, fields))
     }
 
     async fn related(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         id: &str,
         link: &LinkSchema,
@@ -221,50 +261,50 @@ impl Backend for DemoBackend {
     ) -> Result<Page> {
         let kind = resolve(entity, Operation::Related)?;
         let spec = link_spec(kind, link)?;
-        self.read().related(kind, id, spec, page)
+        self.read(cx).await?.related(kind, id, spec, page)
     }
 
     async fn timeline(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         id: &str,
         page: &PageRequest,
     ) -> Result<TimelinePage> {
         let kind = resolve(entity, Operation::Timeline)?;
-        self.read().timeline(kind, id, page)
+        self.read(cx).await?.timeline(kind, id, page)
     }
 
     async fn create(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         data: &Fields,
         options: CreateOptions,
     ) -> Result<Record> {
         let kind = resolve(entity, Operation::Create)?;
-        self.write().create(kind, data, options)
+        self.write(cx).await?.create(kind, data, options)
     }
 
     async fn update(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         id: &str,
         data: &Fields,
     ) -> Result<Record> {
         let kind = resolve(entity, Operation::Update)?;
-        self.write().update(kind, id, data)
+        self.write(cx).await?.update(kind, id, data)
     }
 
-    async fn delete(&self, _cx: &CallContext, entity: &EntityInfo, id: &str) -> Result<()> {
+    async fn delete(&self, cx: &CallContext, entity: &EntityInfo, id: &str) -> Result<()> {
         let kind = resolve(entity, Operation::Delete)?;
-        self.write().delete(kind, id)
+        self.write(cx).await?.delete(kind, id)
     }
 
     async fn link(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         id: &str,
         link: &LinkSchema,
@@ -272,12 +312,14 @@ impl Backend for DemoBackend {
     ) -> Result<()> {
         let kind = resolve(entity, Operation::Link)?;
         let spec = link_spec(kind, link)?;
-        self.write().set_link(kind, id, spec, target_id, true)
+        self.write(cx)
+            .await?
+            .set_link(kind, id, spec, target_id, true)
     }
 
     async fn unlink(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         id: &str,
         link: &LinkSchema,
@@ -285,33 +327,37 @@ impl Backend for DemoBackend {
     ) -> Result<()> {
         let kind = resolve(entity, Operation::Link)?;
         let spec = link_spec(kind, link)?;
-        self.write().set_link(kind, id, spec, target_id, false)
+        self.write(cx)
+            .await?
+            .set_link(kind, id, spec, target_id, false)
     }
 
     async fn note(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         id: &str,
         text: &str,
     ) -> Result<Record> {
         let kind = resolve(entity, Operation::Note)?;
-        self.write().add_note(kind, id, text)
+        self.write(cx).await?.add_note(kind, id, text)
     }
 
-    async fn draft_email(&self, _cx: &CallContext, draft: &EmailDraft) -> Result<Record> {
-        self.write().draft_email(draft)
+    async fn draft_email(&self, cx: &CallContext, draft: &EmailDraft) -> Result<Record> {
+        self.write(cx).await?.draft_email(draft)
     }
 
     async fn action(
         &self,
-        _cx: &CallContext,
+        cx: &CallContext,
         entity: &EntityInfo,
         id: &str,
         action: &ActionInfo,
         params: &Fields,
     ) -> Result<Value> {
         let kind = resolve(entity, Operation::Action)?;
-        self.write().run_action(kind, id, &action.name, params)
+        self.write(cx)
+            .await?
+            .run_action(kind, id, &action.name, params)
     }
 }

@@ -11,7 +11,7 @@ async fn run(b: &DemoBackend, entity: &str, id: &str, name: &str, params: Value)
 
 /// A lead that is not converted yet and has a company name that is not a company.
 fn fresh_lead(b: &DemoBackend) -> (String, String) {
-    let store = b.read();
+    let store = b.read_sync();
     store
         .table(Kind::Leads)
         .rows
@@ -301,7 +301,7 @@ async fn send_quote_is_destructive_and_only_records_a_timeline_entry() {
 async fn complete_is_idempotent_and_reaches_the_parent_timeline() {
     let b = DemoBackend::new();
     let task = {
-        let store = b.read();
+        let store = b.read_sync();
         store
             .table(Kind::Tasks)
             .rows

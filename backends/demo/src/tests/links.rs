@@ -9,7 +9,7 @@ async fn delete_removes_the_record_and_cleans_up_around_it() {
     let b = DemoBackend::new();
     let companies = info(&b, "companies").await;
     let contacts_of = |b: &DemoBackend, id: &str| {
-        let store = b.read();
+        let store = b.read_sync();
         store.linked_ids(
             Kind::Companies,
             id,
@@ -19,7 +19,7 @@ async fn delete_removes_the_record_and_cleans_up_around_it() {
     let people = contacts_of(&b, "co-0001");
     assert!(!people.is_empty());
     let only_here: Vec<String> = {
-        let store = b.read();
+        let store = b.read_sync();
         store
             .table(Kind::Notes)
             .rows
@@ -46,7 +46,7 @@ async fn delete_removes_the_record_and_cleans_up_around_it() {
         );
     }
     {
-        let store = b.read();
+        let store = b.read_sync();
         for kind in Kind::ALL {
             for row in store.table(kind).rows.values() {
                 for (name, value) in &row.fields {

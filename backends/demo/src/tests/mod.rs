@@ -5,6 +5,7 @@ mod links;
 mod reads;
 mod search;
 mod seed;
+mod tenants;
 mod timeline;
 mod writes;
 
