@@ -78,9 +78,10 @@ impl From<TierArg> for Tier {
 pub enum Command {
     /// Serve MCP over stdio (what MCP clients start)
     Serve {
-        /// Serve Streamable HTTP on ADDR instead (not in this version yet)
+        /// Serve MCP over streamable HTTP on ADDR (e.g. 127.0.0.1:8900) for many users, each
+        /// acting as the bearer token they send
         #[arg(long, value_name = "ADDR")]
-        http: Option<String>,
+        http: Option<std::net::SocketAddr>,
     },
     /// List the tools offered at the configured tier
     Tools,
@@ -189,10 +190,30 @@ fn init_logging() {
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let global = cli.global;
     match cli.command {
-        Command::Serve { http: Some(_) } => Err(Failure::usage(Error::not_allowed(
-            "hosted HTTP mode is not in this version yet",
-            "run `crmgate serve` (stdio) and let the MCP client start it",
-        ))),
+        Command::Serve { http: Some(addr) } => {
+            let crm = load(&global)?;
+            backends::check_hosted_identity(&crm)?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failure {
+                    line: format!("could not start the async runtime: {e}"),
+                    hint: None,
+                    exit: 1,
+                })?;
+            rt.block_on(async {
+                let (settings, shared) = (crm.http.clone(), crm.shared_identity);
+                let app = backends::app(crm)?;
+                crate::http::serve(app, settings, shared, addr)
+                    .await
+                    .map_err(|e| Failure {
+                        line: one_line(&format!("{e:#}")),
+                        hint: Some("is the address free and yours to bind?".into()),
+                        exit: 1,
+                    })
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { http: None } => {
             let crm = load(&global)?;
             let rt = runtime()?;

@@ -474,12 +474,37 @@ fn the_example_config_loads_and_documents_every_key() {
         .iter()
         .chain(raw::CRM_KEYS)
         .chain(raw::RATE_LIMIT_KEYS)
+        .chain(crmgate::config::http::HTTP_KEYS)
     {
         let documented = match *key {
             "crm" => text.contains("[crm."),
             "rate_limit" => text.contains(".rate_limit]"),
+            "http" => text.contains("[http]"),
             key => text.contains(&format!("{key} =")),
         };
         assert!(documented, "{key} undocumented");
     }
+}
+
+#[test]
+fn http_section_is_validated_with_key_paths() {
+    let crm = load(
+        "[http]\npath = \"/crm/mcp\"\nallowed_hosts = [\"crm.example.com\"]\nper_caller_per_second = 5\nauthorization_servers = [\"https://auth.example.com\"]\nresource = \"https://crm.example.com/crm/mcp\"\n[crm.demo]\nkind = \"demo\"\nshared_identity = true\n",
+    );
+    assert_eq!(crm.http.path, "/crm/mcp");
+    assert_eq!(crm.http.allowed_hosts, ["crm.example.com"]);
+    assert_eq!(crm.http.per_caller_per_second, 5);
+    assert!(crm.shared_identity);
+    let e = error("[http]\npth = \"/x\"\n");
+    assert!(
+        e.contains("http.pth") && e.contains("did you mean path"),
+        "{e}"
+    );
+    let e = error("[http]\nper_caller_burst = 0\n");
+    assert!(
+        e.contains("http.per_caller_burst: must be between 1 and"),
+        "{e}"
+    );
+    let e = error("[http]\nauthorization_servers = [\"auth.example.com\"]\n");
+    assert!(e.contains("http.authorization_servers"), "{e}");
 }

@@ -64,6 +64,8 @@ pub fn app(crm: ResolvedCrm) -> Result<App> {
         gateway,
         crm_name: crm.name,
         prompts_dir: crm.prompts_dir,
+        budget: None,
+        metrics: None,
     })
 }
 
@@ -98,4 +100,56 @@ fn no_sandbox(vendor: &str) -> crmgate_core::Error {
         format!("no sandbox for {vendor} in this version"),
         "vendor sandboxes come with their backends",
     )
+}
+
+/// Vendor keys that carry one CRM user's credential, per kind (each also as `<key>_env`).
+const IDENTITY_KEYS: &[(&str, &[&str])] = &[
+    (
+        "espocrm",
+        &["api_key", "hmac_secret", "username", "password"],
+    ),
+    (
+        "bitrix24",
+        &["webhook_url", "access_token", "refresh_token"],
+    ),
+    ("bottlecrm", &["token"]),
+    ("atomic", &["access_token", "email", "password"]),
+];
+
+/// The configured credential keys of a section (none for the demo).
+pub fn identity_keys_present(crm: &ResolvedCrm) -> Vec<String> {
+    let keys = IDENTITY_KEYS
+        .iter()
+        .find(|(kind, _)| *kind == crm.kind)
+        .map_or(&[][..], |(_, keys)| *keys);
+    keys.iter()
+        .flat_map(|k| [k.to_string(), format!("{k}_env")])
+        .filter(|k| crm.vendor.contains_key(k))
+        .collect()
+}
+
+/// Hosted mode has no server-side credential: refuse a configured one unless
+/// `shared_identity = true` says every caller may act as it (then warn).
+pub fn check_hosted_identity(crm: &ResolvedCrm) -> Result<()> {
+    let present = identity_keys_present(crm);
+    if present.is_empty() {
+        return Ok(());
+    }
+    if crm.shared_identity {
+        tracing::warn!(
+            crm = %crm.name,
+            keys = %present.join(", "),
+            "shared_identity = true: every caller of this hosted server acts as the configured CRM user"
+        );
+        return Ok(());
+    }
+    let mut error = crm.error(
+        &present[0],
+        format!(
+            "hosted mode takes each caller's own credential from their bearer token, so a configured credential ({}) is refused",
+            present.join(", ")
+        ),
+    );
+    error.suggestion = "remove it from this section for `serve --http`, or set shared_identity = true if every caller should act as that one user".into();
+    Err(error)
 }

@@ -10,6 +10,7 @@
 //! and what is wrong, e.g.
 //! `config error in /x/crmgate.toml: crm.acme.limit_cap: must be between 1 and 500`.
 
+pub mod http;
 pub mod raw;
 pub mod resolved;
 pub mod secrets;
@@ -301,11 +302,16 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
                 upstream: common.upstream,
                 vendor,
                 source: path.map(Path::to_path_buf),
+                shared_identity: common.shared_identity,
+                http: Default::default(),
             }
         }
     };
     crm.confirm_key = confirm_key;
     crm.prompts_dir = prompts_dir;
+    if let Some(raw_http) = raw.http {
+        crm.http = http::resolve(&ctx, raw_http)?;
+    }
     if let Some(tier) = overrides.tier {
         crm.settings.tier = tier;
     }
@@ -326,7 +332,12 @@ fn parse_raw(ctx: &Ctx, text: &str) -> Result<RawConfig> {
     })?;
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        serde_message(ctx, "", &path, e.inner().message(), TOP_KEYS)
+        let known = if path.starts_with("http.") {
+            http::HTTP_KEYS
+        } else {
+            TOP_KEYS
+        };
+        serde_message(ctx, "", &path, e.inner().message(), known)
     })
 }
 

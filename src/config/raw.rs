@@ -28,6 +28,8 @@ pub struct RawConfig {
     pub confirm_secret_env: Option<String>,
     /// The confirm-token HMAC key inline (warned about when the file is readable by others).
     pub confirm_secret: Option<String>,
+    /// Hosted mode settings.
+    pub http: Option<super::http::RawHttp>,
     /// The CRMs, by name; each section is split by [`split_crm`].
     #[serde(default)]
     pub crm: BTreeMap<String, toml::Table>,
@@ -39,6 +41,7 @@ pub const TOP_KEYS: &[&str] = &[
     "prompts_dir",
     "confirm_secret_env",
     "confirm_secret",
+    "http",
     "crm",
 ];
 
@@ -55,6 +58,7 @@ pub const CRM_KEYS: &[&str] = &[
     "connect_timeout_s",
     "raw_call_allow",
     "rate_limit",
+    "shared_identity",
 ];
 
 /// The common part of a `[crm.NAME]` section.
@@ -81,6 +85,8 @@ pub struct RawCrm {
     pub raw_call_allow: Option<Vec<String>>,
     /// Client-side rate limits towards the CRM.
     pub rate_limit: Option<RawRateLimit>,
+    /// Hosted mode: serve every caller with the configured credential (on purpose only).
+    pub shared_identity: Option<bool>,
 }
 
 /// `[crm.NAME.rate_limit]`

@@ -35,6 +35,10 @@ pub struct ResolvedCrm {
     pub vendor: toml::Table,
     /// The file it came from; `None` for the built-in demo without a config file.
     pub source: Option<PathBuf>,
+    /// Hosted mode may serve every caller with the configured credential.
+    pub shared_identity: bool,
+    /// Hosted-mode settings (`[http]`).
+    pub http: super::http::HttpSettings,
 }
 
 /// `Debug` shows vendor key names only: an inline secret is among the values.
@@ -53,6 +57,8 @@ impl std::fmt::Debug for ResolvedCrm {
             .field("upstream", &self.upstream)
             .field("vendor_keys", &self.vendor.keys().collect::<Vec<_>>())
             .field("source", &self.source)
+            .field("shared_identity", &self.shared_identity)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -70,6 +76,8 @@ impl ResolvedCrm {
             upstream: upstream_defaults("demo"),
             vendor: toml::Table::new(),
             source: None,
+            shared_identity: false,
+            http: Default::default(),
         }
     }
 
@@ -158,6 +166,7 @@ impl ResolvedCrm {
 /// The common settings of one section, validated.
 pub(crate) struct Common {
     pub kind: String,
+    pub shared_identity: bool,
     pub settings: GatewaySettings,
     pub cache_ttl: Duration,
     pub upstream: UpstreamConfig,
@@ -264,6 +273,7 @@ pub(crate) fn resolve_common(ctx: &Ctx, name: &str, raw: RawCrm) -> Result<Commo
     )? as usize;
     Ok(Common {
         kind,
+        shared_identity: raw.shared_identity.unwrap_or(false),
         settings,
         cache_ttl,
         upstream,

@@ -11,7 +11,12 @@ mod server;
 pub use server::CrmServer;
 
 use crate::app::App;
+use crate::config::http::HttpSettings;
 use rmcp::ServiceExt;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Serve MCP over stdio until the client closes the stream. stdout carries only protocol
 /// messages; logs go to stderr.
@@ -19,4 +24,31 @@ pub async fn serve_stdio(app: App) -> anyhow::Result<()> {
     let service = CrmServer::new(app).serve(rmcp::transport::stdio()).await?;
     service.waiting().await?;
     Ok(())
+}
+
+/// The MCP endpoint of hosted mode: rmcp's streamable HTTP service, stateless (any replica
+/// serves any request; 2025-11-25 and 2026-07-28 clients alike), answering plain JSON where it
+/// can, with rmcp's own Host / Origin checks and body cap on top of the HTTP layer's.
+pub fn http_service(
+    app: App,
+    settings: &HttpSettings,
+    shutdown: CancellationToken,
+) -> StreamableHttpService<CrmServer, NeverSessionManager> {
+    // one prototype, cloned per request: the tool list is built once and shared
+    let prototype = CrmServer::new(app);
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_allowed_hosts(settings.allowed_hosts.clone())
+        .with_allowed_origins(settings.allowed_origins.clone())
+        .with_max_request_body_bytes(settings.max_body_bytes)
+        .with_cancellation_token(shutdown);
+    if settings.allowed_origins.is_empty() {
+        config = config.enforce_origin_validation();
+    }
+    StreamableHttpService::new(
+        move || Ok(prototype.clone()),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    )
 }

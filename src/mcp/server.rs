@@ -45,9 +45,19 @@ impl CrmServer {
         })
     }
 
-    /// Who a request acts for. Over stdio: the configured identity.
-    fn caller(&self, _context: &RequestContext<RoleServer>) -> CallContext {
-        CallContext::configured()
+    /// Who a request acts for. Over stdio (no HTTP request parts): the configured identity.
+    /// Over HTTP: the identity the bearer middleware attached — never a fallback.
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Result<CallContext, McpError> {
+        match context.extensions.get::<axum::http::request::Parts>() {
+            None => Ok(CallContext::configured()),
+            Some(parts) => parts
+                .extensions
+                .get::<crate::http::Caller>()
+                .map(|caller| caller.0.clone())
+                .ok_or_else(|| {
+                    McpError::invalid_request("no caller identity on this request", None)
+                }),
+        }
     }
 }
 
@@ -109,7 +119,7 @@ impl ServerHandler for CrmServer {
                 None,
             ));
         }
-        let cx = self.caller(&context);
+        let cx = self.caller(&context)?;
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let outcome = tools::call(&self.app, &cx, &request.name, args).await;
         let mut result = if outcome.is_error {
@@ -153,7 +163,7 @@ impl ServerHandler for CrmServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        resources::list(&self.app, &self.caller(&context)).await
+        resources::list(&self.app, &self.caller(&context)?).await
     }
 
     async fn list_resource_templates(
@@ -171,7 +181,7 @@ impl ServerHandler for CrmServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        resources::read(&self.app, &self.caller(&context), &request.uri)
+        resources::read(&self.app, &self.caller(&context)?, &request.uri)
             .await
             .map(Into::into)
     }

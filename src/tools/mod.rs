@@ -62,7 +62,17 @@ pub fn read_only_hint(app: &App, spec: &ToolSpec) -> bool {
 
 /// Call a tool by name with JSON arguments, acting for `cx`.
 pub async fn call(app: &App, cx: &CallContext, name: &str, args: Value) -> ToolOutcome {
-    let (result, meta) = meta::measure(dispatch(app, cx, name, args)).await;
+    let (result, meta) = meta::measure(async {
+        if let Some(budget) = &app.budget {
+            budget.take(cx.scope())?;
+        }
+        dispatch(app, cx, name, args).await
+    })
+    .await;
+    if let Some(metrics) = &app.metrics {
+        let outcome = result.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
+        metrics.record_call(name, outcome, &meta);
+    }
     match result {
         Ok((structured, text)) => ToolOutcome {
             structured,

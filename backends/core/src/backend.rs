@@ -47,11 +47,19 @@ impl CallContext {
 
     /// A caller bringing its own bearer credential.
     pub fn bearer(token: SecretString) -> Self {
-        let digest = Sha256::digest(token.expose_secret().as_bytes());
-        let scope: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let scope = caller_scope(&token);
         CallContext {
             identity: Identity::Bearer(token),
-            scope: Arc::from(format!("caller:{scope}")),
+            scope,
+        }
+    }
+
+    /// Hosted mode with `shared_identity`: the configured credential acts, but budgets and
+    /// caches are scoped to the caller who brought `token`.
+    pub fn configured_for(token: &SecretString) -> Self {
+        CallContext {
+            identity: Identity::Configured,
+            scope: caller_scope(token),
         }
     }
 
@@ -65,6 +73,13 @@ impl CallContext {
     pub fn scope(&self) -> &str {
         &self.scope
     }
+}
+
+/// `caller:<hex>`: a hash of the credential, safe to log and to key caches with.
+fn caller_scope(token: &SecretString) -> Arc<str> {
+    let digest = Sha256::digest(token.expose_secret().as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    Arc::from(format!("caller:{hex}"))
 }
 
 /// A CRM behind the common tool surface. Dyn-safe (`Arc<dyn Backend>`).
@@ -210,6 +225,13 @@ pub trait Backend: Send + Sync + 'static {
             "this backend has no raw method call",
             "use the crm_* tools",
         ))
+    }
+
+    /// Hosted mode: check a caller's bearer credential before any MCP message is handled
+    /// (e.g. verify a JWT's signature, issuer, audience and expiry). The default accepts any
+    /// well-formed token; the CRM then judges it on first use (`AUTH_FAILED`).
+    async fn verify_bearer(&self, _token: &SecretString) -> Result<()> {
+        Ok(())
     }
 
     /// Whether a raw vendor method only reads (used to gate crm_call below the write tier).

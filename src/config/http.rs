@@ -1,0 +1,158 @@
+//! `[http]`: hosted mode (`crmgate serve --http ADDR`) — path, host and origin checks, limits,
+//! the per-caller rate budget, and the OAuth protected-resource metadata.
+
+use super::Ctx;
+use crmgate_core::Result;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `[http]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Where MCP is served (default `/mcp`).
+    pub path: Option<String>,
+    /// `Host` values accepted (DNS-rebinding protection); default loopback names only.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Browser `Origin`s accepted; empty: requests with an Origin are refused.
+    pub allowed_origins: Option<Vec<String>>,
+    /// Largest request body, bytes.
+    pub max_body_bytes: Option<i64>,
+    /// Longest a request may take, seconds.
+    pub request_timeout_s: Option<i64>,
+    /// Tool calls per second one caller may make (keyed by identity).
+    pub per_caller_per_second: Option<i64>,
+    /// Tool calls one caller may make in a burst.
+    pub per_caller_burst: Option<i64>,
+    /// OAuth authorization servers to name in the protected-resource metadata (RFC 9728).
+    pub authorization_servers: Option<Vec<String>>,
+    /// This server's public URL (the `resource` of RFC 9728), e.g. `https://crm.example.com/mcp`.
+    pub resource: Option<String>,
+}
+
+/// `[http]` keys, for "did you mean".
+pub const HTTP_KEYS: &[&str] = &[
+    "path",
+    "allowed_hosts",
+    "allowed_origins",
+    "max_body_bytes",
+    "request_timeout_s",
+    "per_caller_per_second",
+    "per_caller_burst",
+    "authorization_servers",
+    "resource",
+];
+
+/// Hosted-mode settings, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    /// Where MCP is served.
+    pub path: String,
+    /// Accepted `Host` values.
+    pub allowed_hosts: Vec<String>,
+    /// Accepted `Origin` values.
+    pub allowed_origins: Vec<String>,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Sustained tool calls per second per caller.
+    pub per_caller_per_second: u32,
+    /// Burst of tool calls per caller.
+    pub per_caller_burst: u32,
+    /// Authorization servers for RFC 9728 metadata; empty: no metadata endpoint.
+    pub authorization_servers: Vec<String>,
+    /// This server's public URL.
+    pub resource: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            path: "/mcp".into(),
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(60),
+            per_caller_per_second: 20,
+            per_caller_burst: 40,
+            authorization_servers: Vec::new(),
+            resource: None,
+        }
+    }
+}
+
+/// Validate `[http]`.
+pub(crate) fn resolve(ctx: &Ctx, raw: RawHttp) -> Result<HttpSettings> {
+    let mut http = HttpSettings::default();
+    let range = |k: &str, value: Option<i64>, lo: i64, hi: i64, default: i64| -> Result<i64> {
+        match value {
+            None => Ok(default),
+            Some(v) if (lo..=hi).contains(&v) => Ok(v),
+            Some(_) => Err(ctx.error(
+                &format!("http.{k}"),
+                format!("must be between {lo} and {hi}"),
+            )),
+        }
+    };
+    if let Some(path) = raw.path {
+        if !path.starts_with('/') || path.len() < 2 || path.contains(char::is_whitespace) {
+            return Err(ctx.error("http.path", "must be a path like \"/mcp\""));
+        }
+        http.path = path.trim_end_matches('/').to_owned();
+    }
+    if let Some(hosts) = raw.allowed_hosts {
+        if hosts.iter().any(|h| h.trim().is_empty()) {
+            return Err(ctx.error("http.allowed_hosts", "contains an empty host"));
+        }
+        http.allowed_hosts = hosts;
+    }
+    if let Some(origins) = raw.allowed_origins {
+        if let Some(bad) = origins.iter().find(|o| !o.contains("://") && *o != "null") {
+            return Err(ctx.error(
+                "http.allowed_origins",
+                format!("{bad:?} needs a scheme, e.g. \"https://app.example.com:443\""),
+            ));
+        }
+        http.allowed_origins = origins;
+    }
+    http.max_body_bytes = range(
+        "max_body_bytes",
+        raw.max_body_bytes,
+        1024,
+        64 * 1024 * 1024,
+        http.max_body_bytes as i64,
+    )? as usize;
+    http.request_timeout =
+        Duration::from_secs(range("request_timeout_s", raw.request_timeout_s, 1, 3600, 60)? as u64);
+    http.per_caller_per_second = range(
+        "per_caller_per_second",
+        raw.per_caller_per_second,
+        1,
+        100_000,
+        20,
+    )? as u32;
+    http.per_caller_burst = range("per_caller_burst", raw.per_caller_burst, 1, 100_000, 40)? as u32;
+    if let Some(servers) = raw.authorization_servers {
+        if let Some(bad) = servers
+            .iter()
+            .find(|s| !s.starts_with("https://") && !s.starts_with("http://"))
+        {
+            return Err(ctx.error(
+                "http.authorization_servers",
+                format!("{bad:?} is not an http(s) URL"),
+            ));
+        }
+        http.authorization_servers = servers;
+    }
+    if let Some(resource) = raw.resource {
+        if !resource.starts_with("https://") && !resource.starts_with("http://") {
+            return Err(ctx.error(
+                "http.resource",
+                "must be this server's public URL, e.g. \"https://crm.example.com/mcp\"",
+            ));
+        }
+        http.resource = Some(resource);
+    }
+    Ok(http)
+}

@@ -1,0 +1,140 @@
+//! Bearer identities: every request to `/mcp` must carry `Authorization: Bearer …`, which
+//! becomes that request's identity in the CRM. A missing, malformed or refused token is a 401
+//! with `WWW-Authenticate` before the MCP layer sees anything — initialize and tools/list
+//! included. Tokens are never logged; the identity appears in logs as a short hash.
+
+use crate::metrics::Metrics;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use crmgate_core::{Backend, CallContext};
+use secrecy::SecretString;
+use std::sync::Arc;
+
+/// The identity a request acts as, attached by [`require_bearer`] for the MCP layer.
+#[derive(Clone, Debug)]
+pub struct Caller(pub CallContext);
+
+/// What the bearer check needs.
+#[derive(Clone)]
+pub struct AuthState {
+    /// Verifies tokens that can be checked locally (JWTs).
+    pub backend: Arc<dyn Backend>,
+    /// Serve every caller with the configured credential (their token only keys budgets).
+    pub shared_identity: bool,
+    /// `resource_metadata` URL for `WWW-Authenticate`, when OAuth metadata is served.
+    pub resource_metadata: Option<String>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The longest bearer token accepted.
+const MAX_TOKEN_LEN: usize = 8192;
+
+/// Parse `Authorization: Bearer <token>` (RFC 6750 b64token syntax).
+pub fn bearer_token(value: Option<&HeaderValue>) -> Result<SecretString, &'static str> {
+    let value = value.ok_or("no Authorization header")?;
+    let value = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not ASCII")?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or("the Authorization header is not \"Bearer <token>\"")?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("the Authorization scheme must be Bearer");
+    }
+    let token = token.trim();
+    let valid = !token.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && token
+            .trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if !valid {
+        return Err("the bearer token is malformed");
+    }
+    Ok(SecretString::from(token.to_owned()))
+}
+
+/// Middleware: refuse without a valid bearer; attach the [`Caller`] otherwise.
+pub async fn require_bearer(
+    State(state): State<AuthState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = match bearer_token(request.headers().get(header::AUTHORIZATION)) {
+        Ok(token) => token,
+        Err(why) => {
+            return unauthorized(
+                &state,
+                why,
+                request.headers().contains_key(header::AUTHORIZATION),
+            );
+        }
+    };
+    if let Err(e) = state.backend.verify_bearer(&token).await {
+        return unauthorized(&state, &e.message, true);
+    }
+    let cx = if state.shared_identity {
+        CallContext::configured_for(&token)
+    } else {
+        CallContext::bearer(token)
+    };
+    tracing::debug!(caller = cx.scope(), path = %request.uri().path(), "request");
+    request.extensions_mut().insert(Caller(cx));
+    next.run(request).await
+}
+
+fn unauthorized(state: &AuthState, why: &str, token_given: bool) -> Response {
+    state.metrics.record_unauthorized();
+    let mut challenge = "Bearer realm=\"crmgate\"".to_owned();
+    if let Some(url) = &state.resource_metadata {
+        challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+    }
+    if token_given {
+        let description = why.replace(['"', '\\'], "'");
+        challenge.push_str(&format!(
+            ", error=\"invalid_token\", error_description=\"{description}\""
+        ));
+    }
+    let body = serde_json::json!({
+        "error": {
+            "code": "AUTH_FAILED",
+            "message": why,
+            "suggestion": "send Authorization: Bearer <your CRM credential> with every request",
+        }
+    });
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn parse(v: &str) -> Result<String, &'static str> {
+        bearer_token(Some(&HeaderValue::from_str(v).unwrap())).map(|t| t.expose_secret().to_owned())
+    }
+
+    #[test]
+    fn parses_bearer_tokens_strictly() {
+        assert_eq!(
+            parse("Bearer abc.DEF-123_~+/=").unwrap(),
+            "abc.DEF-123_~+/="
+        );
+        assert_eq!(parse("bearer xyz").unwrap(), "xyz");
+        assert!(parse("Basic dXNlcjpwYXNz").is_err());
+        assert!(parse("Bearer").is_err());
+        assert!(parse("Bearer ").is_err());
+        assert!(parse("Bearer two words").is_err());
+        assert!(parse("Bearer a\"b").is_err());
+        assert!(bearer_token(None).is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! Hosted mode: `crmgate serve --http ADDR`. Many users at once, each acting strictly as
+//! themselves: no server-side credential, every request's bearer token is its identity.
+//!
+//! Routes: the MCP endpoint (`[http] path`, default `/mcp`) behind the bearer check; `/healthz`;
+//! `/metrics` (Prometheus text); `/.well-known/oauth-protected-resource` when authorization
+//! servers are configured (RFC 9728). Every route checks `Host` (DNS-rebinding protection) and
+//! runs under the per-request timeout. Stateless: any replica serves any request.
+
+mod auth;
+
+pub use auth::{AuthState, Caller, bearer_token, require_bearer};
+
+use crate::app::App;
+use crate::budget::CallerBudget;
+use crate::config::http::HttpSettings;
+use crate::metrics::Metrics;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Everything the routes share.
+#[derive(Clone)]
+struct Shared {
+    settings: Arc<HttpSettings>,
+    metrics: Arc<Metrics>,
+}
+
+/// Give an app what hosted mode needs: a per-caller budget and metrics.
+pub fn hosted(mut app: App, settings: &HttpSettings) -> (App, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::default());
+    app.budget = Some(Arc::new(CallerBudget::new(
+        settings.per_caller_per_second,
+        settings.per_caller_burst,
+    )));
+    app.metrics = Some(metrics.clone());
+    (app, metrics)
+}
+
+/// The whole hosted-mode router. `shutdown` stops the MCP service's in-flight streams.
+pub fn router(
+    app: App,
+    settings: &HttpSettings,
+    shared_identity: bool,
+    shutdown: CancellationToken,
+) -> Router {
+    let (app, metrics) = hosted(app, settings);
+    let shared = Shared {
+        settings: Arc::new(settings.clone()),
+        metrics: metrics.clone(),
+    };
+    let auth = AuthState {
+        backend: app.gateway.backend().clone(),
+        shared_identity,
+        resource_metadata: metadata_url(settings),
+        metrics,
+    };
+    let mcp = crate::mcp::http_service(app, settings, shutdown);
+    let mut router = Router::new()
+        .nest_service(&settings.path, mcp)
+        .layer(middleware::from_fn_with_state(auth, require_bearer))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .route("/metrics", get(metrics_text));
+    if !settings.authorization_servers.is_empty() {
+        router = router
+            .route(
+                "/.well-known/oauth-protected-resource",
+                get(protected_resource),
+            )
+            .route(
+                &format!("/.well-known/oauth-protected-resource{}", settings.path),
+                get(protected_resource),
+            );
+    }
+    router
+        .layer(middleware::from_fn_with_state(shared.clone(), limits))
+        .with_state(shared)
+}
+
+/// Serve until SIGTERM or Ctrl-C; in-flight requests finish, new connections are refused.
+pub async fn serve(
+    app: App,
+    settings: HttpSettings,
+    shared_identity: bool,
+    addr: SocketAddr,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let router = router(app, &settings, shared_identity, shutdown.child_token());
+    eprintln!(
+        "crmgate: serving MCP at http://{local}{} (stop with Ctrl-C or SIGTERM)",
+        settings.path
+    );
+    tracing::info!(%local, path = %settings.path, "hosted mode");
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        signal.cancel();
+    });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Host check on every route, then the per-request timeout.
+async fn limits(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    if !host_allowed(request.headers(), &shared.settings.allowed_hosts) {
+        let body = json!({"error": {"code": "NOT_ALLOWED", "message": "Host header is not allowed",
+            "suggestion": "add this server's public host name to [http] allowed_hosts"}});
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
+    match tokio::time::timeout(shared.settings.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let body = json!({"error": {"code": "UPSTREAM_TIMEOUT", "message": "the request took longer than the server allows",
+                "suggestion": "narrow the request (smaller limit, fewer ids) or retry later"}});
+            (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// Whether the `Host` header names an allowed host (with or without its port).
+pub fn host_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default().to_owned()
+    } else {
+        host.rsplit_once(':')
+            .map_or(host.as_str(), |(name, _)| name)
+            .to_owned()
+    };
+    allowed.iter().any(|a| {
+        let a = a.trim().to_ascii_lowercase();
+        a == host || a == name || a.trim_start_matches('[').trim_end_matches(']') == name
+    })
+}
+
+async fn metrics_text(State(shared): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+/// RFC 9728 protected-resource metadata.
+async fn protected_resource(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let settings = &shared.settings;
+    let resource = settings.resource.clone().unwrap_or_else(|| {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}{}", settings.path)
+    });
+    axum::Json(json!({
+        "resource": resource,
+        "authorization_servers": settings.authorization_servers,
+        "bearer_methods_supported": ["header"],
+        "resource_name": "crmgate",
+    }))
+    .into_response()
+}
+
+/// The metadata URL to name in `WWW-Authenticate`, when metadata is served and the public URL
+/// is known.
+fn metadata_url(settings: &HttpSettings) -> Option<String> {
+    if settings.authorization_servers.is_empty() {
+        return None;
+    }
+    let resource = settings.resource.as_deref()?;
+    let (scheme, rest) = resource.split_once("://")?;
+    let origin = rest.split('/').next()?;
+    Some(format!(
+        "{scheme}://{origin}/.well-known/oauth-protected-resource{}",
+        settings.path
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn host(h: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::HOST, HeaderValue::from_str(h).unwrap());
+        m
+    }
+
+    #[test]
+    fn host_check_matches_names_with_or_without_ports() {
+        let allowed = vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+            "crm.example.com:8443".to_owned(),
+        ];
+        assert!(host_allowed(&host("localhost:8900"), &allowed));
+        assert!(host_allowed(&host("127.0.0.1"), &allowed));
+        assert!(host_allowed(&host("[::1]:8900"), &allowed));
+        assert!(host_allowed(&host("crm.example.com:8443"), &allowed));
+        assert!(!host_allowed(&host("evil.example:8900"), &allowed));
+        assert!(!host_allowed(&HeaderMap::new(), &allowed));
+        assert!(host_allowed(&host("anything"), &[]));
+    }
+
+    #[test]
+    fn metadata_url_is_derived_from_the_public_resource() {
+        let settings = HttpSettings {
+            authorization_servers: vec!["https://auth.example.com".into()],
+            resource: Some("https://crm.example.com/mcp".into()),
+            ..HttpSettings::default()
+        };
+        assert_eq!(
+            metadata_url(&settings).unwrap(),
+            "https://crm.example.com/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(metadata_url(&HttpSettings::default()), None);
+    }
+}
