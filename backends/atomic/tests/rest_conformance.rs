@@ -1,0 +1,55 @@
+//! The conformance suite over the postgrest transport, against the sandbox (which speaks
+//! PostgREST's conventions and holds the same seed as the PostgreSQL tests).
+
+use crmgate_atomic::sandbox::Sandbox;
+use crmgate_atomic::testkit::TestUser;
+use crmgate_atomic::{AtomicBackend, Credential};
+use crmgate_core::cache::MetadataCache;
+use crmgate_core::confirm::ConfirmSigner;
+use crmgate_core::conformance::{self, Fixture};
+use crmgate_core::gateway::{Gateway, GatewaySettings, Tier};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn fields(v: serde_json::Value) -> crmgate_core::model::Fields {
+    v.as_object().unwrap().clone()
+}
+
+#[tokio::test]
+async fn postgrest_transport_passes_the_conformance_suite() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let config = sandbox.config(Credential::AccessToken(
+        sandbox.token(TestUser::Alice, 3600),
+    ));
+    let backend =
+        AtomicBackend::new(config, MetadataCache::new(Duration::from_secs(60), 100)).unwrap();
+    let gateway = Gateway::new(
+        Arc::new(backend),
+        GatewaySettings {
+            tier: Tier::Destructive,
+            ..GatewaySettings::default()
+        },
+        ConfirmSigner::random(),
+    );
+    let fixture = Fixture {
+        write_entity: "contacts".into(),
+        create: fields(json!({
+            "first_name": "Conformance",
+            "last_name": "Check",
+            "status": "warm",
+            "email_jsonb": [{"email": "conformance.check@suite.example", "type": "Work"}]
+        })),
+        update: fields(json!({"title": "Tester", "status": "hot"})),
+        paging_entity: "contacts".into(),
+        page_size: 7,
+        link: Some(("company".into(), "3".into())),
+        missing_id: "999999".into(),
+    };
+    let report = conformance::run(&gateway, &fixture).await;
+    assert!(report.passed.len() >= 10, "{:?}", report.passed);
+    assert!(
+        sandbox.request_count() > 50,
+        "the suite ran against the sandbox"
+    );
+}

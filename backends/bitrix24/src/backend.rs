@@ -1,0 +1,423 @@
+//! The `Backend` impl: thin — resolve the entity type, fetch the cached metadata, delegate to
+//! paging / links / timeline, map back.
+
+use crate::client::{Access, Client};
+use crate::config::Bitrix24Config;
+use crate::describe::{Catalog, Describer};
+use crate::map::fields::EntityMeta;
+use crate::map::kind;
+use crate::map::record::{to_record, to_wire};
+use crate::paging::{self, Scope};
+use crate::{links, timeline};
+use async_trait::async_trait;
+use crmgate_core::cache::MetadataCache;
+use crmgate_core::model::{
+    ActionInfo, CreateOptions, EntityInfo, Features, FieldSelection, Fields, Page, PageRequest,
+    Record, SearchRequest, TimelinePage,
+};
+use crmgate_core::schema::{EntitySchema, LinkSchema};
+use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The Bitrix24 backend.
+#[derive(Debug)]
+pub struct Bitrix24Backend {
+    client: Client,
+    describer: Describer,
+}
+
+impl Bitrix24Backend {
+    /// A backend over `config`, caching metadata in `cache`. No I/O.
+    pub fn new(config: Bitrix24Config, cache: MetadataCache) -> Result<Self> {
+        let instance = config.instance();
+        Ok(Bitrix24Backend {
+            client: Client::new(config)?,
+            describer: Describer::new(cache, instance),
+        })
+    }
+
+    fn portal(&self) -> &str {
+        &self.client.config().portal
+    }
+
+    async fn meta(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+    ) -> Result<(Arc<Catalog>, Arc<EntityMeta>)> {
+        self.describer.meta(&self.client, cx, entity).await
+    }
+
+    fn etid(entity: &EntityInfo) -> Result<i64> {
+        kind::from_native(&entity.native).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownEntity,
+                format!("{} is not a Bitrix24 CRM entity", entity.name),
+                "crm_entities lists the entities",
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl Backend for Bitrix24Backend {
+    fn kind(&self) -> &'static str {
+        "bitrix24"
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            write: true,
+            delete: true,
+            related: true,
+            link: true,
+            timeline: true,
+            note: true,
+            draft_email: false,
+            actions: true,
+            raw_call: true,
+            sql: false,
+        }
+    }
+
+    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>> {
+        Ok(self
+            .describer
+            .catalog(&self.client, cx)
+            .await?
+            .entities
+            .clone())
+    }
+
+    async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>> {
+        Ok(self.meta(cx, entity).await?.1.schema.clone())
+    }
+
+    async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page> {
+        let (catalog, meta) = self.meta(cx, &request.entity).await?;
+        let scope = Scope {
+            meta: &meta,
+            dicts: &catalog.dicts,
+            portal: self.portal(),
+        };
+        paging::search(&self.client, cx, &scope, request).await
+    }
+
+    async fn get(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        fields: &FieldSelection,
+    ) -> Result<Vec<Record>> {
+        let (catalog, meta) = self.meta(cx, entity).await?;
+        let scope = Scope {
+            meta: &meta,
+            dicts: &catalog.dicts,
+            portal: self.portal(),
+        };
+        paging::get(&self.client, cx, &scope, ids, fields).await
+    }
+
+    async fn related(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        link: &LinkSchema,
+        fields: &FieldSelection,
+        page: &PageRequest,
+    ) -> Result<Page> {
+        let etid = Self::etid(entity)?;
+        let catalog = self.describer.catalog(&self.client, cx).await?;
+        let target = catalog
+            .entities
+            .iter()
+            .find(|e| e.name == link.target)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::PermissionDenied,
+                    format!("{} are not visible to this Bitrix24 user", link.target),
+                    "ask a portal administrator for CRM access rights on them",
+                )
+            })?;
+        let (_, meta) = self.meta(cx, target).await?;
+        let target = links::Target {
+            entity: target,
+            scope: Scope {
+                meta: &meta,
+                dicts: &catalog.dicts,
+                portal: self.portal(),
+            },
+        };
+        links::related(&self.client, cx, etid, id, link, &target, fields, page).await
+    }
+
+    async fn timeline(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        page: &PageRequest,
+    ) -> Result<TimelinePage> {
+        let etid = Self::etid(entity)?;
+        let catalog = self.describer.catalog(&self.client, cx).await?;
+        timeline::read(&self.client, cx, etid, id, &catalog.dicts, page).await
+    }
+
+    async fn create(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        data: &Fields,
+        _options: CreateOptions,
+    ) -> Result<Record> {
+        let (catalog, meta) = self.meta(cx, entity).await?;
+        let params = json!({
+            "entityTypeId": meta.entity_type_id,
+            "fields": to_wire(data, &meta),
+            "useOriginalUfNames": "Y",
+        });
+        let env = self
+            .client
+            .call(cx, "crm.item.add", params, Access::Write)
+            .await?;
+        item_record(&env.result, &meta, &catalog, self.portal())
+    }
+
+    async fn update(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        data: &Fields,
+    ) -> Result<Record> {
+        let (catalog, meta) = self.meta(cx, entity).await?;
+        let params = json!({
+            "entityTypeId": meta.entity_type_id,
+            "id": links::parse_id(id)?,
+            "fields": to_wire(data, &meta),
+            "useOriginalUfNames": "Y",
+        });
+        let env = self
+            .client
+            .call(cx, "crm.item.update", params, Access::Write)
+            .await?;
+        item_record(&env.result, &meta, &catalog, self.portal())
+    }
+
+    async fn delete(&self, cx: &CallContext, entity: &EntityInfo, id: &str) -> Result<()> {
+        let etid = Self::etid(entity)?;
+        let params = json!({"entityTypeId": etid, "id": links::parse_id(id)?});
+        self.client
+            .call(cx, "crm.item.delete", params, Access::Write)
+            .await?;
+        Ok(())
+    }
+
+    async fn link(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        link: &LinkSchema,
+        target_id: &str,
+    ) -> Result<()> {
+        links::change(
+            &self.client,
+            cx,
+            Self::etid(entity)?,
+            id,
+            link,
+            target_id,
+            true,
+        )
+        .await
+    }
+
+    async fn unlink(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        link: &LinkSchema,
+        target_id: &str,
+    ) -> Result<()> {
+        links::change(
+            &self.client,
+            cx,
+            Self::etid(entity)?,
+            id,
+            link,
+            target_id,
+            false,
+        )
+        .await
+    }
+
+    async fn note(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        text: &str,
+    ) -> Result<Record> {
+        timeline::note(&self.client, cx, Self::etid(entity)?, id, text).await
+    }
+
+    async fn action(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        action: &ActionInfo,
+        params: &Fields,
+    ) -> Result<Value> {
+        if action.name != "move_stage" {
+            return Err(crmgate_core::backend::unsupported(entity, "this action"));
+        }
+        let (catalog, meta) = self.meta(cx, entity).await?;
+        let stage = params.get("stage").and_then(Value::as_str).unwrap_or("");
+        let status = catalog
+            .dicts
+            .stages(meta.entity_type_id)
+            .into_iter()
+            .find(|s| s.status_id == stage)
+            .cloned()
+            .ok_or_else(|| {
+                Error::validation(
+                    format!("{stage:?} is not a stage of {}", entity.name),
+                    "crm_describe lists the stages (stageId options)",
+                )
+            })?;
+        let mut fields = json!({"stageId": stage});
+        if let (Some(category), true) = (status.category_id, meta.field("categoryId").is_some()) {
+            fields["categoryId"] = json!(category);
+        }
+        let body = json!({
+            "entityTypeId": meta.entity_type_id,
+            "id": links::parse_id(id)?,
+            "fields": fields,
+            "useOriginalUfNames": "Y",
+        });
+        let env = self
+            .client
+            .call(cx, "crm.item.update", body, Access::Write)
+            .await?;
+        let record = item_record(&env.result, &meta, &catalog, self.portal())?;
+        Ok(json!({
+            "id": record.id,
+            "stageId": stage,
+            "stage": status.name,
+            "semantics": status.semantics.map(|s| s.word()),
+            "url": record.url,
+        }))
+    }
+
+    async fn raw_call(&self, cx: &CallContext, method: &str, params: &Value) -> Result<Value> {
+        let params = match params {
+            Value::Null => json!({}),
+            Value::Object(_) => params.clone(),
+            _ => {
+                return Err(Error::validation(
+                    "params must be an object",
+                    "pass the method's parameters as a JSON object, e.g. {\"entityTypeId\": 2}",
+                ));
+            }
+        };
+        let access = if self.raw_call_is_read_only(method) {
+            Access::Read
+        } else {
+            Access::Write
+        };
+        let env = self.client.call(cx, method, params, access).await?;
+        let mut out = json!({"result": env.result});
+        if let Some(next) = env.next {
+            out["next"] = json!(next);
+        }
+        if let Some(total) = env.total {
+            out["total"] = json!(total);
+        }
+        Ok(out)
+    }
+
+    fn raw_call_is_read_only(&self, method: &str) -> bool {
+        is_read_only(method)
+    }
+}
+
+/// Whether a Bitrix24 method only reads, by its name.
+pub fn is_read_only(method: &str) -> bool {
+    let m = method.trim().to_ascii_lowercase();
+    if m.is_empty() || m == "batch" {
+        return false;
+    }
+    const READS: [&str; 10] = [
+        "list",
+        "get",
+        "fields",
+        "getlist",
+        "getfields",
+        "search",
+        "current",
+        "info",
+        "time",
+        "findbycomm",
+    ];
+    const NAMED: [&str; 5] = [
+        "profile",
+        "scope",
+        "methods",
+        "crm.status.entity.items",
+        "crm.status.entity.types",
+    ];
+    let last = m.rsplit('.').next().unwrap_or("");
+    READS.contains(&last) || NAMED.contains(&m.as_str()) || m.starts_with("crm.enum.")
+}
+
+/// The record in a `{"item": …}` result.
+fn item_record(
+    result: &Value,
+    meta: &EntityMeta,
+    catalog: &Catalog,
+    portal: &str,
+) -> Result<Record> {
+    let item = result
+        .get("item")
+        .ok_or_else(|| Error::upstream_protocol("Bitrix24 returned no item"))?;
+    Ok(to_record(item, meta, &catalog.dicts, portal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_methods_by_name() {
+        for m in [
+            "crm.item.list",
+            "crm.deal.get",
+            "crm.item.fields",
+            "user.get",
+            "crm.status.entity.items",
+            "crm.duplicate.findbycomm",
+            "tasks.task.getFields",
+            "profile",
+            "crm.enum.ownertype",
+        ] {
+            assert!(is_read_only(m), "{m}");
+        }
+        for m in [
+            "crm.item.add",
+            "crm.item.update",
+            "crm.item.delete",
+            "crm.deal.contact.items.set",
+            "batch",
+            "crm.lead.productrows.set",
+            "",
+        ] {
+            assert!(!is_read_only(m), "{m}");
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Auth and requests: every Bitrix24 call leaves through the shared [`Upstream`] (rate limit,
+//! concurrency cap, retries of reads only, size cap) as a `POST` with a JSON body — to the
+//! webhook URL, or to `PORTAL/rest/METHOD` with `auth` in the body for OAuth tokens (the
+//! configured one, renewed once on `expired_token` when a refresh token is configured, or a
+//! hosted caller's own bearer token, never mixed).
+//!
+//! `batch` sends up to 50 commands as one HTTP request (one drop in the portal's leaky bucket).
+//! `OPERATION_TIME_LIMIT` answers block that method locally until the reset time the portal
+//! reported, so an agent gets `RATE_LIMITED` with the real wait and no request is wasted.
+
+use crate::config::{Bitrix24Config, Credential, Refresh};
+use crate::error::VendorError;
+use crate::php;
+use crate::wire::{self, Envelope};
+use bytes::Bytes;
+use crmgate_core::upstream::{RequestBody, Upstream, UpstreamRequest};
+use crmgate_core::{CallContext, Error, ErrorCode, Identity, Result};
+use reqwest::header::{ACCEPT, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Most commands in one `batch`.
+pub const MAX_BATCH: usize = 50;
+
+/// Whether a call only reads (may be retried) or writes (never repeated once sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads: idempotent, retried on 503/timeouts.
+    Read,
+    /// Writes: sent at most once unless the connection never opened.
+    Write,
+}
+
+/// One command of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// Its key in `cmd` (used by `$result[name]` references).
+    pub name: String,
+    /// The REST method.
+    pub method: String,
+    /// Its parameters (encoded PHP-style into the command string).
+    pub params: Value,
+}
+
+impl Command {
+    /// A command.
+    pub fn new(name: impl Into<String>, method: &str, params: Value) -> Self {
+        Command {
+            name: name.into(),
+            method: method.to_owned(),
+            params,
+        }
+    }
+}
+
+/// What a batch returned, per command name.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOutcome {
+    /// `result` per command.
+    pub results: Map<String, Value>,
+    /// `result_error` per command.
+    pub errors: HashMap<String, VendorError>,
+    /// `result_total` per command.
+    pub totals: HashMap<String, i64>,
+    /// `result_next` per command.
+    pub nexts: HashMap<String, i64>,
+}
+
+impl BatchOutcome {
+    /// Read the inner `{result, result_error, result_total, result_next}`, tolerating `[]`.
+    pub fn parse(result: &Value) -> BatchOutcome {
+        let numbers = |key: &str| -> HashMap<String, i64> {
+            keyed(result.get(key))
+                .into_iter()
+                .filter_map(|(k, v)| wire::int(&v).map(|n| (k, n)))
+                .collect()
+        };
+        BatchOutcome {
+            results: keyed(result.get("result")),
+            errors: keyed(result.get("result_error"))
+                .into_iter()
+                .filter_map(|(k, v)| VendorError::parse(None, &v).map(|e| (k, e)))
+                .collect(),
+            totals: numbers("result_total"),
+            nexts: numbers("result_next"),
+        }
+    }
+
+    /// The result of one command, or its error mapped for `method`.
+    pub fn take(&mut self, name: &str, method: &str) -> Result<Value> {
+        if let Some(error) = self.errors.get(name) {
+            return Err(error.to_error(method));
+        }
+        self.results.remove(name).ok_or_else(|| {
+            Error::upstream_protocol(format!("Bitrix24's batch answer has no result for {name}"))
+        })
+    }
+}
+
+/// A map from an object, or from a list (PHP turns keys 0..n into a list).
+fn keyed(value: Option<&Value>) -> Map<String, Value> {
+    match value {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v.clone()))
+            .collect(),
+        other => wire::map(other),
+    }
+}
+
+/// The Bitrix24 REST client of one backend instance.
+#[derive(Debug)]
+pub struct Client {
+    upstream: Upstream,
+    config: Bitrix24Config,
+    /// The configured OAuth token pair as last renewed.
+    oauth: RwLock<Option<(SecretString, Option<Refresh>)>>,
+    /// Serialises refreshes so that concurrent expiries renew once.
+    refreshing: tokio::sync::Mutex<()>,
+    /// Method → Unix time its operating-time budget resets, as last reported.
+    operating: Mutex<HashMap<String, (i64, bool)>>,
+}
+
+impl Client {
+    /// A client over `config`. No I/O.
+    pub fn new(config: Bitrix24Config) -> Result<Self> {
+        let upstream = Upstream::new(config.upstream.clone())?;
+        let oauth = match &config.credential {
+            Credential::OAuth {
+                access_token,
+                refresh,
+            } => Some((access_token.clone(), refresh.clone())),
+            _ => None,
+        };
+        Ok(Client {
+            upstream,
+            config,
+            oauth: RwLock::new(oauth),
+            refreshing: tokio::sync::Mutex::new(()),
+            operating: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Bitrix24Config {
+        &self.config
+    }
+
+    /// Call one method; its result envelope, or the mapped error.
+    pub async fn call(
+        &self,
+        cx: &CallContext,
+        method: &str,
+        params: Value,
+        access: Access,
+    ) -> Result<Envelope> {
+        self.check_operating(method)?;
+        let mut refreshed = false;
+        loop {
+            let (status, body) = self.send(cx, method, &params, access).await?;
+            if let Some(envelope) = Envelope::parse(&body).filter(|_| status < 300) {
+                if let Some(reset) = envelope.operating_reset_at {
+                    self.note_operating(method, reset, false);
+                }
+                return Ok(envelope);
+            }
+            let Some(error) = VendorError::parse(Some(status), &body) else {
+                return Err(Error::upstream_protocol(format!(
+                    "Bitrix24 answered {method} with HTTP {status} and neither result nor error"
+                )));
+            };
+            if error.code == "expired_token" && !refreshed && self.can_refresh(cx) {
+                self.refresh(cx).await?;
+                refreshed = true;
+                continue;
+            }
+            if error.code == "OPERATION_TIME_LIMIT" {
+                return Err(self.operating_limited(method));
+            }
+            return Err(error.to_error(method));
+        }
+    }
+
+    /// Run up to 50 commands in one request (`halt=0`: every command runs, errors are
+    /// collected per command).
+    pub async fn batch(
+        &self,
+        cx: &CallContext,
+        commands: &[Command],
+        access: Access,
+    ) -> Result<BatchOutcome> {
+        if commands.is_empty() {
+            return Ok(BatchOutcome::default());
+        }
+        if commands.len() > MAX_BATCH {
+            return Err(Error::validation(
+                format!("{} commands in one batch", commands.len()),
+                "a batch takes at most 50 commands",
+            ));
+        }
+        let cmd: Map<String, Value> = commands
+            .iter()
+            .map(|c| {
+                let query = php::build_query(&c.params);
+                let line = if query.is_empty() {
+                    c.method.clone()
+                } else {
+                    format!("{}?{query}", c.method)
+                };
+                (c.name.clone(), Value::String(line))
+            })
+            .collect();
+        let envelope = self
+            .call(cx, "batch", json!({"halt": 0, "cmd": cmd}), access)
+            .await?;
+        let outcome = BatchOutcome::parse(&envelope.result);
+        for (name, error) in &outcome.errors {
+            if error.code == "OPERATION_TIME_LIMIT"
+                && let Some(c) = commands.iter().find(|c| &c.name == name)
+            {
+                return Err(self.operating_limited(&c.method));
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// One HTTP exchange: the status and the parsed JSON body.
+    async fn send(
+        &self,
+        cx: &CallContext,
+        method: &str,
+        params: &Value,
+        access: Access,
+    ) -> Result<(u16, Value)> {
+        let (url, body) = self.target(cx, method, params)?;
+        let mut request = UpstreamRequest::post(url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .idempotent(access == Access::Read);
+        request.body = Some(RequestBody::Bytes(
+            Bytes::from(wire::body_json(&body)),
+            HeaderValue::from_static("application/json"),
+        ));
+        let response = match self.upstream.send(cx, request).await {
+            Ok(response) => response,
+            Err(e) => return Err(self.overloaded(method, e)),
+        };
+        let status = response.status.as_u16();
+        if (300..400).contains(&status) {
+            return Err(Error::new(
+                ErrorCode::UpstreamProtocol,
+                format!("Bitrix24 redirected {method} to another address (HTTP {status})"),
+                "the portal's address may have changed: update portal / webhook_url in the \
+                 crmgate config",
+            ));
+        }
+        let body: Value = response.json()?;
+        Ok((status, body))
+    }
+
+    /// The URL and body for a call under the caller's identity.
+    fn target(&self, cx: &CallContext, method: &str, params: &Value) -> Result<(String, Value)> {
+        let with_auth = |token: &SecretString| {
+            let mut body = params.as_object().cloned().unwrap_or_default();
+            body.insert("auth".into(), Value::String(token.expose_secret().into()));
+            (
+                format!("{}{method}", self.config.oauth_endpoint()),
+                Value::Object(body),
+            )
+        };
+        match cx.identity() {
+            Identity::Bearer(token) => Ok(with_auth(token)),
+            Identity::Configured => match &self.config.credential {
+                Credential::Webhook(base) => {
+                    Ok((format!("{}{method}", base.expose_secret()), params.clone()))
+                }
+                Credential::OAuth { .. } => {
+                    let guard = self.oauth.read().unwrap_or_else(PoisonError::into_inner);
+                    let (token, _) = guard.as_ref().ok_or_else(no_credential)?;
+                    Ok(with_auth(token))
+                }
+                Credential::None => Err(no_credential()),
+            },
+        }
+    }
+
+    fn can_refresh(&self, cx: &CallContext) -> bool {
+        matches!(cx.identity(), Identity::Configured)
+            && self
+                .oauth
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_some_and(|(_, r)| r.is_some())
+    }
+
+    /// Exchange the refresh token for a new pair (once for concurrent expiries).
+    async fn refresh(&self, cx: &CallContext) -> Result<()> {
+        let before = self.current_token();
+        let _guard = self.refreshing.lock().await;
+        if self.current_token() != before {
+            return Ok(()); // another call renewed it meanwhile
+        }
+        let Some(refresh) = self
+            .oauth
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|(_, r)| r.clone())
+        else {
+            return Err(no_credential());
+        };
+        let url = format!("{}/oauth/token/", self.config.oauth_server);
+        let request = UpstreamRequest::get(url)
+            .query("grant_type", "refresh_token")
+            .query("client_id", refresh.client_id.clone())
+            .query("client_secret", refresh.client_secret.expose_secret())
+            .query("refresh_token", refresh.refresh_token.expose_secret())
+            .idempotent(false);
+        let response = self.upstream.send(cx, request).await?;
+        let body: Value = response.json()?;
+        let access = body.get("access_token").and_then(Value::as_str);
+        match access {
+            Some(access) if response.is_success() => {
+                let renewed = Refresh {
+                    refresh_token: body
+                        .get("refresh_token")
+                        .and_then(Value::as_str)
+                        .map(|s| SecretString::from(s.to_owned()))
+                        .unwrap_or(refresh.refresh_token),
+                    ..refresh
+                };
+                *self.oauth.write().unwrap_or_else(PoisonError::into_inner) =
+                    Some((SecretString::from(access.to_owned()), Some(renewed)));
+                tracing::info!("renewed the Bitrix24 OAuth access token");
+                Ok(())
+            }
+            _ => {
+                let error = VendorError::parse(Some(response.status.as_u16()), &body);
+                let code = error.as_ref().map(|e| e.code.as_str()).unwrap_or("");
+                Err(Error::new(
+                    ErrorCode::AuthFailed,
+                    format!("the OAuth token could not be renewed ({code})"),
+                    "the refresh token is dead (invalid_grant) or the client id / secret are \
+                     wrong: re-authorise the app and configure the new refresh token",
+                ))
+            }
+        }
+    }
+
+    fn current_token(&self) -> Option<String> {
+        self.oauth
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|(t, _)| t.expose_secret().to_owned())
+    }
+
+    /// Fail fast while a method is known to be over its operating-time budget.
+    fn check_operating(&self, method: &str) -> Result<()> {
+        let now = unix_now();
+        let guard = self
+            .operating
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match guard.get(method) {
+            Some((reset, true)) if *reset > now => Err(operating_error(method, *reset - now)),
+            _ => Ok(()),
+        }
+    }
+
+    fn note_operating(&self, method: &str, reset_at: i64, blocked: bool) {
+        let mut guard = self
+            .operating
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.insert(method.to_owned(), (reset_at, blocked));
+    }
+
+    /// `OPERATION_TIME_LIMIT` on `method`: block it locally until the last reported reset
+    /// (or a minute, when the portal never reported one).
+    fn operating_limited(&self, method: &str) -> Error {
+        let now = unix_now();
+        let known = self
+            .operating
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(method)
+            .map(|(reset, _)| *reset)
+            .filter(|reset| *reset > now);
+        let reset = known.unwrap_or(now + 60);
+        self.note_operating(method, reset, true);
+        operating_error(method, reset - now)
+    }
+
+    /// The upstream layer's verdict on 429 / 503 (whose bodies it does not hand back).
+    fn overloaded(&self, method: &str, error: Error) -> Error {
+        let is = |status: &str| error.message.contains(status);
+        if error.code == ErrorCode::RateLimited && is("(HTTP 429)") {
+            return self.operating_limited(method);
+        }
+        if error.code == ErrorCode::UpstreamUnavailable && is("(HTTP 503)") {
+            return Error::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "Bitrix24 answered {method} with 503: the portal's request bucket is full \
+                     (QUERY_LIMIT_EXCEEDED), or an administrator blocked REST (OVERLOAD_LIMIT)"
+                ),
+                "wait a few seconds and try again; reads were already retried. Several \
+                 applications on one portal share its bucket; batch reads use fewer requests",
+            )
+            .with_retry_after(2);
+        }
+        error
+    }
+}
+
+fn operating_error(method: &str, wait: i64) -> Error {
+    Error::new(
+        ErrorCode::RateLimited,
+        format!("Bitrix24 blocks {method} for this credential: its operating-time budget (OPERATION_TIME_LIMIT) is spent"),
+        "wait retry_after_s seconds (until the portal's operating_reset_at); other methods \
+         still work; ask for less per call (narrower filters, fewer fields)",
+    )
+    .with_retry_after(wait.max(1) as u64)
+}
+
+fn no_credential() -> Error {
+    Error::new(
+        ErrorCode::AuthFailed,
+        "no Bitrix24 credential is configured for this server",
+        "set webhook_url_env (an inbound webhook) or access_token_env (an OAuth token) in the \
+         crmgate config, or call in hosted mode with your own Bitrix24 OAuth token",
+    )
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_answers_tolerate_php_empty_arrays() {
+        let mut outcome = BatchOutcome::parse(&json!({
+            "result": {"a": {"items": []}, "b": [1]},
+            "result_error": [],
+            "result_total": {"a": "120"},
+            "result_next": [],
+            "result_time": []
+        }));
+        assert_eq!(outcome.totals["a"], 120);
+        assert!(outcome.errors.is_empty() && outcome.nexts.is_empty());
+        assert_eq!(
+            outcome.take("a", "crm.item.list").unwrap(),
+            json!({"items": []})
+        );
+        assert!(outcome.take("zz", "crm.item.list").is_err());
+        let mut failed = BatchOutcome::parse(&json!({
+            "result": [],
+            "result_error": {"x": {"error": "NOT_FOUND", "error_description": "Item not found"}}
+        }));
+        assert_eq!(
+            failed.take("x", "crm.item.get").unwrap_err().code,
+            ErrorCode::NotFound
+        );
+        let listed = BatchOutcome::parse(&json!({"result": [{"id": 1}, {"id": 2}]}));
+        assert_eq!(listed.results.len(), 2);
+    }
+}

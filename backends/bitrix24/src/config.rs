@@ -1,0 +1,193 @@
+//! The Bitrix24 backend's configuration: which portal, and which credential — an inbound
+//! webhook URL (`https://PORTAL/rest/USER_ID/CODE/`, a secret since it embeds the code) or an
+//! OAuth access token (optionally renewed with a refresh token and the app's client id and
+//! secret). In hosted mode the caller's bearer token is an OAuth access token for the portal.
+//!
+//! Parsing only; no I/O. Errors never echo the webhook URL.
+
+use crmgate_core::upstream::UpstreamConfig;
+use crmgate_core::{Error, Result};
+use reqwest::Url;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Bitrix24's OAuth server, where refresh tokens are exchanged.
+pub const DEFAULT_OAUTH_SERVER: &str = "https://oauth.bitrix.info";
+
+/// How the configured identity authenticates.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// An inbound webhook: the base URL `https://PORTAL/rest/USER_ID/CODE/` (secret).
+    Webhook(SecretString),
+    /// An OAuth access token, sent as `auth` in the body.
+    OAuth {
+        /// The access token (lives one hour).
+        access_token: SecretString,
+        /// How to renew it on `expired_token`, when configured.
+        refresh: Option<Refresh>,
+    },
+    /// No configured credential: only hosted callers bringing their own token can call.
+    None,
+}
+
+/// What renews an OAuth access token.
+#[derive(Debug, Clone)]
+pub struct Refresh {
+    /// The refresh token (lives 180 days).
+    pub refresh_token: SecretString,
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: SecretString,
+}
+
+/// Everything the backend needs, validated.
+#[derive(Debug, Clone)]
+pub struct Bitrix24Config {
+    /// The portal's origin, `https://example.bitrix24.com` (no trailing slash).
+    pub portal: String,
+    /// The configured credential.
+    pub credential: Credential,
+    /// The OAuth server for refreshes (default [`DEFAULT_OAUTH_SERVER`]).
+    pub oauth_server: String,
+    /// The HTTP layer's tuning (rate limit 2/s, burst 50 by default for Bitrix24).
+    pub upstream: UpstreamConfig,
+}
+
+impl Bitrix24Config {
+    /// A config from a webhook URL; the portal is the URL's origin.
+    pub fn webhook(url: SecretString, upstream: UpstreamConfig) -> Result<Self> {
+        let portal = webhook_origin(url.expose_secret())?;
+        let mut base = url.expose_secret().trim().to_owned();
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        Ok(Bitrix24Config {
+            portal,
+            credential: Credential::Webhook(SecretString::from(base)),
+            oauth_server: DEFAULT_OAUTH_SERVER.into(),
+            upstream,
+        })
+    }
+
+    /// A config for a portal with an OAuth access token (or none, for hosted callers only).
+    pub fn oauth(
+        portal: &str,
+        access_token: Option<SecretString>,
+        refresh: Option<Refresh>,
+        upstream: UpstreamConfig,
+    ) -> Result<Self> {
+        let portal = portal_origin(portal)?;
+        let credential = match access_token {
+            Some(access_token) => Credential::OAuth {
+                access_token,
+                refresh,
+            },
+            None => Credential::None,
+        };
+        Ok(Bitrix24Config {
+            portal,
+            credential,
+            oauth_server: DEFAULT_OAUTH_SERVER.into(),
+            upstream,
+        })
+    }
+
+    /// Use another OAuth server (the sandbox serves `/oauth/token/` itself).
+    pub fn with_oauth_server(mut self, server: &str) -> Result<Self> {
+        self.oauth_server = portal_origin(server)?;
+        Ok(self)
+    }
+
+    /// The REST endpoint for OAuth calls: `https://PORTAL/rest/`.
+    pub fn oauth_endpoint(&self) -> String {
+        format!("{}/rest/", self.portal)
+    }
+
+    /// Instance key for the metadata cache.
+    pub fn instance(&self) -> String {
+        format!("bitrix24:{}", self.portal)
+    }
+}
+
+/// The origin of a webhook URL, checking its shape without ever echoing it.
+pub fn webhook_origin(url: &str) -> Result<String> {
+    let shape = "the webhook URL must look like https://PORTAL/rest/USER_ID/CODE/ (copy it from \
+                 Developer resources → Other → Inbound webhook)";
+    let parsed = Url::parse(url.trim()).map_err(|_| Error::config(shape))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(Error::config(shape));
+    }
+    let segments: Vec<&str> = parsed
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    let ok = segments.len() == 3
+        && segments[0] == "rest"
+        && segments[1].chars().all(|c| c.is_ascii_digit())
+        && !segments[2].is_empty();
+    if !ok || parsed.query().is_some() {
+        return Err(Error::config(shape));
+    }
+    Ok(origin(&parsed))
+}
+
+/// `https://example.bitrix24.com` from `example.bitrix24.com`, `https://example.bitrix24.com/`
+/// or a URL with a path.
+pub fn portal_origin(portal: &str) -> Result<String> {
+    let portal = portal.trim();
+    let with_scheme = if portal.contains("://") {
+        portal.to_owned()
+    } else {
+        format!("https://{portal}")
+    };
+    let parsed = Url::parse(&with_scheme)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| {
+            Error::config("portal must be the portal's address, e.g. https://example.bitrix24.com")
+        })?;
+    Ok(origin(&parsed))
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_give_the_portal_and_keep_the_secret_out_of_errors() {
+        let url = SecretString::from("https://acme.bitrix24.com/rest/1/s3cretcode");
+        let config = Bitrix24Config::webhook(url, UpstreamConfig::default()).unwrap();
+        assert_eq!(config.portal, "https://acme.bitrix24.com");
+        match &config.credential {
+            Credential::Webhook(base) => assert!(base.expose_secret().ends_with("s3cretcode/")),
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{config:?}").contains("s3cretcode"));
+        for bad in [
+            "acme.bitrix24.com/rest/1/s3cretcode",
+            "https://acme.bitrix24.com/rest/s3cretcode/",
+            "https://acme.bitrix24.com/rest/1/s3cretcode/crm.lead.list",
+            "ftp://acme/rest/1/s3cretcode/",
+        ] {
+            let e = webhook_origin(bad).unwrap_err();
+            assert!(!e.message.contains("s3cret"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn portals_normalise_to_an_origin() {
+        assert_eq!(
+            portal_origin("acme.bitrix24.com").unwrap(),
+            "https://acme.bitrix24.com"
+        );
+        assert_eq!(
+            portal_origin("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(portal_origin("").is_err());
+    }
+}

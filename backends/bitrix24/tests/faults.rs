@@ -1,0 +1,334 @@
+//! Faults, counting what reached the sandbox: auth failures (bad webhook, expired and
+//! refreshed OAuth tokens, hosted bearer tokens), missing scope, not found, the leaky bucket
+//! (reads retried, writes not), the operating-time limit (reset time, then no request), 5xx,
+//! malformed bodies, per-command batch errors; and no secret in any error.
+
+mod common;
+
+use crmgate_bitrix24::sandbox::{
+    ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, EXPIRED_TOKEN, Fault, REFRESH_TOKEN, Sandbox,
+    SandboxOptions, WEBHOOK_CODE,
+};
+use crmgate_bitrix24::{Bitrix24Backend, Bitrix24Config, Refresh};
+use crmgate_core::cache::MetadataCache;
+use crmgate_core::gateway::{CallArgs, CreateArgs, GetArgs, SearchArgs, UpdateArgs};
+use crmgate_core::{CallContext, ErrorCode};
+use secrecy::SecretString;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn cx() -> CallContext {
+    CallContext::configured()
+}
+
+fn get(id: &str) -> GetArgs {
+    GetArgs {
+        entity: "leads".into(),
+        id: Some(id.into()),
+        ..Default::default()
+    }
+}
+
+fn oauth_backend(sandbox: &Sandbox, token: &str, refresh: bool) -> Arc<Bitrix24Backend> {
+    let refresh = refresh.then(|| Refresh {
+        refresh_token: SecretString::from(REFRESH_TOKEN),
+        client_id: CLIENT_ID.into(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+    });
+    let config = Bitrix24Config::oauth(
+        &sandbox.url(),
+        Some(SecretString::from(token.to_owned())),
+        refresh,
+        common::fast_upstream(),
+    )
+    .unwrap()
+    .with_oauth_server(&sandbox.url())
+    .unwrap();
+    let cache = MetadataCache::new(Duration::from_secs(60), 100);
+    Arc::new(Bitrix24Backend::new(config, cache).unwrap())
+}
+
+#[tokio::test]
+async fn a_wrong_webhook_is_auth_failed_without_leaking_the_code() {
+    let sandbox = Sandbox::start(common::roomy()).await.unwrap();
+    let url = format!("{}/rest/1/wrong{WEBHOOK_CODE}/", sandbox.url());
+    let gateway = common::gateway(common::backend_for(&url, common::fast_upstream()));
+    let e = gateway.entities(&cx()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::AuthFailed);
+    assert!(e.suggestion.contains("webhook"), "{}", e.suggestion);
+    let shown = format!("{e:?}");
+    assert!(!shown.contains(WEBHOOK_CODE), "{shown}");
+    assert_eq!(sandbox.requests(), 1, "auth failures are not retried");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_call_repeated() {
+    let sandbox = Sandbox::start(common::roomy()).await.unwrap();
+    let gateway = common::gateway(oauth_backend(&sandbox, EXPIRED_TOKEN, true));
+    let out = gateway.get(&cx(), get("3")).await.unwrap();
+    assert!(matches!(out, crmgate_core::gateway::GetOutput::One { .. }));
+    let log: Vec<String> = sandbox
+        .state()
+        .log()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.status))
+        .collect();
+    assert_eq!(
+        log[..3],
+        ["batch 401", "oauth/token 200", "batch 200"],
+        "{log:?}"
+    );
+
+    let stale = common::gateway(oauth_backend(&sandbox, EXPIRED_TOKEN, false));
+    let e = stale.entities(&cx()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::AuthFailed);
+    assert!(
+        e.suggestion.contains("refresh_token_env"),
+        "{}",
+        e.suggestion
+    );
+}
+
+#[tokio::test]
+async fn hosted_callers_use_their_own_token_never_the_webhook() {
+    let (sandbox, _backend, gateway) = common::start(common::roomy()).await;
+    let caller = CallContext::bearer(SecretString::from(ACCESS_TOKEN));
+    gateway.describe(&caller, "deals").await.unwrap();
+    let intruder = CallContext::bearer(SecretString::from("not-a-token"));
+    let e = gateway.describe(&intruder, "deals").await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::AuthFailed);
+    assert_eq!(sandbox.requests(), 2, "each caller's metadata is its own");
+}
+
+#[tokio::test]
+async fn a_missing_scope_is_permission_denied_naming_it() {
+    let sandbox = Sandbox::start(common::roomy()).await.unwrap();
+    let backend = common::backend_for(&sandbox.limited_webhook_url(), common::fast_upstream());
+    let settings = crmgate_core::gateway::GatewaySettings {
+        tier: crmgate_core::gateway::Tier::Read,
+        raw_call_allow: vec!["user.*".into(), "crm.*".into()],
+        ..Default::default()
+    };
+    let gateway = crmgate_core::gateway::Gateway::new(
+        backend,
+        settings,
+        crmgate_core::confirm::ConfirmSigner::random(),
+    );
+    // the catalog still loads: users are optional, labels simply lack names
+    let page = gateway
+        .search(
+            &cx(),
+            SearchArgs {
+                entity: "deals".into(),
+                limit: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 3);
+    let e = gateway
+        .raw_call(
+            &cx(),
+            CallArgs {
+                method: "user.get".into(),
+                params: json!({}),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied);
+    assert!(e.suggestion.contains("user"), "{}", e.suggestion);
+    let ok = gateway
+        .raw_call(
+            &cx(),
+            CallArgs {
+                method: "crm.status.list".into(),
+                params: json!({"filter": {"ENTITY_ID": "SOURCE"}}),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.result["total"], 5);
+    let before = sandbox.requests();
+    let refused = gateway
+        .raw_call(
+            &cx(),
+            CallArgs {
+                method: "crm.item.add".into(),
+                params: json!({"entityTypeId": 1, "fields": {"title": "x"}}),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code,
+        ErrorCode::NotAllowed,
+        "writes need the write tier"
+    );
+    assert_eq!(sandbox.requests(), before, "a refused write sends nothing");
+}
+
+#[tokio::test]
+async fn not_found_everywhere() {
+    let (sandbox, _backend, gateway) = common::start(common::roomy()).await;
+    gateway.describe(&cx(), "leads").await.unwrap();
+    let before = sandbox.requests();
+    assert_eq!(
+        gateway.get(&cx(), get("999999")).await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        gateway.get(&cx(), get("abc")).await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        sandbox.requests() - before,
+        1,
+        "a non-numeric id sends nothing"
+    );
+    let e = gateway
+        .update(
+            &cx(),
+            UpdateArgs {
+                entity: "leads".into(),
+                id: "999999".into(),
+                data: json!({"title": "x"}).as_object().cloned().unwrap(),
+                preview: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+    let e = gateway
+        .raw_call(
+            &cx(),
+            CallArgs {
+                method: "crm.lead.get".into(),
+                params: json!({"id": 999999}),
+            },
+        )
+        .await;
+    assert!(e.is_err(), "raw calls are off unless allowed");
+}
+
+#[tokio::test]
+async fn the_bucket_is_waited_out_for_reads_but_writes_are_not_repeated() {
+    let (sandbox, _backend, gateway) = common::start(common::roomy()).await;
+    gateway.describe(&cx(), "leads").await.unwrap();
+    let busy = Fault::error(503, "QUERY_LIMIT_EXCEEDED", "Too many requests");
+    sandbox
+        .state()
+        .inject(Some("crm.item.get"), busy.clone(), 2);
+    let before = sandbox.requests();
+    gateway.get(&cx(), get("7")).await.unwrap();
+    assert_eq!(
+        sandbox.requests() - before,
+        3,
+        "two refusals, then the read went through"
+    );
+
+    let count = sandbox.state().count(1);
+    sandbox.state().inject(Some("crm.item.add"), busy, 5);
+    let before = sandbox.requests();
+    let e = gateway
+        .create(
+            &cx(),
+            CreateArgs {
+                entity: "leads".into(),
+                data: json!({"title": "Once only"}).as_object().cloned().unwrap(),
+                skip_duplicate_check: true,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::RateLimited);
+    assert!(e.retry_after_s.is_some());
+    assert_eq!(sandbox.requests() - before, 1, "a write is never repeated");
+    assert_eq!(sandbox.state().count(1), count, "nothing was created");
+}
+
+#[tokio::test]
+async fn the_operating_limit_reports_its_reset_time_and_then_sends_nothing() {
+    let options = SandboxOptions {
+        operating_limit: 0.05,
+        operating_cost: 0.03,
+        operating_method: Some("crm.item.get".into()),
+        ..common::roomy()
+    };
+    let (sandbox, _backend, gateway) = common::start(options).await;
+    gateway.describe(&cx(), "leads").await.unwrap();
+    gateway.get(&cx(), get("1")).await.unwrap();
+    gateway.get(&cx(), get("2")).await.unwrap(); // pushes crm.item.get over its budget
+    let e = gateway.get(&cx(), get("3")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::RateLimited);
+    let wait = e.retry_after_s.unwrap();
+    assert!(
+        (500..=600).contains(&wait),
+        "waits for operating_reset_at: {wait}"
+    );
+    let before = sandbox.requests();
+    let again = gateway.get(&cx(), get("4")).await.unwrap_err();
+    assert_eq!(again.code, ErrorCode::RateLimited);
+    assert_eq!(sandbox.requests(), before, "blocked locally, nothing sent");
+    // other methods still work
+    gateway
+        .search(
+            &cx(),
+            SearchArgs {
+                entity: "leads".into(),
+                limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn server_errors_malformed_bodies_and_batch_command_errors() {
+    let (sandbox, _backend, gateway) = common::start(common::roomy()).await;
+    gateway.describe(&cx(), "leads").await.unwrap();
+    sandbox.state().inject(
+        Some("crm.item.get"),
+        Fault::error(500, "INTERNAL_SERVER_ERROR", "Internal error"),
+        1,
+    );
+    let before = sandbox.requests();
+    let e = gateway.get(&cx(), get("1")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
+    assert!(e.retryable);
+    assert_eq!(sandbox.requests() - before, 1);
+
+    sandbox
+        .state()
+        .inject(Some("crm.item.get"), Fault::Malformed, 1);
+    assert_eq!(
+        gateway.get(&cx(), get("1")).await.unwrap_err().code,
+        ErrorCode::UpstreamProtocol
+    );
+
+    sandbox.state().inject(
+        Some("crm.item.list"),
+        Fault::error(
+            400,
+            "INVALID_ARG_VALUE",
+            "Invalid filter: field 'title' has invalid value",
+        ),
+        1,
+    );
+    let e = gateway
+        .search(
+            &cx(),
+            SearchArgs {
+                entity: "leads".into(),
+                limit: Some(120),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Validation);
+    assert!(e.suggestion.contains("title"));
+}

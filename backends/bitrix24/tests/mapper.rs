@@ -1,0 +1,278 @@
+//! Pure mappers on documented Bitrix24 response shapes (`fixtures/`, written from the docs:
+//! there are no recordings): dictionaries, `crm.item.fields` → schema, items → records with
+//! labels, values back to the wire, filters to prefix operators, and batch answers.
+
+use crmgate_bitrix24::client::BatchOutcome;
+use crmgate_bitrix24::filters;
+use crmgate_bitrix24::map::dicts::{self, Dictionaries, Semantics};
+use crmgate_bitrix24::map::fields::{self, EntityMeta};
+use crmgate_bitrix24::map::record::{to_record, to_wire};
+use crmgate_bitrix24::wire::Envelope;
+use crmgate_core::ErrorCode;
+use crmgate_core::filter::{Condition, Filter, FilterOp, SortKey};
+use crmgate_core::schema::FieldType;
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn result(name: &str) -> Value {
+    Envelope::parse(&fixture(name)).unwrap().result
+}
+
+fn dictionaries() -> Dictionaries {
+    let mut d = Dictionaries {
+        statuses: dicts::parse_statuses(&result("crm_status_list.json")),
+        currencies: dicts::parse_currencies(&result("crm_currency_list.json")),
+        users: dicts::parse_users(&result("user_get.json"))
+            .into_iter()
+            .collect(),
+        ..Dictionaries::default()
+    };
+    d.categories.insert(
+        2,
+        dicts::parse_categories(&result("crm_category_list.json")),
+    );
+    d
+}
+
+fn deals() -> EntityMeta {
+    let metas = fields::parse_fields(&result("crm_item_fields_deal.json"));
+    fields::build(2, "deals", "crm.item:2", metas, &dictionaries())
+}
+
+#[test]
+fn dictionaries_read_semantics_strings_and_names() {
+    let d = dictionaries();
+    assert_eq!(d.statuses.len(), 7);
+    let won = d.statuses.iter().find(|s| s.status_id == "WON").unwrap();
+    assert_eq!(
+        (won.sort, won.category_id, won.semantics),
+        (60, Some(0), Some(Semantics::Success))
+    );
+    // no EXTRA: SEMANTICS decides
+    let fail = d
+        .statuses
+        .iter()
+        .find(|s| s.status_id == "DT128_3:FAIL")
+        .unwrap();
+    assert_eq!(fail.semantics, Some(Semantics::Failure));
+    assert_eq!(
+        d.statuses
+            .iter()
+            .find(|s| s.status_id == "CALL")
+            .unwrap()
+            .semantics,
+        None
+    );
+    assert_eq!(d.stage_ids(2, Semantics::Success), ["WON", "C1:WON"]);
+    assert_eq!(d.stage_ids(2, Semantics::Process), ["NEW", "C1:NEW"]);
+    assert_eq!(d.stages(128).len(), 1);
+    assert!(d.currencies.iter().any(|c| c.code == "USD" && c.base));
+    assert_eq!(d.users["1"], "John Smith");
+    assert_eq!(d.users["99"], "robot@example.com");
+    assert_eq!(d.category_name(2, 1), Some("Partners"));
+}
+
+#[test]
+fn item_fields_become_a_schema() {
+    let meta = deals();
+    let s = &meta.schema;
+    assert_eq!(s.fields[0].name, "id");
+    assert_eq!(s.fields[1].name, "title");
+    let f = |n: &str| s.field(n).unwrap();
+    assert_eq!(f("id").field_type, FieldType::Id);
+    assert!(f("id").read_only);
+    assert_eq!(f("opportunity").field_type, FieldType::Money);
+    assert_eq!(f("opened").field_type, FieldType::Boolean);
+    assert_eq!(f("closedate").field_type, FieldType::Date);
+    assert_eq!(f("updatedTime").field_type, FieldType::DateTime);
+    assert!(f("updatedTime").read_only);
+    assert_eq!(f("assignedById").field_type, FieldType::Reference);
+    assert!(f("assignedById").required);
+    assert_eq!(f("companyId").link_entity.as_deref(), Some("companies"));
+    assert_eq!(f("contactIds").field_type, FieldType::References);
+    assert_eq!(f("fm").field_type, FieldType::Json);
+    let stage = f("stageId");
+    assert_eq!(stage.field_type, FieldType::Enum);
+    let labels: Vec<&str> = stage.options.iter().map(|o| o.label.as_str()).collect();
+    assert!(
+        labels.contains(&"Signed [Partners] (success)"),
+        "{labels:?}"
+    );
+    assert_eq!(f("categoryId").options.len(), 2);
+    assert_eq!(f("currencyId").options[1].label, "Euro");
+    let uf = f("UF_CRM_44_1721812814433");
+    assert_eq!(uf.label, "Custom field (list)");
+    assert_eq!(uf.options[1].value, "80");
+    assert!(f("stageSemanticId").read_only);
+    assert!(f("labels").read_only && f("labels").compact);
+    assert!(s.links.iter().any(|l| l.name == "contacts" && l.writable));
+}
+
+#[test]
+fn items_become_records_with_labels() {
+    let meta = deals();
+    let d = dictionaries();
+    let env = Envelope::parse(&fixture("crm_item_list_deals.json")).unwrap();
+    assert_eq!(
+        (env.total, env.next, env.operating_reset_at),
+        (Some(654), Some(50), Some(1718292834))
+    );
+    let items = env.result["items"].as_array().unwrap().clone();
+    let won = to_record(&items[0], &meta, &d, "https://acme.bitrix24.com");
+    assert_eq!(won.id, "253");
+    assert_eq!(won.title, "Website redesign");
+    assert_eq!(
+        won.url.as_deref(),
+        Some("https://acme.bitrix24.com/crm/deal/details/253/")
+    );
+    let f = &won.fields;
+    assert_eq!(f["opportunity"], json!(19000));
+    assert_eq!(f["opened"], json!(true));
+    assert_eq!(f["assignedById"], json!("1"));
+    assert_eq!(f["companyId"], Value::Null, "0 means no company");
+    assert_eq!(f["contactIds"], json!(["5", "7"]));
+    assert_eq!(f["categoryId"], json!("1"));
+    assert_eq!(f["closedate"], json!("2024-06-30"));
+    assert_eq!(f["UF_CRM_44_1721812814433"], json!("80"));
+    assert_eq!(f["notDescribed"], json!("kept as is"));
+    let labels = &f["labels"];
+    assert_eq!(labels["assignedById"], "John Smith");
+    assert_eq!(labels["stageId"], "Signed");
+    assert_eq!(labels["categoryId"], "Partners");
+    assert_eq!(labels["currencyId"], "Euro");
+    assert_eq!(labels["UF_CRM_44_1721812814433"], "List item #2");
+
+    // numbers as strings, empty dates, unknown users
+    let open = to_record(&items[1], &meta, &d, "https://acme.bitrix24.com");
+    assert_eq!(open.title, "#254");
+    assert_eq!(open.fields["opportunity"], json!(15000.5));
+    assert_eq!(open.fields["opened"], json!(false));
+    assert_eq!(open.fields["closedate"], Value::Null);
+    assert_eq!(open.fields["companyId"], json!("12"));
+    assert!(
+        open.fields["labels"].get("assignedById").is_none()
+            || open.fields["labels"]["assignedById"] == "robot@example.com"
+    );
+}
+
+#[test]
+fn values_go_back_to_the_wire() {
+    let meta = deals();
+    let data =
+        json!({"opened": false, "assignedById": "3", "categoryId": "1", "contactIds": ["5", "7"],
+                      "UF_CRM_44_1721812814433": "79", "title": "x", "opportunity": 12.5})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let wire = to_wire(&data, &meta);
+    assert_eq!(
+        wire,
+        json!({"opened": "N", "assignedById": 3, "categoryId": 1, "contactIds": [5, 7],
+               "UF_CRM_44_1721812814433": 79, "title": "x", "opportunity": 12.5})
+    );
+}
+
+fn cond(field: &str, op: FilterOp, value: Value) -> Condition {
+    Condition {
+        field: field.into(),
+        op,
+        value,
+    }
+}
+
+#[test]
+fn filters_become_prefix_operators() {
+    let meta = deals();
+    let d = dictionaries();
+    let filter = Filter {
+        all: vec![
+            cond("opportunity", FilterOp::Between, json!([1000, 5000])),
+            cond("title", FilterOp::StartsWith, json!("Web")),
+            cond("stageId", FilterOp::Ne, json!("LOSE")),
+            cond("stageId", FilterOp::Ne, json!("C1:WON")),
+            cond("opened", FilterOp::Eq, json!(true)),
+            cond("companyId", FilterOp::IsNull, Value::Null),
+            cond("stageSemanticId", FilterOp::Eq, json!("open")),
+        ],
+        any: vec![
+            vec![cond("currencyId", FilterOp::In, json!(["EUR"]))],
+            vec![cond("assignedById", FilterOp::Eq, json!("1"))],
+        ],
+        query: Some("acme".into()),
+    };
+    let f = Value::Object(filters::translate(&filter, &meta, &d).unwrap());
+    assert_eq!(f[">=opportunity"], 1000);
+    assert_eq!(f["<=opportunity"], 5000);
+    assert_eq!(f["=%title"], "Web%");
+    assert_eq!(f["!=stageId"], "LOSE");
+    assert_eq!(
+        f["0"],
+        json!({"!=stageId": "C1:WON"}),
+        "a repeated key nests"
+    );
+    assert_eq!(f["=opened"], "Y");
+    assert_eq!(f["=companyId"], Value::Null);
+    assert_eq!(f["@stageId"], json!(["NEW", "C1:NEW"]));
+    assert_eq!(
+        f["1"],
+        json!({"logic": "OR", "0": {"@currencyId": ["EUR"]}, "1": {"=assignedById": 1}})
+    );
+    assert_eq!(f["2"], json!({"logic": "OR", "0": {"%title": "acme"}}));
+
+    let refuse = |c: Condition| {
+        filters::translate(
+            &Filter {
+                all: vec![c],
+                ..Filter::default()
+            },
+            &meta,
+            &d,
+        )
+        .unwrap_err()
+        .code
+    };
+    assert_eq!(
+        refuse(cond("stageId", FilterOp::Contains, json!("WO"))),
+        ErrorCode::UnsupportedFilter
+    );
+    assert_eq!(
+        refuse(cond("labels", FilterOp::Eq, json!("x"))),
+        ErrorCode::UnsupportedFilter
+    );
+    assert_eq!(
+        refuse(cond("stageSemanticId", FilterOp::Eq, json!("maybe"))),
+        ErrorCode::Validation
+    );
+
+    let order = filters::order(
+        &[SortKey {
+            field: "opportunity".into(),
+            descending: true,
+        }],
+        &meta,
+    )
+    .unwrap();
+    assert_eq!(
+        order,
+        vec![("opportunity".to_owned(), "DESC"), ("id".to_owned(), "ASC")]
+    );
+}
+
+#[test]
+fn batch_answers_keep_results_errors_and_totals_apart() {
+    let env = Envelope::parse(&fixture("batch_result.json")).unwrap();
+    let mut out = BatchOutcome::parse(&env.result);
+    assert_eq!(out.totals["get_user"], 1);
+    assert!(out.nexts.is_empty(), "[] is an empty map");
+    assert_eq!(
+        out.take("get_department", "department.get")
+            .unwrap_err()
+            .code,
+        ErrorCode::PermissionDenied
+    );
+    assert_eq!(out.take("get_user", "user.get").unwrap()[0]["NAME"], "John");
+}

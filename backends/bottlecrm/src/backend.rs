@@ -1,0 +1,203 @@
+//! The `Backend` impl: resolve the entity, delegate to [`crate::ops`], nothing else.
+
+use crate::client::Client;
+use crate::config::BottleConfig;
+use crate::describe::{self, Schemas, Source};
+use crate::entities::{Entity, entity_infos};
+use crate::filters;
+use crate::ops::{self, Api};
+use async_trait::async_trait;
+use crmgate_core::backend::unsupported;
+use crmgate_core::cache::{CacheScope, MetadataCache};
+use crmgate_core::model::{
+    ActionInfo, CreateOptions, EntityInfo, Features, FieldSelection, Fields, Page, PageRequest,
+    Record, SearchRequest, TimelinePage,
+};
+use crmgate_core::schema::EntitySchema;
+use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// BottleCRM (Django-CRM REST API) behind the common tool surface.
+pub struct BottleCrmBackend {
+    client: Client,
+    cache: MetadataCache,
+    instance: String,
+    app_url: Option<String>,
+    infos: Vec<EntityInfo>,
+}
+
+impl std::fmt::Debug for BottleCrmBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BottleCrmBackend")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BottleCrmBackend {
+    /// A backend for `config`, caching metadata in `cache`. No I/O.
+    pub fn new(config: BottleConfig, cache: MetadataCache) -> Result<Self> {
+        Ok(BottleCrmBackend {
+            client: Client::new(&config)?,
+            cache,
+            instance: format!("bottlecrm:{}", config.url),
+            app_url: config.app_url.clone(),
+            infos: entity_infos(),
+        })
+    }
+
+    fn api<'a>(&'a self, cx: &'a CallContext) -> Api<'a> {
+        Api {
+            client: &self.client,
+            cx,
+            app_url: self.app_url.as_deref(),
+        }
+    }
+
+    /// Every entity's description for this caller (cached per caller scope).
+    pub async fn schemas(&self, cx: &CallContext) -> Result<Arc<Schemas>> {
+        self.cache
+            .get_or_load(&self.instance, CacheScope::Caller(cx), "schemas", || {
+                describe::load(&self.client, cx)
+            })
+            .await
+    }
+
+    /// Whether this caller's descriptions came from `/schema/` or the static tables.
+    pub async fn schema_source(&self, cx: &CallContext) -> Result<Source> {
+        Ok(self.schemas(cx).await?.source)
+    }
+}
+
+fn entity_of(info: &EntityInfo) -> Result<Entity> {
+    Entity::from_name(&info.native)
+        .or_else(|| Entity::from_name(&info.name))
+        .ok_or_else(|| {
+            let known: Vec<String> = Entity::ALL
+                .iter()
+                .map(|e| e.spec().name.to_owned())
+                .collect();
+            Error::unknown_entity(&info.name, &known)
+        })
+}
+
+#[async_trait]
+impl Backend for BottleCrmBackend {
+    fn kind(&self) -> &'static str {
+        "bottlecrm"
+    }
+
+    fn features(&self) -> Features {
+        Features {
+            write: true,
+            delete: true,
+            related: false,
+            link: false,
+            timeline: true,
+            note: true,
+            draft_email: false,
+            actions: true,
+            raw_call: false,
+            sql: false,
+        }
+    }
+
+    /// The eight entities. The first call per caller also loads that caller's descriptions
+    /// (cached), so a bad, revoked or expired token is `AUTH_FAILED` here already — which is
+    /// what `crmgate check` relies on. Other failures of `/schema/` do not hide the entities.
+    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>> {
+        match self.schemas(cx).await {
+            Err(e) if e.code == ErrorCode::AuthFailed || e.code == ErrorCode::Config => Err(e),
+            _ => Ok(self.infos.clone()),
+        }
+    }
+
+    async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>> {
+        let entity = entity_of(entity)?;
+        Ok(self.schemas(cx).await?.get(entity))
+    }
+
+    async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page> {
+        let entity = entity_of(&request.entity)?;
+        let plan = filters::plan(entity, &request.schema, &request.filter, &request.sort)?;
+        ops::search::page(self.api(cx), entity, &plan, &request.page).await
+    }
+
+    async fn get(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        _fields: &FieldSelection,
+    ) -> Result<Vec<Record>> {
+        ops::records::many(self.api(cx), entity_of(entity)?, ids).await
+    }
+
+    async fn timeline(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        page: &PageRequest,
+    ) -> Result<TimelinePage> {
+        let e = entity_of(entity)?;
+        if !entity.supports(crmgate_core::model::Operation::Timeline) {
+            return Err(unsupported(entity, "timelines"));
+        }
+        ops::actions::timeline(self.api(cx), e, id, page).await
+    }
+
+    async fn create(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        data: &Fields,
+        _options: CreateOptions,
+    ) -> Result<Record> {
+        let e = entity_of(entity)?;
+        let schema = self.schemas(cx).await?.get(e);
+        ops::write::create(self.api(cx), e, &schema, data).await
+    }
+
+    async fn update(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        data: &Fields,
+    ) -> Result<Record> {
+        let e = entity_of(entity)?;
+        let schema = self.schemas(cx).await?.get(e);
+        ops::write::update(self.api(cx), e, &schema, id, data).await
+    }
+
+    async fn delete(&self, cx: &CallContext, entity: &EntityInfo, id: &str) -> Result<()> {
+        let e = entity_of(entity)?;
+        if !e.spec().deletable {
+            return Err(unsupported(entity, "delete"));
+        }
+        ops::write::delete(self.api(cx), e, id).await
+    }
+
+    async fn note(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        text: &str,
+    ) -> Result<Record> {
+        ops::actions::note(self.api(cx), entity_of(entity)?, id, text).await
+    }
+
+    async fn action(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        action: &ActionInfo,
+        _params: &Fields,
+    ) -> Result<Value> {
+        ops::actions::run(self.api(cx), entity_of(entity)?, id, &action.name).await
+    }
+}
