@@ -2,7 +2,7 @@
 //! Contact, searches with a filter, creates a contact, links it to a company, adds a note, and
 //! deletes it through the confirm-token flow.
 //!
-//! Against any EspoCRM (an API user with the key; see backends/espocrm/README.md):
+//! Against any EspoCRM (an API user with the key; see the EspoCRM section of README.md):
 //!
 //! ```text
 //! cargo run --example espocrm -- https://crm.example.com "$ESPOCRM_API_KEY"

@@ -201,8 +201,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     hint: None,
                     exit: 1,
                 })?;
+            let mut settings = crm.http.clone();
+            if settings.authorization_servers.is_empty() && crm.kind == "atomic" {
+                // Supabase Auth issues the tokens: name it so OAuth clients can sign users in
+                settings
+                    .authorization_servers
+                    .extend(backends::atomic::authorization_server(&crm)?);
+            }
             rt.block_on(async {
-                let (settings, shared) = (crm.http.clone(), crm.shared_identity);
+                let shared = crm.shared_identity;
                 let app = backends::app(crm)?;
                 crate::http::serve(app, settings, shared, addr)
                     .await

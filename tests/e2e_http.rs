@@ -395,3 +395,31 @@ fn a_configured_credential_is_refused_in_hosted_mode_unless_shared_on_purpose() 
         "the secret never appears"
     );
 }
+
+#[tokio::test]
+async fn without_a_public_url_the_challenge_points_at_this_host() {
+    let settings = HttpSettings {
+        authorization_servers: vec!["https://auth.example.com/auth/v1".into()],
+        ..HttpSettings::default()
+    };
+    let (base, _stop) = start(settings).await;
+    let denied = post(&base, None, &stateless("tools/list", json!({}))).await;
+    let challenge = denied.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let host = base.trim_start_matches("http://");
+    assert!(
+        challenge.contains(&format!(
+            "resource_metadata=\"http://{host}/.well-known/oauth-protected-resource/mcp\""
+        )),
+        "{challenge}"
+    );
+    let metadata: Value = reqwest::get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["resource"], format!("http://{host}/mcp"));
+}

@@ -4,7 +4,7 @@
 //! and reads its secrets (with [`ResolvedCrm::secret`]); nothing here touches the network, so
 //! start-up stays cheap — connections and metadata wait for the first call.
 
-mod atomic;
+pub mod atomic;
 mod bitrix24;
 mod bottlecrm;
 mod espocrm;
@@ -20,9 +20,6 @@ use std::sync::Arc;
 
 /// Every backend kind a config may name.
 pub const KINDS: &[&str] = &["demo", "espocrm", "bitrix24", "bottlecrm", "atomic"];
-
-/// Kinds built into this version.
-pub const BUILT: &[&str] = &["demo"];
 
 /// The backend for `crm.kind`, configured from its vendor keys. `cache` is the process-wide
 /// metadata cache; each backend namespaces its keys by instance and caller scope.
@@ -81,25 +78,6 @@ pub async fn sandbox(vendor: &str, port: u16) -> Result<()> {
             "sandboxes: espocrm, bitrix24, bottlecrm, atomic",
         )),
     }
-}
-
-/// The refusal of a kind whose backend is not in this build yet.
-fn not_built(crm: &ResolvedCrm) -> crmgate_core::Error {
-    crm.error(
-        "kind",
-        format!(
-            "kind {:?} is not built into this version of crmgate yet; use kind = \"demo\"",
-            crm.kind
-        ),
-    )
-}
-
-/// The refusal of a sandbox not in this build yet.
-fn no_sandbox(vendor: &str) -> crmgate_core::Error {
-    crmgate_core::Error::not_allowed(
-        format!("no sandbox for {vendor} in this version"),
-        "vendor sandboxes come with their backends",
-    )
 }
 
 /// Vendor keys that carry one CRM user's credential, per kind (each also as `<key>_env`).

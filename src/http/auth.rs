@@ -23,10 +23,36 @@ pub struct AuthState {
     pub backend: Arc<dyn Backend>,
     /// Serve every caller with the configured credential (their token only keys budgets).
     pub shared_identity: bool,
-    /// `resource_metadata` URL for `WWW-Authenticate`, when OAuth metadata is served.
-    pub resource_metadata: Option<String>,
+    /// Where the RFC 9728 metadata is, to name in `WWW-Authenticate`.
+    pub resource_metadata: MetadataLocation,
     /// Counters.
     pub metrics: Arc<Metrics>,
+}
+
+/// Where the protected-resource metadata lives, if it is served.
+#[derive(Clone, Debug)]
+pub enum MetadataLocation {
+    /// Not served (no authorization servers configured).
+    None,
+    /// At this absolute URL (derived from the configured public `resource`).
+    Fixed(String),
+    /// On this server under the request's own `Host`, for the MCP path given.
+    FromHost(String),
+}
+
+impl MetadataLocation {
+    fn url(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        match self {
+            MetadataLocation::None => None,
+            MetadataLocation::Fixed(url) => Some(url.clone()),
+            MetadataLocation::FromHost(path) => {
+                let host = headers.get(header::HOST)?.to_str().ok()?;
+                Some(format!(
+                    "http://{host}/.well-known/oauth-protected-resource{path}"
+                ))
+            }
+        }
+    }
 }
 
 /// The longest bearer token accepted.
@@ -66,15 +92,18 @@ pub async fn require_bearer(
     let token = match bearer_token(request.headers().get(header::AUTHORIZATION)) {
         Ok(token) => token,
         Err(why) => {
-            return unauthorized(
-                &state,
-                why,
-                request.headers().contains_key(header::AUTHORIZATION),
-            );
+            let given = request.headers().contains_key(header::AUTHORIZATION);
+            return unauthorized(&state, request.headers(), why, given);
         }
     };
     if let Err(e) = state.backend.verify_bearer(&token).await {
-        return unauthorized(&state, &e.message, true);
+        use crmgate_core::ErrorCode::{UpstreamTimeout, UpstreamUnavailable};
+        if matches!(e.code, UpstreamUnavailable | UpstreamTimeout) {
+            // the token could not be checked (key set unreachable): not the caller's fault
+            let body = serde_json::json!({"error": e});
+            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+        }
+        return unauthorized(&state, request.headers(), &e.message, true);
     }
     let cx = if state.shared_identity {
         CallContext::configured_for(&token)
@@ -86,10 +115,15 @@ pub async fn require_bearer(
     next.run(request).await
 }
 
-fn unauthorized(state: &AuthState, why: &str, token_given: bool) -> Response {
+fn unauthorized(
+    state: &AuthState,
+    headers: &axum::http::HeaderMap,
+    why: &str,
+    token_given: bool,
+) -> Response {
     state.metrics.record_unauthorized();
     let mut challenge = "Bearer realm=\"crmgate\"".to_owned();
-    if let Some(url) = &state.resource_metadata {
+    if let Some(url) = state.resource_metadata.url(headers) {
         challenge.push_str(&format!(", resource_metadata=\"{url}\""));
     }
     if token_given {

@@ -8,7 +8,7 @@
 
 mod auth;
 
-pub use auth::{AuthState, Caller, bearer_token, require_bearer};
+pub use auth::{AuthState, Caller, MetadataLocation, bearer_token, require_bearer};
 
 use crate::app::App;
 use crate::budget::CallerBudget;
@@ -58,7 +58,11 @@ pub fn router(
     let auth = AuthState {
         backend: app.gateway.backend().clone(),
         shared_identity,
-        resource_metadata: metadata_url(settings),
+        resource_metadata: match metadata_url(settings) {
+            Some(url) => MetadataLocation::Fixed(url),
+            None if settings.authorization_servers.is_empty() => MetadataLocation::None,
+            None => MetadataLocation::FromHost(settings.path.clone()),
+        },
         metrics,
     };
     let mcp = crate::mcp::http_service(app, settings, shutdown);
