@@ -5,77 +5,17 @@
 
 use crmgate_atomic::sandbox::{ALICE_PASSWORD, Fault, Sandbox};
 use crmgate_atomic::testkit::{PgTestDb, TEST_ISSUER, TEST_JWT_SECRET, TestUser};
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
 use secrecy::ExposeSecret;
-use serde_json::{Value, json};
-use tokio::process::Command;
+use serde_json::json;
 
-type Client = RunningService<RoleClient, ()>;
+mod common;
+use common::*;
 
 /// Spawn `crmgate serve` on a config file holding `section`, with `env` set.
 async fn spawn(section: &str, env: &[(&str, String)]) -> (Client, tempfile::TempDir) {
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("crmgate.toml");
-    std::fs::write(
-        &config,
-        format!("default = \"atomic\"\n\n[crm.atomic]\n{section}"),
-    )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmgate"));
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .args(["--tier", "destructive"])
-        .env_remove("CRMGATE_CONFIG")
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("RUST_LOG", "debug");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn crmgate");
-    let client = ().serve(transport).await.expect("initialize");
-    (client, home)
-}
-
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_owned())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-}
-
-async fn ok(client: &Client, tool: &str, args: Value) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_ne!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} failed: {:?}",
-        r.structured_content
-    );
-    r.structured_content.expect("structuredContent")
-}
-
-async fn err(client: &Client, tool: &str, args: Value, code: &str) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_eq!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} should fail: {:?}",
-        r.structured_content
-    );
-    let error = r.structured_content.expect("structuredContent")["error"].clone();
-    assert_eq!(error["code"], code, "{tool} {args}: {error}");
-    assert!(error["suggestion"].as_str().is_some_and(|s| !s.is_empty()));
-    error
+    let config = format!("default = \"atomic\"\n\n[crm.atomic]\n{section}");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    serve(Some(&config), &["--tier", "destructive"], &env).await
 }
 
 #[tokio::test]

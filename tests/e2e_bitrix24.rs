@@ -4,21 +4,13 @@
 //! confirm-token flow, a raw method call, and vendor errors surfacing with their codes.
 
 use crmgate_bitrix24::sandbox::{Fault, Sandbox, SandboxOptions};
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
-use tokio::process::Command;
 
-type Client = RunningService<RoleClient, ()>;
+mod common;
+use common::*;
 
 async fn spawn(sandbox: &Sandbox) -> (Client, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("crmgate.toml");
-    std::fs::write(
-        &config,
-        r#"
+    let config = r#"
 [crm.portal]
 kind = "bitrix24"
 webhook_url_env = "CRMGATE_TEST_B24_WEBHOOK"
@@ -28,57 +20,14 @@ raw_call_allow = ["crm.status.list", "crm.item.add"]
 [crm.portal.rate_limit]
 per_second = 200
 burst = 50
-"#,
+"#;
+    let webhook = sandbox.webhook_url();
+    serve(
+        Some(config),
+        &["--tier", "destructive"],
+        &[("CRMGATE_TEST_B24_WEBHOOK", webhook.as_str())],
     )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmgate"));
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .args(["--tier", "destructive"])
-        .env("CRMGATE_TEST_B24_WEBHOOK", sandbox.webhook_url())
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path());
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn crmgate");
-    let client = ().serve(transport).await.expect("initialize");
-    (client, dir)
-}
-
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_owned())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-}
-
-async fn ok(client: &Client, tool: &str, args: Value) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_ne!(
-        r.is_error,
-        Some(true),
-        "{tool} {args}: {:?}",
-        r.structured_content
-    );
-    r.structured_content.expect("structuredContent")
-}
-
-async fn err(client: &Client, tool: &str, args: Value, code: &str) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_eq!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} should fail: {:?}",
-        r.structured_content
-    );
-    let error = r.structured_content.expect("structuredContent")["error"].clone();
-    assert_eq!(error["code"], code, "{tool}: {error}");
-    assert!(error["suggestion"].as_str().is_some_and(|s| !s.is_empty()));
-    error
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

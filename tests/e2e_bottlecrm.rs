@@ -4,84 +4,23 @@
 //! vendor errors surfacing with the right codes.
 
 use crmgate_bottlecrm::sandbox::{ADMIN_A, REVOKED_A, Sandbox};
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
-use serde_json::{Value, json};
-use tokio::process::Command;
+use serde_json::json;
 
-type Client = RunningService<RoleClient, ()>;
+mod common;
+use common::*;
 
 /// Spawn `crmgate serve` with a config naming the sandbox; the token comes from the env.
 async fn spawn(sandbox: &Sandbox, token: &str) -> (Client, tempfile::TempDir) {
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("crmgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[crm.bottle]\nkind = \"bottlecrm\"\nurl = \"{}\"\ntoken_env = \"E2E_BCRM_TOKEN\"\napp_url = \"https://app.bottlecrm.example\"\n",
-            sandbox.url()
-        ),
+    let config = format!(
+        "[crm.bottle]\nkind = \"bottlecrm\"\nurl = \"{}\"\ntoken_env = \"E2E_BCRM_TOKEN\"\napp_url = \"https://app.bottlecrm.example\"\n",
+        sandbox.url()
+    );
+    serve(
+        Some(&config),
+        &["--tier", "destructive"],
+        &[("E2E_BCRM_TOKEN", token)],
     )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmgate"));
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .args(["--tier", "destructive"])
-        .env_remove("CRMGATE_CONFIG")
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("E2E_BCRM_TOKEN", token)
-        .env("RUST_LOG", "debug");
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn crmgate");
-    let client = ().serve(transport).await.expect("initialize");
-    (client, home)
-}
-
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_owned())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-}
-
-async fn ok(client: &Client, tool: &str, args: Value) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_ne!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} failed: {:?}",
-        r.structured_content
-    );
-    assert!(
-        r.meta.as_ref().is_some_and(|m| m.0.contains_key("crmgate")),
-        "{tool}: no _meta.crmgate"
-    );
-    r.structured_content.expect("structuredContent")
-}
-
-async fn err(client: &Client, tool: &str, args: Value, code: &str) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_eq!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} should fail with {code}: {:?}",
-        r.structured_content
-    );
-    let error = r.structured_content.as_ref().expect("structuredContent")["error"].clone();
-    assert_eq!(error["code"], code, "{tool} {args}: {error}");
-    assert!(
-        error["suggestion"].as_str().is_some_and(|s| !s.is_empty()),
-        "no suggestion: {error}"
-    );
-    error
+    .await
 }
 
 #[tokio::test]

@@ -4,82 +4,27 @@
 //! confirm-token flow, and EspoCRM errors surfacing with the right codes.
 
 use crmgate_espocrm::sandbox::{Sandbox, credentials};
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
-use serde_json::{Value, json};
-use tokio::process::Command;
+use serde_json::json;
 
-type Client = RunningService<RoleClient, ()>;
-
-const ACME: &str = "6b012cf59353c4863";
-const PILOT: &str = "6b012cf67f3b7db5c";
+mod common;
+use common::*;
 
 /// Spawn `crmgate serve` with a config for the sandbox; `section` holds the auth keys.
 async fn spawn(sandbox: &Sandbox, section: &str) -> (Client, tempfile::TempDir) {
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("crmgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[crm.espo]\nkind = \"espocrm\"\nurl = \"{}\"\n{section}\n",
-            sandbox.url()
-        ),
-    )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmgate"));
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .args(["--tier", "destructive"])
-        .env_remove("CRMGATE_CONFIG")
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("E2E_ESPO_KEY", credentials::API_KEY)
-        .env("E2E_ESPO_HMAC_KEY", credentials::HMAC_KEY)
-        .env("E2E_ESPO_HMAC_SECRET", credentials::HMAC_SECRET);
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn crmgate");
-    let client = ().serve(transport).await.expect("initialize");
-    (client, home)
-}
-
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_owned())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-}
-
-async fn ok(client: &Client, tool: &str, args: Value) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_ne!(
-        r.is_error,
-        Some(true),
-        "{tool} {args}: {:?}",
-        r.structured_content
+    let config = format!(
+        "[crm.espo]\nkind = \"espocrm\"\nurl = \"{}\"\n{section}\n",
+        sandbox.url()
     );
-    r.structured_content.expect("structuredContent")
+    let env = [
+        ("E2E_ESPO_KEY", credentials::API_KEY),
+        ("E2E_ESPO_HMAC_KEY", credentials::HMAC_KEY),
+        ("E2E_ESPO_HMAC_SECRET", credentials::HMAC_SECRET),
+    ];
+    serve(Some(&config), &["--tier", "destructive"], &env).await
 }
 
-async fn err(client: &Client, tool: &str, args: Value, code: &str) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_eq!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} should fail with {code}: {:?}",
-        r.structured_content
-    );
-    let error = r.structured_content.expect("structuredContent")["error"].clone();
-    assert_eq!(error["code"], code, "{tool} {args}: {error}");
-    assert!(error["suggestion"].as_str().is_some_and(|s| !s.is_empty()));
-    error
-}
+const ACME: &str = "6b012cf59353c4863";
+const PILOT: &str = "6b012cf67f3b7db5c";
 
 #[tokio::test]
 async fn every_tool_works_against_the_espocrm_sandbox() {

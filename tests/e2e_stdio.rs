@@ -2,87 +2,15 @@
 //! rmcp's own client. Tool listing and annotations per tier, every tool, the confirm-token
 //! flow, and the bad inputs an agent will send. Nothing may panic.
 
-use rmcp::ServiceExt;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResult, GetPromptRequestParams, ReadResourceRequestParams, Tool,
-};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::TokioChildProcess;
-use serde_json::{Value, json};
-use tokio::process::Command;
+use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams, Tool};
+use serde_json::json;
 
-type Client = RunningService<RoleClient, ()>;
+mod common;
+use common::*;
 
 /// Spawn `crmgate serve` with no config file anywhere (so the demo CRM serves).
 async fn spawn(extra: &[&str]) -> (Client, tempfile::TempDir) {
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmgate"));
-    cmd.arg("serve")
-        .args(extra)
-        .env_remove("CRMGATE_CONFIG")
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("RUST_LOG", "debug");
-    // debug logs are on (they must not disturb stdout) but not shown
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn crmgate");
-    let client = ().serve(transport).await.expect("initialize");
-    (client, home)
-}
-
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_owned())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"))
-}
-
-/// Call and expect success; returns structuredContent.
-async fn ok(client: &Client, tool: &str, args: Value) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_ne!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} failed: {:?}",
-        r.structured_content
-    );
-    assert!(
-        r.meta.as_ref().is_some_and(|m| m.0.contains_key("crmgate")),
-        "{tool}: no _meta.crmgate"
-    );
-    assert!(!text(&r).is_empty(), "{tool}: no text content");
-    r.structured_content.expect("structuredContent")
-}
-
-/// Call and expect an error result with this code; returns the error object.
-async fn err(client: &Client, tool: &str, args: Value, code: &str) -> Value {
-    let r = call(client, tool, args.clone()).await;
-    assert_eq!(
-        r.is_error,
-        Some(true),
-        "{tool} {args} should fail with {code}: {:?}",
-        r.structured_content
-    );
-    let error = r.structured_content.as_ref().expect("structuredContent")["error"].clone();
-    assert_eq!(error["code"], code, "{tool} {args}: {error}");
-    assert!(
-        error["suggestion"].as_str().is_some_and(|s| !s.is_empty()),
-        "no suggestion: {error}"
-    );
-    assert!(text(&r).contains(code), "text names the code");
-    error
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
+    serve(None, extra, &[]).await
 }
 
 fn hints(tool: &Tool) -> (Option<bool>, Option<bool>, Option<bool>) {
