@@ -4,7 +4,7 @@
 //! confirm-token flow, a raw method call, and vendor errors surfacing with their codes.
 
 use crmgate_bitrix24::sandbox::{Fault, Sandbox, SandboxOptions};
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
 use common::*;
