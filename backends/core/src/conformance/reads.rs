@@ -1,0 +1,436 @@
+//! Read checks: names, schemas, every claimed and unclaimed operator, pagination, limit caps,
+//! bad inputs.
+
+use super::*;
+use crate::filter::{Condition, FilterOp};
+use crate::model::{Operation, TotalKind};
+use crate::schema::FieldType;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+pub(super) async fn entities_and_names(gateway: &Gateway, cx: &CallContext) -> Check {
+    let entities = ok("crm_entities", gateway.entities(cx).await)?.entities;
+    ensure!(!entities.is_empty(), "no entities");
+    for e in &entities {
+        ensure!(
+            e.supports(Operation::Search) || e.supports(Operation::Get),
+            "{} supports neither search nor get",
+            e.name
+        );
+        let by_native = ok("resolve native", gateway.resolve(cx, &e.native).await)?;
+        ensure!(
+            by_native.name == e.name,
+            "native name {} resolved to {}",
+            e.native,
+            by_native.name
+        );
+        ok("resolve canonical", gateway.resolve(cx, &e.name).await)?;
+    }
+    expect_code(
+        gateway.resolve(cx, "no_such_entity_xyz"),
+        ErrorCode::UnknownEntity,
+        "unknown entity",
+    )
+    .await
+}
+
+pub(super) async fn describe_every_entity(gateway: &Gateway, cx: &CallContext) -> Check {
+    for e in ok("crm_entities", gateway.entities(cx).await)?.entities {
+        let schema = ok(
+            &format!("describe {}", e.name),
+            gateway.describe(cx, &e.name).await,
+        )?;
+        ensure!(!schema.fields.is_empty(), "{} has no fields", e.name);
+        for f in &schema.fields {
+            if f.field_type == FieldType::Enum {
+                ensure!(
+                    !f.options.is_empty() || !f.read_only,
+                    "{}.{} is an enum without options",
+                    e.name,
+                    f.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A condition using `op` on some field of the schema, with a value taken from `sample`.
+pub(super) fn condition_for(
+    op: FilterOp,
+    schema: &EntitySchema,
+    sample: &Fields,
+) -> Option<Condition> {
+    let pick = |types: &[FieldType]| {
+        schema.fields.iter().find(|f| {
+            types.contains(&f.field_type)
+                && sample.get(&f.name).is_some_and(|v| !v.is_null() && v != "")
+        })
+    };
+    let text = [FieldType::Text, FieldType::Email, FieldType::Enum];
+    let ordered = [
+        FieldType::Integer,
+        FieldType::Number,
+        FieldType::Money,
+        FieldType::Date,
+        FieldType::DateTime,
+    ];
+    let make = |field: &str, value: Value| Condition {
+        field: field.to_owned(),
+        op,
+        value,
+    };
+    match op {
+        FilterOp::Eq | FilterOp::Ne | FilterOp::In | FilterOp::NotIn => {
+            let f = pick(&text)?;
+            let v = sample[&f.name].clone();
+            Some(make(
+                &f.name,
+                if matches!(op, FilterOp::In | FilterOp::NotIn) {
+                    json!([v])
+                } else {
+                    v
+                },
+            ))
+        }
+        FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
+            let f = pick(&ordered)?;
+            Some(make(&f.name, sample[&f.name].clone()))
+        }
+        FilterOp::Between => {
+            let f = pick(&ordered)?;
+            let v = sample[&f.name].clone();
+            Some(make(&f.name, json!([v, v])))
+        }
+        FilterOp::Contains | FilterOp::StartsWith => {
+            let f = pick(&[FieldType::Text])?;
+            let s = sample[&f.name].as_str()?;
+            let part: String = if op == FilterOp::Contains {
+                s.chars().skip(1).take(3).collect()
+            } else {
+                s.chars().take(3).collect()
+            };
+            (!part.trim().is_empty()).then(|| make(&f.name, json!(part)))
+        }
+        FilterOp::IsNull | FilterOp::IsNotNull => {
+            let f = pick(&text)?;
+            Some(make(&f.name, Value::Null))
+        }
+    }
+}
+
+pub(super) async fn claimed_operators_work(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let (entity, schema) = entity_and_schema(gateway, cx, &fixture.paging_entity).await?;
+    let first = ok(
+        "search",
+        gateway
+            .search(
+                cx,
+                SearchArgs {
+                    entity: entity.name.clone(),
+                    fields: Some(vec!["*".into()]),
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await,
+    )?;
+    let sample = first
+        .records
+        .first()
+        .ok_or("paging entity is empty")?
+        .fields
+        .clone();
+    for op in &entity.filter_ops {
+        let Some(condition) = condition_for(*op, &schema, &sample) else {
+            continue;
+        };
+        let args = SearchArgs {
+            entity: entity.name.clone(),
+            conditions: vec![ConditionArg {
+                field: condition.field.clone(),
+                op: op.as_str().into(),
+                value: condition.value.clone(),
+            }],
+            fields: Some(vec!["*".into()]),
+            limit: Some(gateway.settings().limit_cap as i64),
+            ..Default::default()
+        };
+        let page = ok(
+            &format!("search with {}", op.as_str()),
+            gateway.search(cx, args).await,
+        )?;
+        for r in &page.records {
+            ensure!(
+                condition.matches(&r.fields),
+                "{} {} {}: record {} does not match ({:?})",
+                condition.field,
+                op.as_str(),
+                condition.value,
+                r.id,
+                r.fields.get(&condition.field)
+            );
+        }
+        let must_find = matches!(
+            op,
+            FilterOp::Eq
+                | FilterOp::In
+                | FilterOp::Gte
+                | FilterOp::Lte
+                | FilterOp::Between
+                | FilterOp::IsNotNull
+                | FilterOp::StartsWith
+                | FilterOp::Contains
+        );
+        ensure!(
+            !must_find || !page.records.is_empty(),
+            "{} {} {} found nothing, though the sample record matches",
+            condition.field,
+            op.as_str(),
+            condition.value
+        );
+    }
+    Ok(())
+}
+
+pub(super) async fn unclaimed_operators_refused(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let (entity, schema) = entity_and_schema(gateway, cx, &fixture.paging_entity).await?;
+    let field = schema
+        .fields
+        .iter()
+        .find(|f| f.field_type == FieldType::Text)
+        .map(|f| f.name.clone())
+        .ok_or("no text field")?;
+    for op in FilterOp::ALL
+        .into_iter()
+        .filter(|op| !entity.filter_ops.contains(op))
+    {
+        let args = SearchArgs {
+            entity: entity.name.clone(),
+            conditions: vec![ConditionArg {
+                field: field.clone(),
+                op: op.as_str().into(),
+                value: json!("x"),
+            }],
+            ..Default::default()
+        };
+        expect_code(
+            gateway.search(cx, args),
+            ErrorCode::UnsupportedFilter,
+            &format!("unclaimed {}", op.as_str()),
+        )
+        .await?;
+    }
+    let args = SearchArgs {
+        entity: entity.name.clone(),
+        conditions: vec![ConditionArg {
+            field,
+            op: "like".into(),
+            value: json!("x"),
+        }],
+        ..Default::default()
+    };
+    expect_code(
+        gateway.search(cx, args),
+        ErrorCode::UnsupportedFilter,
+        "unknown operator",
+    )
+    .await
+}
+
+pub(super) async fn pagination_to_the_end(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let entity = ok("resolve", gateway.resolve(cx, &fixture.paging_entity).await)?;
+    let mut seen = HashSet::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    let mut total = None;
+    loop {
+        let args = SearchArgs {
+            entity: entity.name.clone(),
+            limit: Some(fixture.page_size),
+            cursor: cursor.clone(),
+            ..Default::default()
+        };
+        let page = ok("page", gateway.search(cx, args).await)?;
+        pages += 1;
+        ensure!(pages < 10_000, "pagination does not end");
+        ensure!(
+            page.records.len() <= fixture.page_size as usize,
+            "page of {} exceeds limit {}",
+            page.records.len(),
+            fixture.page_size
+        );
+        total = total.or(page.total);
+        for r in &page.records {
+            ensure!(
+                seen.insert(r.id.clone()),
+                "record {} returned twice (page {pages})",
+                r.id
+            );
+        }
+        ensure!(
+            page.has_more == page.next_cursor.is_some(),
+            "has_more disagrees with next_cursor"
+        );
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    ensure!(
+        pages > 1,
+        "paging entity fits in one page of {}",
+        fixture.page_size
+    );
+    if entity.total == TotalKind::Exact {
+        let total = total.ok_or("exact totals claimed but no total given")?;
+        ensure!(
+            seen.len() as u64 == total,
+            "saw {} records, total says {total}",
+            seen.len()
+        );
+    }
+    // a cursor belongs to its query
+    let args = SearchArgs {
+        entity: entity.name.clone(),
+        limit: Some(fixture.page_size),
+        ..Default::default()
+    };
+    let first = ok("first page", gateway.search(cx, args).await)?;
+    let next = first.next_cursor.ok_or("no next_cursor on first page")?;
+    let other = SearchArgs {
+        entity: entity.name.clone(),
+        query: Some("zz".into()),
+        cursor: Some(next),
+        ..Default::default()
+    };
+    expect_code(
+        gateway.search(cx, other),
+        ErrorCode::Validation,
+        "cursor reused with another query",
+    )
+    .await?;
+    let forged = SearchArgs {
+        entity: entity.name.clone(),
+        cursor: Some("not-a-cursor".into()),
+        ..Default::default()
+    };
+    expect_code(
+        gateway.search(cx, forged),
+        ErrorCode::Validation,
+        "forged cursor",
+    )
+    .await
+}
+
+pub(super) async fn limit_cap_reported(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let cap = gateway.settings().limit_cap;
+    let args = SearchArgs {
+        entity: fixture.paging_entity.clone(),
+        limit: Some(cap as i64 + 1000),
+        ..Default::default()
+    };
+    let page = ok("over-cap search", gateway.search(cx, args).await)?;
+    ensure!(
+        page.applied.limit.capped && page.applied.limit.applied == cap,
+        "cap not reported: {:?}",
+        page.applied.limit
+    );
+    ensure!(
+        page.records.len() <= cap,
+        "returned {} records over cap {cap}",
+        page.records.len()
+    );
+    let zero = SearchArgs {
+        entity: fixture.paging_entity.clone(),
+        limit: Some(0),
+        ..Default::default()
+    };
+    expect_code(gateway.search(cx, zero), ErrorCode::Validation, "limit 0").await
+}
+
+pub(super) async fn bad_inputs_refused(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let entity = fixture.paging_entity.clone();
+    let unknown = SearchArgs {
+        entity: entity.clone(),
+        conditions: vec![ConditionArg {
+            field: "no_such_field_xyz".into(),
+            op: "eq".into(),
+            value: json!(1),
+        }],
+        ..Default::default()
+    };
+    expect_code(
+        gateway.search(cx, unknown),
+        ErrorCode::UnknownField,
+        "unknown filter field",
+    )
+    .await?;
+    let bad_fields = SearchArgs {
+        entity: entity.clone(),
+        fields: Some(vec!["no_such_field_xyz".into()]),
+        ..Default::default()
+    };
+    expect_code(
+        gateway.search(cx, bad_fields),
+        ErrorCode::UnknownField,
+        "unknown projected field",
+    )
+    .await?;
+    let bad_sort = SearchArgs {
+        entity: entity.clone(),
+        sort: Some(SortArg::One("-no_such_field_xyz".into())),
+        ..Default::default()
+    };
+    expect_code(
+        gateway.search(cx, bad_sort),
+        ErrorCode::UnknownField,
+        "unknown sort field",
+    )
+    .await?;
+    expect_code(
+        gateway.search(
+            cx,
+            SearchArgs {
+                entity: "no_such_entity_xyz".into(),
+                ..Default::default()
+            },
+        ),
+        ErrorCode::UnknownEntity,
+        "unknown entity",
+    )
+    .await?;
+    let both = GetArgs {
+        entity: entity.clone(),
+        id: Some("a".into()),
+        ids: Some(vec!["b".into()]),
+        fields: None,
+    };
+    expect_code(gateway.get(cx, both), ErrorCode::Validation, "id and ids").await?;
+    let too_many = GetArgs {
+        entity,
+        ids: Some((0..101).map(|i| i.to_string()).collect()),
+        ..Default::default()
+    };
+    expect_code(gateway.get(cx, too_many), ErrorCode::Validation, "101 ids").await
+}

@@ -1,0 +1,513 @@
+//! Write checks: validation before any write, the create → update → link → note → delete
+//! lifecycle with the confirm-token flow, and not-found paths.
+
+use super::*;
+use crate::model::Operation;
+use crate::schema::FieldType;
+use serde_json::json;
+
+pub(super) async fn validation_before_write(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let (entity, schema) = entity_and_schema(gateway, cx, &fixture.write_entity).await?;
+    let before = count(gateway, cx, &entity.name).await?;
+    let mut data = fixture.create.clone();
+    data.insert("no_such_field_xyz".into(), json!("x"));
+    expect_code(
+        gateway.create(
+            cx,
+            CreateArgs {
+                entity: entity.name.clone(),
+                data,
+                skip_duplicate_check: false,
+            },
+        ),
+        ErrorCode::UnknownField,
+        "unknown field",
+    )
+    .await?;
+    if let Some(required) = schema.fields.iter().find(|f| f.required && !f.read_only) {
+        let mut data = fixture.create.clone();
+        data.remove(&required.name);
+        expect_code(
+            gateway.create(
+                cx,
+                CreateArgs {
+                    entity: entity.name.clone(),
+                    data,
+                    skip_duplicate_check: false,
+                },
+            ),
+            ErrorCode::Validation,
+            "missing required",
+        )
+        .await?;
+    }
+    if let Some(read_only) = schema.fields.iter().find(|f| f.read_only) {
+        let mut data = fixture.create.clone();
+        data.insert(read_only.name.clone(), json!("x"));
+        expect_code(
+            gateway.create(
+                cx,
+                CreateArgs {
+                    entity: entity.name.clone(),
+                    data,
+                    skip_duplicate_check: false,
+                },
+            ),
+            ErrorCode::Validation,
+            "read-only field",
+        )
+        .await?;
+    }
+    if let Some(enum_field) = schema
+        .fields
+        .iter()
+        .find(|f| f.field_type == FieldType::Enum && !f.read_only && !f.options.is_empty())
+    {
+        let mut data = fixture.create.clone();
+        data.insert(enum_field.name.clone(), json!("no_such_value_xyz"));
+        let e = gateway
+            .create(
+                cx,
+                CreateArgs {
+                    entity: entity.name.clone(),
+                    data,
+                    skip_duplicate_check: false,
+                },
+            )
+            .await;
+        let e = e.err().ok_or("bad enum value accepted")?;
+        ensure!(
+            e.code == ErrorCode::Validation && e.suggestion.contains(&enum_field.options[0].value),
+            "bad enum: {e} / {}",
+            e.suggestion
+        );
+    }
+    if let Some(number) = schema.fields.iter().find(|f| {
+        matches!(
+            f.field_type,
+            FieldType::Integer | FieldType::Number | FieldType::Money
+        ) && !f.read_only
+    }) {
+        let mut data = fixture.create.clone();
+        data.insert(number.name.clone(), json!("twelve"));
+        expect_code(
+            gateway.create(
+                cx,
+                CreateArgs {
+                    entity: entity.name.clone(),
+                    data,
+                    skip_duplicate_check: false,
+                },
+            ),
+            ErrorCode::Validation,
+            "wrong type",
+        )
+        .await?;
+    }
+    let after = count(gateway, cx, &entity.name).await?;
+    ensure!(
+        before == after,
+        "a refused create changed the record count ({before:?} -> {after:?})"
+    );
+    Ok(())
+}
+
+pub(super) async fn count(
+    gateway: &Gateway,
+    cx: &CallContext,
+    entity: &str,
+) -> std::result::Result<Option<u64>, String> {
+    Ok(ok(
+        "count",
+        gateway
+            .search(
+                cx,
+                SearchArgs {
+                    entity: entity.into(),
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await,
+    )?
+    .total)
+}
+
+pub(super) async fn write_lifecycle(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let entity = ok("resolve", gateway.resolve(cx, &fixture.write_entity).await)?;
+    let created = ok(
+        "create",
+        gateway
+            .create(
+                cx,
+                CreateArgs {
+                    entity: entity.native.clone(),
+                    data: fixture.create.clone(),
+                    skip_duplicate_check: true,
+                },
+            )
+            .await,
+    )?
+    .record;
+    let id = created.id.clone();
+    ensure!(!id.is_empty(), "created record has no id");
+    for (k, v) in &fixture.create {
+        ensure!(
+            created.fields.get(k) == Some(v),
+            "created {k} = {:?}, sent {v}",
+            created.fields.get(k)
+        );
+    }
+    let fetched = ok(
+        "get",
+        gateway
+            .get(
+                cx,
+                GetArgs {
+                    entity: entity.name.clone(),
+                    id: Some(id.clone()),
+                    fields: Some(vec!["*".into()]),
+                    ..Default::default()
+                },
+            )
+            .await,
+    )?;
+    let GetOutput::One { record } = fetched else {
+        return Err("get by id did not return one record".into());
+    };
+    ensure!(record.id == id, "get returned {}", record.id);
+    let many = ok(
+        "get many",
+        gateway
+            .get(
+                cx,
+                GetArgs {
+                    entity: entity.name.clone(),
+                    ids: Some(vec![id.clone(), fixture.missing_id.clone()]),
+                    ..Default::default()
+                },
+            )
+            .await,
+    )?;
+    let GetOutput::Many { records, missing } = many else {
+        return Err("get by ids did not return records".into());
+    };
+    ensure!(
+        records.len() == 1 && missing == vec![fixture.missing_id.clone()],
+        "get many: {} found, missing {missing:?}",
+        records.len()
+    );
+
+    let preview = ok(
+        "update preview",
+        gateway
+            .update(
+                cx,
+                UpdateArgs {
+                    entity: entity.name.clone(),
+                    id: id.clone(),
+                    data: fixture.update.clone(),
+                    preview: true,
+                },
+            )
+            .await,
+    )?;
+    ensure!(
+        matches!(preview, UpdateOutput::Preview { ref diff, .. } if diff.len() == fixture.update.len()),
+        "update preview gave no diff"
+    );
+    let token = match ok(
+        "delete preview",
+        gateway
+            .delete(
+                cx,
+                DeleteArgs {
+                    entity: entity.name.clone(),
+                    id: id.clone(),
+                    confirm_token: None,
+                },
+            )
+            .await,
+    )? {
+        DeleteOutput::Preview { confirm_token, .. } => confirm_token,
+        DeleteOutput::Deleted { .. } => return Err("delete without token deleted".into()),
+    };
+    let updated = ok(
+        "update",
+        gateway
+            .update(
+                cx,
+                UpdateArgs {
+                    entity: entity.name.clone(),
+                    id: id.clone(),
+                    data: fixture.update.clone(),
+                    preview: false,
+                },
+            )
+            .await,
+    )?;
+    let UpdateOutput::Updated { record } = updated else {
+        return Err("update returned a preview".into());
+    };
+    for (k, v) in &fixture.update {
+        ensure!(
+            record.fields.get(k) == Some(v),
+            "updated {k} = {:?}, sent {v}",
+            record.fields.get(k)
+        );
+    }
+    expect_code(
+        gateway.delete(
+            cx,
+            DeleteArgs {
+                entity: entity.name.clone(),
+                id: id.clone(),
+                confirm_token: Some(token),
+            },
+        ),
+        ErrorCode::StaleConfirmation,
+        "token after update",
+    )
+    .await?;
+    expect_code(
+        gateway.delete(
+            cx,
+            DeleteArgs {
+                entity: entity.name.clone(),
+                id: id.clone(),
+                confirm_token: Some("v1.9999999999.forged".into()),
+            },
+        ),
+        ErrorCode::StaleConfirmation,
+        "forged token",
+    )
+    .await?;
+    ok(
+        "still there",
+        gateway
+            .get(
+                cx,
+                GetArgs {
+                    entity: entity.name.clone(),
+                    id: Some(id.clone()),
+                    ..Default::default()
+                },
+            )
+            .await,
+    )?;
+
+    if let Some((link, target)) = &fixture.link {
+        let args = LinkArgs {
+            entity: entity.name.clone(),
+            id: id.clone(),
+            link: link.clone(),
+            target_id: target.clone(),
+        };
+        ok("link", gateway.link(cx, args.clone()).await)?;
+        let related = ok(
+            "related",
+            gateway
+                .related(
+                    cx,
+                    RelatedArgs {
+                        entity: entity.name.clone(),
+                        id: id.clone(),
+                        link: link.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await,
+        )?;
+        ensure!(
+            related.records.iter().any(|r| &r.id == target),
+            "linked {target} not in related"
+        );
+        ok("unlink", gateway.unlink(cx, args).await)?;
+        let related = ok(
+            "related",
+            gateway
+                .related(
+                    cx,
+                    RelatedArgs {
+                        entity: entity.name.clone(),
+                        id: id.clone(),
+                        link: link.clone(),
+                        ..Default::default()
+                    },
+                )
+                .await,
+        )?;
+        ensure!(
+            !related.records.iter().any(|r| &r.id == target),
+            "unlinked {target} still in related"
+        );
+    }
+    if entity.supports(Operation::Note) {
+        let note = ok(
+            "note",
+            gateway
+                .note(
+                    cx,
+                    NoteArgs {
+                        entity: entity.name.clone(),
+                        id: id.clone(),
+                        text: "conformance note".into(),
+                    },
+                )
+                .await,
+        )?;
+        ensure!(!note.note.id.is_empty(), "note has no id");
+        if entity.supports(Operation::Timeline) {
+            let timeline = ok(
+                "timeline",
+                gateway
+                    .timeline(
+                        cx,
+                        TimelineArgs {
+                            entity: entity.name.clone(),
+                            id: id.clone(),
+                            ..Default::default()
+                        },
+                    )
+                    .await,
+            )?;
+            ensure!(
+                timeline
+                    .items
+                    .iter()
+                    .any(|i| i.text.contains("conformance note")),
+                "note not on the timeline"
+            );
+        }
+    }
+    let token = match ok(
+        "delete preview",
+        gateway
+            .delete(
+                cx,
+                DeleteArgs {
+                    entity: entity.name.clone(),
+                    id: id.clone(),
+                    confirm_token: None,
+                },
+            )
+            .await,
+    )? {
+        DeleteOutput::Preview { confirm_token, .. } => confirm_token,
+        DeleteOutput::Deleted { .. } => return Err("delete without token deleted".into()),
+    };
+    let done = ok(
+        "delete",
+        gateway
+            .delete(
+                cx,
+                DeleteArgs {
+                    entity: entity.name.clone(),
+                    id: id.clone(),
+                    confirm_token: Some(token),
+                },
+            )
+            .await,
+    )?;
+    ensure!(
+        matches!(done, DeleteOutput::Deleted { deleted: true, .. }),
+        "delete with token did not delete"
+    );
+    expect_code(
+        gateway.get(
+            cx,
+            GetArgs {
+                entity: entity.name.clone(),
+                id: Some(id),
+                ..Default::default()
+            },
+        ),
+        ErrorCode::NotFound,
+        "get after delete",
+    )
+    .await
+}
+
+pub(super) async fn not_found(gateway: &Gateway, cx: &CallContext, fixture: &Fixture) -> Check {
+    let entity = ok("resolve", gateway.resolve(cx, &fixture.write_entity).await)?;
+    let missing = fixture.missing_id.clone();
+    expect_code(
+        gateway.get(
+            cx,
+            GetArgs {
+                entity: entity.name.clone(),
+                id: Some(missing.clone()),
+                ..Default::default()
+            },
+        ),
+        ErrorCode::NotFound,
+        "get",
+    )
+    .await?;
+    expect_code(
+        gateway.update(
+            cx,
+            UpdateArgs {
+                entity: entity.name.clone(),
+                id: missing.clone(),
+                data: fixture.update.clone(),
+                preview: false,
+            },
+        ),
+        ErrorCode::NotFound,
+        "update",
+    )
+    .await?;
+    expect_code(
+        gateway.delete(
+            cx,
+            DeleteArgs {
+                entity: entity.name.clone(),
+                id: missing.clone(),
+                confirm_token: None,
+            },
+        ),
+        ErrorCode::NotFound,
+        "delete",
+    )
+    .await?;
+    if entity.supports(Operation::Timeline) {
+        expect_code(
+            gateway.timeline(
+                cx,
+                TimelineArgs {
+                    entity: entity.name.clone(),
+                    id: missing.clone(),
+                    ..Default::default()
+                },
+            ),
+            ErrorCode::NotFound,
+            "timeline",
+        )
+        .await?;
+    }
+    if entity.supports(Operation::Note) {
+        expect_code(
+            gateway.note(
+                cx,
+                NoteArgs {
+                    entity: entity.name.clone(),
+                    id: missing,
+                    text: "x".into(),
+                },
+            ),
+            ErrorCode::NotFound,
+            "note",
+        )
+        .await?;
+    }
+    Ok(())
+}
