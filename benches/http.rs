@@ -34,13 +34,16 @@ fn start(config: &std::path::Path) -> (Server, String) {
         .spawn()
         .expect("spawn crmgate");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().expect("startup line").unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .expect("address")
-        .to_owned();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("serving MCP at http://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .map(str::to_owned)
+        })
+        .expect("crmgate printed its address");
     std::thread::spawn(move || lines.for_each(drop));
     (Server(child), format!("http://{addr}/mcp"))
 }

@@ -316,8 +316,18 @@ async fn protected_resource_metadata_is_served_and_named_in_challenges() {
     );
 }
 
-/// `crmgate serve --http 127.0.0.1:0`: returns the child and the base URL it printed.
-fn spawn_binary(config: &std::path::Path) -> (std::process::Child, String) {
+/// A spawned `crmgate serve --http`, killed when dropped (so a failing test leaks nothing).
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `crmgate serve --http 127.0.0.1:0`: the child and the base URL it printed on stderr.
+fn spawn_binary(config: &std::path::Path) -> (Served, String) {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crmgate"))
         .args([
@@ -327,18 +337,24 @@ fn spawn_binary(config: &std::path::Path) -> (std::process::Child, String) {
             "--http",
             "127.0.0.1:0",
         ])
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().expect("a startup line").unwrap();
-    let url = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let served = Served(child);
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("serving MCP at http://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .map(str::to_owned)
+        })
+        .expect("crmgate printed its address");
     std::thread::spawn(move || lines.for_each(drop));
-    (child, format!("http://{url}"))
+    (served, format!("http://{url}"))
 }
 
 #[tokio::test]
@@ -346,7 +362,7 @@ async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("crmgate.toml");
     std::fs::write(&config, "[crm.demo]\nkind = \"demo\"\n").unwrap();
-    let (mut child, base) = spawn_binary(&config);
+    let (mut served, base) = spawn_binary(&config);
     let r = call(
         &base,
         "someone",
@@ -356,11 +372,11 @@ async fn the_binary_serves_and_stops_gracefully_on_sigterm() {
     .await;
     assert_eq!(r["isError"], false);
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &served.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = served.0.wait().unwrap();
     assert!(exit.success(), "graceful exit, got {exit:?}");
     assert!(
         reqwest::get(format!("{base}/healthz")).await.is_err(),
@@ -422,4 +438,40 @@ async fn without_a_public_url_the_challenge_points_at_this_host() {
         .await
         .unwrap();
     assert_eq!(metadata["resource"], format!("http://{host}/mcp"));
+}
+
+#[tokio::test]
+async fn an_atomic_server_names_supabase_auth_as_its_authorization_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("crmgate.toml");
+    std::fs::write(
+        &config,
+        "[crm.atomic]\nkind = \"atomic\"\nsupabase_url = \"http://127.0.0.1:9\"\nanon_key = \"public-anon-key\"\njwt_secret = \"a-test-secret-of-enough-length-for-hs256\"\n",
+    )
+    .unwrap();
+    let (_served, base) = spawn_binary(&config);
+    let metadata: Value = reqwest::get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata["authorization_servers"],
+        json!(["http://127.0.0.1:9/auth/v1"])
+    );
+    // a token that is not a valid JWT for this project is refused before MCP
+    let denied = post(
+        &base,
+        Some("not.a.jwt"),
+        &stateless("tools/list", json!({})),
+    )
+    .await;
+    assert_eq!(denied.status(), 401);
+    assert!(
+        denied.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("resource_metadata=")
+    );
 }
