@@ -224,22 +224,7 @@ pub(super) async fn write_lifecycle(
         matches!(preview, UpdateOutput::Preview { ref diff, .. } if diff.len() == fixture.update.len()),
         "update preview gave no diff"
     );
-    let token = match ok(
-        "delete preview",
-        gateway
-            .delete(
-                cx,
-                DeleteArgs {
-                    entity: entity.name.clone(),
-                    id: id.clone(),
-                    confirm_token: None,
-                },
-            )
-            .await,
-    )? {
-        DeleteOutput::Preview { confirm_token, .. } => confirm_token,
-        DeleteOutput::Deleted { .. } => return Err("delete without token deleted".into()),
-    };
+    let token = delete_preview_token(gateway, cx, &entity.name, &id).await?;
     let updated = ok(
         "update",
         gateway
@@ -388,22 +373,7 @@ pub(super) async fn write_lifecycle(
             );
         }
     }
-    let token = match ok(
-        "delete preview",
-        gateway
-            .delete(
-                cx,
-                DeleteArgs {
-                    entity: entity.name.clone(),
-                    id: id.clone(),
-                    confirm_token: None,
-                },
-            )
-            .await,
-    )? {
-        DeleteOutput::Preview { confirm_token, .. } => confirm_token,
-        DeleteOutput::Deleted { .. } => return Err("delete without token deleted".into()),
-    };
+    let token = delete_preview_token(gateway, cx, &entity.name, &id).await?;
     let done = ok(
         "delete",
         gateway
@@ -510,4 +480,22 @@ pub(super) async fn not_found(gateway: &Gateway, cx: &CallContext, fixture: &Fix
         .await?;
     }
     Ok(())
+}
+
+/// Ask for a delete without a token: it must preview (and delete nothing); the token.
+async fn delete_preview_token(
+    gateway: &Gateway,
+    cx: &CallContext,
+    entity: &str,
+    id: &str,
+) -> std::result::Result<String, String> {
+    let args = DeleteArgs {
+        entity: entity.to_owned(),
+        id: id.to_owned(),
+        confirm_token: None,
+    };
+    match ok("delete preview", gateway.delete(cx, args).await)? {
+        DeleteOutput::Preview { confirm_token, .. } => Ok(confirm_token),
+        DeleteOutput::Deleted { .. } => Err("delete without token deleted".into()),
+    }
 }
