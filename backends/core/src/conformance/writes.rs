@@ -297,41 +297,12 @@ pub(super) async fn write_lifecycle(
             target_id: target.clone(),
         };
         ok("link", gateway.link(cx, args.clone()).await)?;
-        let related = ok(
-            "related",
-            gateway
-                .related(
-                    cx,
-                    RelatedArgs {
-                        entity: entity.name.clone(),
-                        id: id.clone(),
-                        link: link.clone(),
-                        ..Default::default()
-                    },
-                )
-                .await,
-        )?;
-        ensure!(
-            related.records.iter().any(|r| &r.id == target),
-            "linked {target} not in related"
-        );
+        let related = related_ids(gateway, cx, &entity.name, &id, link).await?;
+        ensure!(related.contains(target), "linked {target} not in related");
         ok("unlink", gateway.unlink(cx, args).await)?;
-        let related = ok(
-            "related",
-            gateway
-                .related(
-                    cx,
-                    RelatedArgs {
-                        entity: entity.name.clone(),
-                        id: id.clone(),
-                        link: link.clone(),
-                        ..Default::default()
-                    },
-                )
-                .await,
-        )?;
+        let related = related_ids(gateway, cx, &entity.name, &id, link).await?;
         ensure!(
-            !related.records.iter().any(|r| &r.id == target),
+            !related.contains(target),
             "unlinked {target} still in related"
         );
     }
@@ -498,4 +469,22 @@ async fn delete_preview_token(
         DeleteOutput::Preview { confirm_token, .. } => Ok(confirm_token),
         DeleteOutput::Deleted { .. } => Err("delete without token deleted".into()),
     }
+}
+
+/// Ids of the records linked to `entity` `id` through `link` (first page).
+async fn related_ids(
+    gateway: &Gateway,
+    cx: &CallContext,
+    entity: &str,
+    id: &str,
+    link: &str,
+) -> std::result::Result<Vec<String>, String> {
+    let args = RelatedArgs {
+        entity: entity.to_owned(),
+        id: id.to_owned(),
+        link: link.to_owned(),
+        ..Default::default()
+    };
+    let page = ok("related", gateway.related(cx, args).await)?;
+    Ok(page.records.into_iter().map(|r| r.id).collect())
 }
