@@ -212,11 +212,14 @@ pub(crate) fn resolve_common(ctx: &Ctx, name: &str, raw: RawCrm) -> Result<Commo
     };
     settings.text_cap = range("text_cap", raw.text_cap, 100, 1_000_000, 2000)? as usize;
     if let Some(allow) = raw.raw_call_allow {
-        for (i, pattern) in allow.iter().enumerate() {
-            check_raw_call_pattern(pattern)
-                .map_err(|why| ctx.error(&format!("{}[{i}]", key("raw_call_allow")), why))?;
-        }
-        settings.raw_call_allow = allow.into_iter().map(|p| p.trim().to_owned()).collect();
+        settings.raw_call_allow = allow
+            .iter()
+            .enumerate()
+            .map(|(i, pattern)| {
+                check_raw_call_pattern(&kind, pattern)
+                    .map_err(|why| ctx.error(&format!("{}[{i}]", key("raw_call_allow")), why))
+            })
+            .collect::<Result<_>>()?;
     }
     let cache_ttl = Duration::from_secs(range(
         "cache_ttl_s",
@@ -290,8 +293,10 @@ pub fn upstream_defaults(kind: &str) -> UpstreamConfig {
     upstream
 }
 
-/// A `raw_call_allow` entry: a method name, or a prefix ending in `*`.
-fn check_raw_call_pattern(pattern: &str) -> std::result::Result<(), String> {
+/// A `raw_call_allow` entry: a method name, or a prefix ending in `*`, normalised by the
+/// vendor's raw-method grammar (the form crm_call compares against); an entry that could
+/// match no method is refused.
+fn check_raw_call_pattern(kind: &str, pattern: &str) -> std::result::Result<String, String> {
     let p = pattern.trim();
     if p.is_empty() {
         return Err("is empty: list method names such as \"crm.deal.list\"".into());
@@ -305,12 +310,16 @@ fn check_raw_call_pattern(pattern: &str) -> std::result::Result<(), String> {
     if p.chars().any(char::is_whitespace) {
         return Err(format!("{p:?} contains whitespace"));
     }
-    if p[..p.len() - 1].contains('*') {
+    if p.strip_suffix('*').unwrap_or(p).contains('*') {
         return Err(format!(
             "{p:?}: '*' may only end a prefix, as in \"crm.deal.*\""
         ));
     }
-    Ok(())
+    match kind {
+        "bitrix24" => crmgate_bitrix24::raw::allow_pattern(p),
+        "espocrm" => crmgate_espocrm::raw::allow_pattern(p),
+        _ => Ok(p.to_owned()),
+    }
 }
 
 /// A TOML value's type, for messages that must not echo the value.

@@ -208,7 +208,7 @@ async fn dispatch(
         }
         ToolKind::Call => {
             let out = g.raw_call(cx, parse(spec, args)?).await?;
-            done(&out, "Vendor call done.".into())
+            done(&out, render::call(&out))
         }
     }
 }

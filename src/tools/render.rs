@@ -233,3 +233,28 @@ pub fn action(out: &ActionOutput) -> String {
         ),
     }
 }
+
+/// crm_call
+pub fn call(out: &CallOutput) -> String {
+    match out {
+        CallOutput::Done { method, .. } => format!("{method} called."),
+        CallOutput::Preview {
+            method,
+            params,
+            target,
+            expires_in_s,
+            ..
+        } => format!(
+            "Nothing called yet. {method} would run with params {params}{}.\nShow this to the user; to run it, call crm_call again with the same method and params and confirm_token (valid {} min).",
+            match target {
+                Some(t) => format!(
+                    " on the record read with {}: {}",
+                    t.read,
+                    value_text(&t.record).chars().take(500).collect::<String>()
+                ),
+                None => String::new(),
+            },
+            expires_in_s / 60
+        ),
+    }
+}

@@ -236,7 +236,7 @@ pub static TOOLS: [ToolSpec; 16] = [
         Tier::Read,
         (false, true, false),
         |f| f.raw_call,
-        "Call a raw vendor method from the operator's allow-list. Prefer the crm_* tools.",
+        "Call a raw vendor method from the operator's allow-list, written in the vendor's grammar (Bitrix24 \"crm.item.list\"; EspoCRM \"GET:/Account\"), parameters in params. A destructive method first returns a preview and a confirm_token; call again with the same method, params and the token. Prefer the crm_* tools.",
     ),
 ];
 
@@ -343,7 +343,10 @@ pub fn input_schema(kind: ToolKind) -> Value {
             json!({"sql": text(), "limit": {"type": "integer", "minimum": 1}}),
             &["sql"],
         ),
-        Call => object(json!({"method": text(), "params": {}}), &["method"]),
+        Call => object(
+            json!({"method": text(), "params": {"type": "object"}, "confirm_token": text()}),
+            &["method"],
+        ),
     };
     if matches!(kind, Search | Related | Timeline) {
         page_args(schema["properties"].as_object_mut().expect("object schema"));
@@ -395,6 +398,9 @@ pub fn output_schema(kind: ToolKind) -> Value {
             json!({"columns": array, "rows": array, "truncated": {"type": "boolean"}}),
             &["columns", "rows"],
         ),
-        Call => object(json!({"result": {}}), &["result"]),
+        Call => object(
+            json!({"method": text(), "class": text(), "result": {}, "params": {}, "target": obj, "confirm_token": text(), "called": {"type": "boolean"}}),
+            &["method", "class"],
+        ),
     }
 }

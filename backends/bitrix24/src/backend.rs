@@ -15,6 +15,7 @@ use crmgate_core::model::{
     ActionInfo, CreateOptions, EntityInfo, Features, FieldSelection, Fields, Page, PageRequest,
     Record, SearchRequest, TimelinePage,
 };
+use crmgate_core::raw::{RawMethod, RawTarget};
 use crmgate_core::schema::{EntitySchema, LinkSchema};
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
 use serde_json::{Value, json};
@@ -315,65 +316,27 @@ impl Backend for Bitrix24Backend {
         }))
     }
 
-    async fn raw_call(&self, cx: &CallContext, method: &str, params: &Value) -> Result<Value> {
-        let params = match params {
-            Value::Null => json!({}),
-            Value::Object(_) => params.clone(),
-            _ => {
-                return Err(Error::validation(
-                    "params must be an object",
-                    "pass the method's parameters as a JSON object, e.g. {\"entityTypeId\": 2}",
-                ));
-            }
-        };
-        let access = if self.raw_call_is_read_only(method) {
-            Access::Read
-        } else {
-            Access::Write
-        };
-        let env = self.client.call(cx, method, params, access).await?;
-        let mut out = json!({"result": env.result});
-        if let Some(next) = env.next {
-            out["next"] = json!(next);
-        }
-        if let Some(total) = env.total {
-            out["total"] = json!(total);
-        }
-        Ok(out)
+    fn raw_method(&self, text: &str) -> Result<RawMethod> {
+        crate::raw::parse(text)
     }
 
-    fn raw_call_is_read_only(&self, method: &str) -> bool {
-        is_read_only(method)
+    async fn raw_target(
+        &self,
+        cx: &CallContext,
+        method: &RawMethod,
+        params: &Value,
+    ) -> Result<Option<RawTarget>> {
+        crate::raw::target(&self.client, cx, method, params).await
     }
-}
 
-/// Whether a Bitrix24 method only reads, by its name.
-pub fn is_read_only(method: &str) -> bool {
-    let m = method.trim().to_ascii_lowercase();
-    if m.is_empty() || m == "batch" {
-        return false;
+    async fn raw_call(
+        &self,
+        cx: &CallContext,
+        method: &RawMethod,
+        params: &Value,
+    ) -> Result<Value> {
+        crate::raw::call(&self.client, cx, method, params).await
     }
-    const READS: [&str; 10] = [
-        "list",
-        "get",
-        "fields",
-        "getlist",
-        "getfields",
-        "search",
-        "current",
-        "info",
-        "time",
-        "findbycomm",
-    ];
-    const NAMED: [&str; 5] = [
-        "profile",
-        "scope",
-        "methods",
-        "crm.status.entity.items",
-        "crm.status.entity.types",
-    ];
-    let last = m.rsplit('.').next().unwrap_or("");
-    READS.contains(&last) || NAMED.contains(&m.as_str()) || m.starts_with("crm.enum.")
 }
 
 /// The record in a `{"item": …}` result.
@@ -387,37 +350,4 @@ fn item_record(
         .get("item")
         .ok_or_else(|| Error::upstream_protocol("Bitrix24 returned no item"))?;
     Ok(to_record(item, meta, &catalog.dicts, portal))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_only_methods_by_name() {
-        for m in [
-            "crm.item.list",
-            "crm.deal.get",
-            "crm.item.fields",
-            "user.get",
-            "crm.status.entity.items",
-            "crm.duplicate.findbycomm",
-            "tasks.task.getFields",
-            "profile",
-            "crm.enum.ownertype",
-        ] {
-            assert!(is_read_only(m), "{m}");
-        }
-        for m in [
-            "crm.item.add",
-            "crm.item.update",
-            "crm.item.delete",
-            "crm.deal.contact.items.set",
-            "batch",
-            "crm.lead.productrows.set",
-            "",
-        ] {
-            assert!(!is_read_only(m), "{m}");
-        }
-    }
 }

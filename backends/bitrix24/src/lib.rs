@@ -13,6 +13,7 @@
 //! - [`describe`]: the catalog (dictionaries + schemas) in the shared metadata cache.
 //! - [`paging`]: search and get over fixed 50-row pages (keyset, offset, batch).
 //! - [`links`], [`timeline`]: related records, deal ↔ contact links, notes and comments.
+//! - [`raw`]: crm_call — the grammar of a method name, its class, the record a delete acts on.
 //! - [`backend`]: the thin `Backend` impl.
 //! - [`sandbox`]: an in-process fake Bitrix24 portal (axum) with state, faults and a request
 //!   log.
@@ -27,6 +28,7 @@ pub mod links;
 pub mod map;
 pub mod paging;
 pub mod php;
+pub mod raw;
 pub mod sandbox;
 pub mod timeline;
 pub mod wire;

@@ -134,6 +134,7 @@ async fn a_missing_scope_is_permission_denied_naming_it() {
             CallArgs {
                 method: "user.get".into(),
                 params: json!({}),
+                ..Default::default()
             },
         )
         .await
@@ -146,11 +147,12 @@ async fn a_missing_scope_is_permission_denied_naming_it() {
             CallArgs {
                 method: "crm.status.list".into(),
                 params: json!({"filter": {"ENTITY_ID": "SOURCE"}}),
+                ..Default::default()
             },
         )
         .await
         .unwrap();
-    assert_eq!(ok.result["total"], 5);
+    assert_eq!(ok.result().unwrap()["total"], 5);
     let before = sandbox.requests();
     let refused = gateway
         .raw_call(
@@ -158,6 +160,7 @@ async fn a_missing_scope_is_permission_denied_naming_it() {
             CallArgs {
                 method: "crm.item.add".into(),
                 params: json!({"entityTypeId": 1, "fields": {"title": "x"}}),
+                ..Default::default()
             },
         )
         .await
@@ -207,6 +210,7 @@ async fn not_found_everywhere() {
             CallArgs {
                 method: "crm.lead.get".into(),
                 params: json!({"id": 999999}),
+                ..Default::default()
             },
         )
         .await;

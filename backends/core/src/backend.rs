@@ -12,6 +12,7 @@ use crate::model::{
     ActionInfo, CreateOptions, EmailDraft, EntityInfo, Features, FieldSelection, Fields, Page,
     PageRequest, Record, SearchRequest, SqlResult, TimelinePage,
 };
+use crate::raw::{RawMethod, RawTarget};
 use crate::schema::{EntitySchema, LinkSchema};
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -219,12 +220,35 @@ pub trait Backend: Send + Sync + 'static {
         Err(unsupported(entity, "actions"))
     }
 
-    /// Call a raw vendor method (crm_call), already checked against the configured allow-list.
-    async fn raw_call(&self, _cx: &CallContext, _method: &str, _params: &Value) -> Result<Value> {
-        Err(Error::not_allowed(
-            "this backend has no raw method call",
-            "use the crm_* tools",
-        ))
+    /// Parse a raw vendor method (crm_call) with this vendor's grammar: the normalised name that
+    /// will be sent, and its class. Text outside the grammar is `VALIDATION` (saying what the
+    /// grammar is and where parameters go). No I/O; runs before anything else.
+    fn raw_method(&self, _text: &str) -> Result<RawMethod> {
+        Err(no_raw_calls())
+    }
+
+    /// The record a destructive raw method would act on, read for its preview and again before
+    /// the confirmed call (`None` when the vendor offers no way to read it). Checks `params`
+    /// first; never writes.
+    async fn raw_target(
+        &self,
+        _cx: &CallContext,
+        _method: &RawMethod,
+        _params: &Value,
+    ) -> Result<Option<RawTarget>> {
+        Ok(None)
+    }
+
+    /// Call a raw method parsed by [`Backend::raw_method`], after the gateway checked the
+    /// allow-list, the tier and (for destructive ones) the confirm token. Checks `params` before
+    /// sending and builds the request only from the parsed method.
+    async fn raw_call(
+        &self,
+        _cx: &CallContext,
+        _method: &RawMethod,
+        _params: &Value,
+    ) -> Result<Value> {
+        Err(no_raw_calls())
     }
 
     /// Hosted mode: check a caller's bearer credential before any MCP message is handled
@@ -234,11 +258,6 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Whether a raw vendor method only reads (used to gate crm_call below the write tier).
-    fn raw_call_is_read_only(&self, _method: &str) -> bool {
-        false
-    }
-
     /// Run one read-only SQL statement under the caller's row-level security (crm_query).
     async fn sql(&self, _cx: &CallContext, _sql: &str, _limit: usize) -> Result<SqlResult> {
         Err(Error::not_allowed(
@@ -246,6 +265,10 @@ pub trait Backend: Send + Sync + 'static {
             "use crm_search",
         ))
     }
+}
+
+fn no_raw_calls() -> Error {
+    Error::not_allowed("this backend has no raw method call", "use the crm_* tools")
 }
 
 /// `NOT_ALLOWED` for an operation this backend does not offer on an entity.

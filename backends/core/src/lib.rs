@@ -6,6 +6,7 @@
 //! - [`error`]: the one error type, with stable codes.
 //! - [`validate`]: write validation against a schema, before any upstream call.
 //! - [`confirm`]: HMAC confirm tokens for deletes and destructive actions.
+//! - [`raw`]: raw vendor methods (crm_call) as typed values parsed by each vendor's grammar.
 //! - [`gateway`]: the transport-agnostic operations behind every tool (resolution, projection,
 //!   truncation, limit caps, cursors, validation, confirmation).
 //! - [`upstream`]: the shared HTTP layer (reqwest + governor + retry + size cap).
@@ -22,6 +23,7 @@ pub mod filter;
 pub mod gateway;
 pub mod meta;
 pub mod model;
+pub mod raw;
 pub mod schema;
 pub mod text;
 pub mod upstream;

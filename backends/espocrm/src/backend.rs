@@ -18,6 +18,7 @@ use crmgate_core::model::{
     ActionInfo, CreateOptions, EmailDraft, EntityInfo, Features, FieldSelection, Fields, Operation,
     Page, PageRequest, Record, SearchRequest, TimelinePage,
 };
+use crmgate_core::raw::{RawMethod, RawTarget};
 use crmgate_core::schema::{EntitySchema, LinkSchema};
 use crmgate_core::upstream::{Upstream, UpstreamConfig};
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
@@ -384,11 +385,25 @@ impl Backend for EspoBackend {
         }
     }
 
-    async fn raw_call(&self, cx: &CallContext, method: &str, params: &Value) -> Result<Value> {
-        crate::raw::call(self, cx, method, params).await
+    fn raw_method(&self, text: &str) -> Result<RawMethod> {
+        crate::raw::parse(text)
     }
 
-    fn raw_call_is_read_only(&self, method: &str) -> bool {
-        crate::raw::is_read_only(method)
+    async fn raw_target(
+        &self,
+        cx: &CallContext,
+        method: &RawMethod,
+        params: &Value,
+    ) -> Result<Option<RawTarget>> {
+        crate::raw::target(self, cx, method, params).await
+    }
+
+    async fn raw_call(
+        &self,
+        cx: &CallContext,
+        method: &RawMethod,
+        params: &Value,
+    ) -> Result<Value> {
+        crate::raw::call(self, cx, method, params).await
     }
 }

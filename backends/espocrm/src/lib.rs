@@ -15,7 +15,8 @@
 //! - [`list`]: offset paging, ≤ 200 per request, `X-No-Total` when no count is needed.
 //! - [`email`]: draft bodies (always `status: Draft`) and template results (pure); `drafts`:
 //!   the From address, template lookup and `prepare`, the `POST Email`.
-//! - `actions`: timeline, link/unlink, notes, the stage move; `raw`: crm_call paths.
+//! - `actions`: timeline, link/unlink, notes, the stage move.
+//! - [`raw`]: crm_call — the `METHOD:/Path` grammar, its class, the record a delete acts on.
 //! - [`backend`]: the thin `Backend` impl.
 //! - [`sandbox`]: the axum fake of EspoCRM 9.1.7 (auth incl. HMAC, metadata, where[], paging,
 //!   ACL, duplicates, validation, links, stream, notes, drafts, kanban, fault injection).
@@ -35,7 +36,7 @@ pub mod list;
 pub mod map;
 pub mod metadata;
 pub mod names;
-mod raw;
+pub mod raw;
 pub mod sandbox;
 pub mod scopes;
 pub mod time;

@@ -505,19 +505,22 @@ async fn iso_datetimes_are_stored_in_utc_espo_form() {
 async fn raw_calls_reach_paths_and_only_get_counts_as_reading() {
     let sandbox = Sandbox::start().await.unwrap();
     let backend = backend(&sandbox, api_key());
+    let list = backend.raw_method("GET:/Account").unwrap();
+    assert_eq!(list.class(), crmgate_core::raw::RawClass::Read);
     let result = backend
-        .raw_call(&cx(), "GET:/Account", &json!({"maxSize": 1}))
+        .raw_call(&cx(), &list, &json!({"maxSize": 1}))
         .await
         .unwrap();
     assert_eq!(result["list"].as_array().unwrap().len(), 1);
-    assert!(backend.raw_call_is_read_only("GET:/Account"));
-    assert!(!backend.raw_call_is_read_only("POST:/Lead/action/convert"));
     assert_eq!(
         backend
-            .raw_call(&cx(), "GET:/../x", &Value::Null)
-            .await
-            .unwrap_err()
-            .code,
+            .raw_method("POST:/Lead/action/convert")
+            .unwrap()
+            .class(),
+        crmgate_core::raw::RawClass::Write
+    );
+    assert_eq!(
+        backend.raw_method("GET:/../x").unwrap_err().code,
         ErrorCode::Validation
     );
     let _: Arc<dyn Backend> = backend;

@@ -12,7 +12,7 @@ use crate::php;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as Shared};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde::Deserialize;
@@ -68,6 +68,7 @@ async fn rest(
     Shared(state): Shared<Arc<State>>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -80,31 +81,34 @@ async fn rest(
         _ => (None, ""),
     };
     let method = method.trim_end_matches(".json").to_owned();
-    let reply = |state: &State, status: u16, commands: usize, response: Response| {
-        state.record(&method, commands, status);
+    let target = logged_target(&uri, hook.is_some());
+    let reply = |state: &State, status: u16, commands: usize, params: &Value, response| {
+        state.record_request(&method, commands, status, target.clone(), params.clone());
         response
     };
     if method.is_empty() {
         let e = ApiError::new(404, "ERROR_METHOD_NOT_FOUND", "Method not found!");
-        return reply(&state, 404, 0, error_response(&e));
+        return reply(&state, 404, 0, &Value::Null, error_response(&e));
     }
     if !state.admit() {
         let e = ApiError::new(503, "QUERY_LIMIT_EXCEEDED", "Too many requests");
-        return reply(&state, 503, 0, error_response(&e));
+        return reply(&state, 503, 0, &Value::Null, error_response(&e));
     }
     let mut params = match parameters(query.as_deref(), &headers, &body) {
         Ok(p) => p,
-        Err(e) => return reply(&state, e.status, 0, error_response(&e)),
+        Err(e) => return reply(&state, e.status, 0, &Value::Null, error_response(&e)),
     };
     let credential = match authenticate(&state, hook, &mut params, &headers) {
         Ok(c) => c,
-        Err(e) => return reply(&state, e.status, 0, error_response(&e)),
+        Err(e) => return reply(&state, e.status, 0, &params, error_response(&e)),
     };
     if method == "batch" {
         if let Some(fault) = state.take_fault("batch") {
             match apply_fault(fault).await {
-                Some(Outcome::Failed(e)) => return reply(&state, e.status, 0, error_response(&e)),
-                Some(_) => return reply(&state, 200, 0, malformed()),
+                Some(Outcome::Failed(e)) => {
+                    return reply(&state, e.status, 0, &params, error_response(&e));
+                }
+                Some(_) => return reply(&state, 200, 0, &params, malformed()),
                 None => {}
             }
         }
@@ -113,9 +117,10 @@ async fn rest(
                 &state,
                 200,
                 n,
+                &params,
                 axum::Json(json!({"result": inner, "time": time(started, None)})).into_response(),
             ),
-            Err(e) => reply(&state, e.status, 0, error_response(&e)),
+            Err(e) => reply(&state, e.status, 0, &params, error_response(&e)),
         };
     }
     match execute(&state, &credential, &method, &params).await {
@@ -128,10 +133,25 @@ async fn rest(
                 body["total"] = json!(total);
             }
             body["time"] = time(started, Some(operating));
-            reply(&state, 200, 0, axum::Json(body).into_response())
+            reply(&state, 200, 0, &params, axum::Json(body).into_response())
         }
-        Outcome::Failed(e) => reply(&state, e.status, 0, error_response(&e)),
-        Outcome::Malformed => reply(&state, 200, 0, malformed()),
+        Outcome::Failed(e) => reply(&state, e.status, 0, &params, error_response(&e)),
+        Outcome::Malformed => reply(&state, 200, 0, &params, malformed()),
+    }
+}
+
+/// The URL after `/rest/` as it arrived (still percent-encoded), without a webhook's user id
+/// and code, with `?query` when one came.
+fn logged_target(uri: &Uri, webhook: bool) -> String {
+    let rest = uri.path().strip_prefix("/rest/").unwrap_or(uri.path());
+    let rest = if webhook {
+        rest.splitn(3, '/').nth(2).unwrap_or("")
+    } else {
+        rest
+    };
+    match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_owned(),
     }
 }
 

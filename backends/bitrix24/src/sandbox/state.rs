@@ -98,6 +98,12 @@ pub struct LoggedRequest {
     pub commands: usize,
     /// The HTTP status answered.
     pub status: u16,
+    /// The request target as it arrived, after `/rest/` (a webhook's user id and code left
+    /// out), with `?query` when one came: exactly what a client put in the URL.
+    pub target: String,
+    /// The parameters the portal read (query and body merged, `auth` removed); null when
+    /// they could not be read.
+    pub params: Value,
 }
 
 /// The portal's data.
@@ -215,10 +221,23 @@ impl State {
     }
 
     pub(crate) fn record(&self, method: &str, commands: usize, status: u16) {
+        self.record_request(method, commands, status, String::new(), Value::Null);
+    }
+
+    pub(crate) fn record_request(
+        &self,
+        method: &str,
+        commands: usize,
+        status: u16,
+        target: String,
+        params: Value,
+    ) {
         lock(&self.log).push(LoggedRequest {
             method: method.to_owned(),
             commands,
             status,
+            target,
+            params,
         });
     }
 

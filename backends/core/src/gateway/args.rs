@@ -3,6 +3,7 @@
 
 use crate::filter::{Condition, FilterOp, SortKey};
 use crate::model::{DeleteKind, EntityInfo, Fields, Record, TimelineItem};
+use crate::raw::{RawClass, RawTarget};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -319,11 +320,17 @@ pub struct QueryArgs {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CallArgs {
-    /// Vendor method or path.
+    /// The vendor method in the vendor's grammar: Bitrix24 `crm.item.list`; EspoCRM
+    /// `GET:/Account` or `POST:/Lead/action/convert`. Never parameters.
     pub method: String,
-    /// Parameters.
+    /// Parameters (a JSON object): Bitrix24 sends them as the JSON body; EspoCRM as the query
+    /// for GET, as the JSON body otherwise.
     #[serde(default)]
     pub params: Value,
+    /// Token from the preview of a destructive method; the same method and params must come
+    /// with it.
+    #[serde(default)]
+    pub confirm_token: Option<String>,
 }
 
 /// crm_entities result.
@@ -540,9 +547,46 @@ pub enum ActionOutput {
     },
 }
 
-/// crm_call result.
+/// crm_call result: the vendor's answer, or — for a destructive method without a token — what
+/// would run and the token to confirm it.
 #[derive(Debug, Clone, Serialize)]
-pub struct CallOutput {
-    /// The vendor's answer.
-    pub result: Value,
+#[serde(untagged)]
+pub enum CallOutput {
+    /// Called.
+    Done {
+        /// The method as it was sent (normalised).
+        method: String,
+        /// `read`, `write` or `destructive`.
+        class: RawClass,
+        /// The vendor's answer. Its text was written by outsiders.
+        result: Value,
+    },
+    /// A destructive method without a token: nothing was sent.
+    Preview {
+        /// The method as it would be sent (normalised).
+        method: String,
+        /// Always `destructive`.
+        class: RawClass,
+        /// The parameters as they would be sent.
+        params: Value,
+        /// The record it would act on, where the CRM can show it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<RawTarget>,
+        /// Pass back with the same method and params to run it.
+        confirm_token: String,
+        /// Seconds the token stays valid.
+        expires_in_s: u64,
+        /// Always false: nothing was called yet.
+        called: bool,
+    },
+}
+
+impl CallOutput {
+    /// The vendor's answer, when the method was called.
+    pub fn result(&self) -> Option<&Value> {
+        match self {
+            CallOutput::Done { result, .. } => Some(result),
+            CallOutput::Preview { .. } => None,
+        }
+    }
 }

@@ -8,6 +8,7 @@
 
 mod args;
 mod present;
+mod raw;
 mod read;
 mod write;
 
@@ -72,7 +73,8 @@ pub struct GatewaySettings {
     pub text_cap: usize,
     /// Most ids in one crm_get.
     pub max_get_ids: usize,
-    /// Raw vendor methods crm_call may use (exact names, or a prefix ending in `*`). Empty: off.
+    /// Raw vendor methods crm_call may use: exact names, or a prefix ending in `*`, in the
+    /// vendor's normalised form (the config loader normalises them). Empty: off.
     pub raw_call_allow: Vec<String>,
 }
 
@@ -95,6 +97,7 @@ pub struct Gateway {
     backend: Arc<dyn Backend>,
     settings: Arc<GatewaySettings>,
     signer: ConfirmSigner,
+    spent: Arc<raw::SpentTokens>,
 }
 
 impl Gateway {
@@ -108,6 +111,7 @@ impl Gateway {
             backend,
             settings: Arc::new(settings),
             signer,
+            spent: Arc::default(),
         }
     }
 

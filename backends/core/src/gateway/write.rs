@@ -1,5 +1,5 @@
 //! Write operations: create, update (with preview), delete (confirm-token flow), link, unlink,
-//! note, draft email, actions, and the raw escape hatches (crm_call, crm_query).
+//! note, draft email, actions, and crm_query (crm_call lives in `raw.rs`).
 //!
 //! Every write is validated before the backend sees it; a refused write sends nothing upstream.
 
@@ -292,34 +292,6 @@ impl Gateway {
                 })
             }
         }
-    }
-
-    /// crm_call: a raw vendor method from the configured allow-list.
-    pub async fn raw_call(&self, cx: &CallContext, args: CallArgs) -> Result<CallOutput> {
-        let method = args.method.trim();
-        let allowed =
-            self.settings
-                .raw_call_allow
-                .iter()
-                .any(|pattern| match pattern.strip_suffix('*') {
-                    Some(prefix) => method.starts_with(prefix),
-                    None => pattern == method,
-                });
-        if !allowed {
-            return Err(Error::not_allowed(
-                format!("method {method:?} is not on this server's crm_call allow-list"),
-                "use the crm_* tools, or ask the operator to add it to raw_call_allow",
-            ));
-        }
-        if !self.backend.raw_call_is_read_only(method) {
-            self.require_tier(
-                Tier::Write,
-                &format!("the {method} method (it can change data)"),
-            )?;
-        }
-        Ok(CallOutput {
-            result: self.backend.raw_call(cx, method, &args.params).await?,
-        })
     }
 
     /// crm_query: one read-only SQL statement under the caller's row-level security.

@@ -3,6 +3,7 @@
 
 mod extras;
 mod links;
+mod mass;
 mod records;
 mod validate;
 mod writes;
@@ -75,6 +76,7 @@ pub fn dispatch(shared: &Shared, req: &Req<'_>) -> Answer {
         ("GET", ["Kanban", entity]) => extras::kanban(shared, req, entity),
         ("PUT", ["Kanban", "order"]) => extras::kanban_order(shared, req),
         ("POST", ["EmailTemplate", id, "prepare"]) => extras::prepare(shared, req, id),
+        ("POST", ["MassAction"]) => mass::process(shared, req),
         (_, [entity, ..]) if !defs().has_entity(entity) => Err(controller_missing(entity)),
         (_, [entity, "action", action]) => Err(Answer::error(
             404,
