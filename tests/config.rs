@@ -505,3 +505,52 @@ fn http_section_is_validated_with_key_paths() {
     let e = error("[http]\nauthorization_servers = [\"auth.example.com\"]\n");
     assert!(e.contains("http.authorization_servers"), "{e}");
 }
+
+#[test]
+fn raw_call_allow_entries_are_normalised_by_the_vendor_grammar() {
+    let crm = load(
+        "[crm.b]\nkind = \"bitrix24\"\nraw_call_allow = [\"CRM.Status.List\", \"crm.Item.*\", \"crm.entity.mergeBatch\"]\n",
+    );
+    assert_eq!(
+        crm.settings.raw_call_allow,
+        ["crm.status.list", "crm.item.*", "crm.entity.mergebatch"]
+    );
+    let crm = load(
+        "[crm.e]\nkind = \"espocrm\"\nurl = \"https://crm.example.com\"\nraw_call_allow = [\"get:*\", \"post:/Lead/action/convert\"]\n",
+    );
+    assert_eq!(
+        crm.settings.raw_call_allow,
+        ["GET:*", "POST:/Lead/action/convert"]
+    );
+    for (kind, entry, says) in [
+        ("bitrix24", "crm.item.list?x=1", "carries a query"),
+        ("bitrix24", "crm.item.delete.json", ".json"),
+        ("bitrix24", "batch", "batch cannot"),
+        ("bitrix24", "crm/item.*", "not a prefix"),
+        ("bitrix24", "crmé.*", "not a prefix"),
+        ("espocrm", "GET:/../Admin", "dot"),
+        ("espocrm", "GET /Lead", "whitespace"),
+        ("espocrm", "Lead", "no \"METHOD:\""),
+        ("espocrm", "G*", "HTTP method"),
+        ("espocrm", "GET:/Lead%2F*", "cannot match"),
+    ] {
+        let (url, fine) = if kind == "espocrm" {
+            ("url = \"https://crm.example.com\"\n", "GET:/Lead")
+        } else {
+            ("", "crm.item.list")
+        };
+        let message = error(&format!(
+            "[crm.x]\nkind = \"{kind}\"\n{url}raw_call_allow = [{fine:?}, {entry:?}]\n"
+        ));
+        assert!(
+            message.starts_with("config error in FILE: crm.x.raw_call_allow[1]: ")
+                && message.contains(says),
+            "{kind} {entry:?}: {message}"
+        );
+    }
+    // a multi-byte character before a '*' is refused, not a panic
+    assert!(
+        error("[crm.acme]\nkind = \"demo\"\nraw_call_allow = [\"é*é\"]\n")
+            .contains("'*' may only end")
+    );
+}

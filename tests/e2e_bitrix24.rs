@@ -15,7 +15,7 @@ async fn spawn(sandbox: &Sandbox) -> (Client, tempfile::TempDir) {
 kind = "bitrix24"
 webhook_url_env = "CRMGATE_TEST_B24_WEBHOOK"
 tier = "destructive"
-raw_call_allow = ["crm.status.list", "crm.item.add"]
+raw_call_allow = ["crm.status.list", "crm.item.add", "crm.item.delete"]
 
 [crm.portal.rate_limit]
 per_second = 200
@@ -174,13 +174,74 @@ async fn every_tool_through_the_mcp_client() {
     )
     .await;
     assert_eq!(raw["result"]["total"], 7);
+    // raw methods: the grammar refuses escapes before anything is sent, the allow-list holds,
+    // and a raw delete goes through the same preview + confirm flow as crm_delete
+    let before = sandbox.requests();
+    for escape in [
+        "crm.item.delete?x=.list",
+        "crm.item.list/../crm.item.delete",
+        "batch",
+    ] {
+        let code = if escape == "batch" {
+            "NOT_ALLOWED"
+        } else {
+            "VALIDATION"
+        };
+        err(
+            &client,
+            "crm_call",
+            json!({"method": escape, "params": {}}),
+            code,
+        )
+        .await;
+    }
     err(
         &client,
         "crm_call",
-        json!({"method": "crm.item.delete", "params": {}}),
+        json!({"method": "crm.item.update", "params": {}}),
         "NOT_ALLOWED",
     )
     .await;
+    assert_eq!(sandbox.requests(), before, "refused raw calls send nothing");
+    let raw_lead = ok(
+        &client,
+        "crm_call",
+        json!({"method": "crm.item.add", "params": {"entityTypeId": 1, "fields": {"title": "Raw"}}}),
+    )
+    .await;
+    let raw_id = raw_lead["result"]["result"]["item"]["id"].as_i64().unwrap();
+    let target = json!({"entityTypeId": 1, "id": raw_id});
+    let preview = ok(
+        &client,
+        "crm_call",
+        json!({"method": "CRM.ITEM.DELETE", "params": target}),
+    )
+    .await;
+    assert_eq!(preview["method"], "crm.item.delete");
+    assert_eq!(preview["called"], false);
+    assert_eq!(preview["target"]["record"]["item"]["title"], "Raw");
+    let token = preview["confirm_token"].as_str().unwrap().to_owned();
+    err(
+        &client,
+        "crm_call",
+        json!({"method": "crm.item.delete", "params": {"entityTypeId": 1, "id": 1}, "confirm_token": token}),
+        "STALE_CONFIRMATION",
+    )
+    .await;
+    let done = ok(
+        &client,
+        "crm_call",
+        json!({"method": "crm.item.delete", "params": target, "confirm_token": token}),
+    )
+    .await;
+    assert_eq!(done["class"], "destructive");
+    let deletes = sandbox
+        .state()
+        .log()
+        .into_iter()
+        .filter(|r| r.method == "crm.item.delete")
+        .count();
+    assert_eq!(deletes, 1, "one delete, the confirmed one");
 
     let preview = ok(&client, "crm_delete", json!({"entity": "deals", "id": id})).await;
     let token = preview["confirm_token"].as_str().unwrap().to_owned();

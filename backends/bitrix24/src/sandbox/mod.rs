@@ -9,7 +9,7 @@
 //! `crm.item.*` and the legacy `crm.lead.*`-style methods; prefix-operator filters with
 //! `logic: OR`; `batch` with `$result[…]` references and per-command errors; dictionaries;
 //! timeline comments; deal contacts; token refresh. Tests inject faults and read the request
-//! log.
+//! log (each request's URL target as it arrived, and the parameters the portal read).
 //!
 //! - `spec`: fields and dictionaries. `seed`: the data. `state`: state, bucket, faults, log.
 //! - `filter`: filter evaluation and ordering. `items`, `misc`: the method handlers.

@@ -3,7 +3,8 @@
 //! username/password), the failed-login lockout, ACL-cut metadata, `where[]` in bracket syntax
 //! and `searchParams` JSON, `maxSize` > 200 → 403, `X-No-Total`, duplicates (409), validation
 //! (400 with `X-Status-Reason`), a restricted user's 403s, links, the stream, notes, email
-//! drafts, template filling and kanban — plus fault injection and a request log for tests.
+//! drafts, template filling, kanban and `POST MassAction` (delete by ids) — plus fault injection
+//! and a request log for tests.
 //!
 //! Seeded with the recorded instance's data (same ids), so recorded requests replay.
 //!
