@@ -30,6 +30,7 @@ pub mod config;
 pub mod jwt;
 pub mod model;
 pub mod sandbox;
+pub mod sql_guard;
 pub mod testkit;
 
 mod backend;
@@ -41,7 +42,7 @@ mod map;
 mod notes;
 mod records;
 mod relations;
-mod sql_guard;
+
 mod store;
 mod timefmt;
 
