@@ -364,10 +364,7 @@ async fn crm_query_over_the_postgres_transport() {
         json!({"entity": "contacts", "id": 1, "fields": ["sales_id"]}),
     )
     .await;
-    assert_eq!(
-        managed["record"]["fields"]["sales_id"], "1",
-        "{managed}"
-    );
+    assert_eq!(managed["record"]["fields"]["sales_id"], "1", "{managed}");
     let deal = ok(
         &client,
         "crm_create",

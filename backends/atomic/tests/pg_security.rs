@@ -164,6 +164,11 @@ async fn crm_query_runs_as_the_caller_under_rls() {
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
+    // columns of extension types (citext) come back as JSON too
+    assert_eq!(
+        scalar(&bob, "select website from companies where id = 1").await,
+        json!("https://www.acmecorp.example")
+    );
     // duplicate and unnamed columns keep their order
     let r = query(&bob, "select 1 as a, 2 as a, 'x' || 'y', null")
         .await

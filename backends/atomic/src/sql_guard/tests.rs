@@ -370,3 +370,18 @@ fn comments_and_quotes_end_where_postgresql_ends_them() {
     // unicode text and identifiers are data
     assert!(accepted("select 'héllo ✓ 世界' as \"名前\"").contains("世界"));
 }
+
+#[test]
+fn the_documentation_lists_the_default_allow_list() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/atomic-sql-guard.md"
+    );
+    let doc = std::fs::read_to_string(path).expect("docs/atomic-sql-guard.md");
+    for name in DEFAULT_FUNCTIONS {
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "{name} is not documented"
+        );
+    }
+}

@@ -514,8 +514,23 @@ pub(crate) fn driver_error(e: tokio_postgres::Error, context: Context) -> Error 
             context,
         ),
         None if e.is_closed() => unavailable("the database connection was closed"),
-        None => unavailable("the database connection failed"),
+        None if io_failure(&e) => unavailable("the database connection failed"),
+        // the driver refused the exchange itself (a value it cannot encode or decode): not
+        // the network's fault, and retrying will not help
+        None => Error::upstream_protocol(format!("the database exchange failed: {e}")),
     }
+}
+
+/// Whether the driver error comes from the connection (I/O) rather than from the exchange.
+fn io_failure(e: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn unavailable(what: &str) -> Error {
