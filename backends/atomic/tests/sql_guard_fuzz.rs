@@ -16,7 +16,8 @@
 //! 3. **Through the backend**, an accepted statement returns a result or a database error —
 //!    never a trap, never another user's row — and refused ones leave the canaries untouched.
 //!
-//! Bounded: `PROPTEST_CASES` cases (default 384), deterministic seed; runs in `cargo test`.
+//! Bounded: `PROPTEST_CASES` cases (default 384), deterministic seed (`CRMGATE_FUZZ_SEED=<n>`
+//! explores another sequence); runs in `cargo test`.
 
 use crmgate_atomic::sql_guard::SqlGuard;
 use crmgate_atomic::testkit::{PgTestDb, TestUser};
@@ -496,8 +497,18 @@ fn the_guard_and_postgresql_agree_and_nothing_accepted_has_an_effect() {
         failure_persistence: None,
         ..Config::default()
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let rng = match std::env::var("CRMGATE_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        Some(seed) => {
+            let mut bytes = [0u8; 32];
+            bytes[..8].copy_from_slice(&seed.to_le_bytes());
+            TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+        }
+        None => TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    };
+    let mut runner = TestRunner::new_with_rng(config, rng);
     let strategy = prop_oneof![2 => statement(), 1 => mutated()];
     let accepted = std::sync::atomic::AtomicU32::new(0);
     let result = runner.run(&strategy, |sql| {
