@@ -554,3 +554,30 @@ fn raw_call_allow_entries_are_normalised_by_the_vendor_grammar() {
             .contains("'*' may only end")
     );
 }
+
+#[test]
+fn atomic_sql_allow_functions_is_a_checked_list() {
+    let base = "[crm.a]\nkind = \"atomic\"\ntransport = \"postgres\"\n\
+                database_url = \"postgresql://crmgate@db.example/postgres\"\njwt_secret = \"s\"\n";
+    let good = load(&format!(
+        "{base}sql_allow_functions = [\"auth.uid\", \"pg_sleep\"]\n"
+    ));
+    assert!(backends::app(good).is_ok());
+    for (value, expected) in [
+        ("[\"set_config\"]", "\"set_config\" can never be allowed"),
+        ("[\"pg_catalog.current_setting\"]", "can never be allowed"),
+        ("[\"Auth.Uid\"]", "is not a function name"),
+        ("\"auth.uid\"", "must be a list of function names"),
+        ("[1]", "must be a list of function names"),
+    ] {
+        let crm = load(&format!("{base}sql_allow_functions = {value}\n"));
+        let Err(e) = backends::app(crm) else {
+            panic!("{value} accepted");
+        };
+        assert!(
+            e.message.contains("crm.a.sql_allow_functions") && e.message.contains(expected),
+            "{value}: {}",
+            e.message
+        );
+    }
+}

@@ -245,7 +245,7 @@ async fn crm_query_over_the_postgres_transport() {
     let section = format!(
         "kind = \"atomic\"\ntransport = \"postgres\"\ndatabase_url_env = \"ATOMIC_DATABASE_URL\"\n\
          access_token_env = \"ATOMIC_TOKEN\"\njwt_secret_env = \"ATOMIC_JWT_SECRET\"\nissuer = \"{TEST_ISSUER}\"\n\
-         statement_timeout_ms = 500\n"
+         statement_timeout_ms = 500\nquery_max_bytes = 4096\nsql_allow_functions = [\"auth.uid\"]\n"
     );
     let env = [
         (
@@ -300,8 +300,101 @@ async fn crm_query_over_the_postgres_transport() {
     err(
         &client,
         "crm_query",
-        json!({"sql": "select pg_sleep(3)"}),
+        json!({"sql": "select count(*) from generate_series(1, 1000000000)"}),
         "UPSTREAM_TIMEOUT",
+    )
+    .await;
+    // functions off the allow-list, with the way to extend it
+    let e = err(
+        &client,
+        "crm_query",
+        json!({"sql": "select pg_sleep(3)"}),
+        "NOT_ALLOWED",
+    )
+    .await;
+    assert!(
+        e["suggestion"]
+            .as_str()
+            .unwrap()
+            .contains("sql_allow_functions"),
+        "{e}"
+    );
+    // a placeholder is the caller's mistake, not a broken connection
+    let e = err(
+        &client,
+        "crm_query",
+        json!({"sql": "select * from contacts where id = $1"}),
+        "VALIDATION",
+    )
+    .await;
+    assert!(
+        e["message"].as_str().unwrap().contains("placeholder"),
+        "{e}"
+    );
+    // one oversized cell names its column; the row stays
+    let big = ok(
+        &client,
+        "crm_query",
+        json!({"sql": "select id, repeat('x', 100000) as huge from contacts where id = 1"}),
+    )
+    .await;
+    assert_eq!(big["truncated"], true);
+    assert_eq!(big["rows"][0][0], 1);
+    assert_eq!(big["rows"][0][1]["crmgate_omitted"]["column"], "huge");
+    // ids as JSON numbers, wherever ids are taken
+    let one = ok(&client, "crm_get", json!({"entity": "contacts", "id": 1})).await;
+    assert_eq!(one["record"]["id"], "1", "{one}");
+    let two = ok(
+        &client,
+        "crm_get",
+        json!({"entity": "contacts", "ids": [1, "2"]}),
+    )
+    .await;
+    assert_eq!(two["records"].as_array().unwrap().len(), 2, "{two}");
+    // the account manager can be set, by number
+    ok(
+        &client,
+        "crm_update",
+        json!({"entity": "contacts", "id": 1, "data": {"sales_id": 1}}),
+    )
+    .await;
+    let managed = ok(
+        &client,
+        "crm_get",
+        json!({"entity": "contacts", "id": 1, "fields": ["sales_id"]}),
+    )
+    .await;
+    assert_eq!(managed["record"]["fields"]["sales_id"], "1", "{managed}");
+    let deal = ok(
+        &client,
+        "crm_create",
+        json!({"entity": "deals", "data": {"name": "By number", "stage": "opportunity", "company_id": 2, "contact_ids": [1, 3], "sales_id": 1}}),
+    )
+    .await;
+    let deal_id: i64 = deal["record"]["id"].as_str().unwrap().parse().unwrap();
+    let stored = ok(
+        &client,
+        "crm_get",
+        json!({"entity": "deals", "id": deal_id, "fields": ["contact_ids", "sales_id", "company_id"]}),
+    )
+    .await;
+    assert_eq!(
+        stored["record"]["fields"],
+        json!({"contact_ids": ["1", "3"], "sales_id": "1", "company_id": "2"}),
+        "{stored}"
+    );
+    let linked = ok(
+        &client,
+        "crm_related",
+        json!({"entity": "deals", "id": deal_id, "link": "contacts"}),
+    )
+    .await;
+    assert_eq!(linked["records"].as_array().unwrap().len(), 2, "{linked}");
+    err(
+        &client,
+        "crm_get",
+        json!({"entity": "contacts", "id": 1.5}),
+        "VALIDATION",
     )
     .await;
     let capped = ok(

@@ -53,7 +53,7 @@ fn initialize_2025_11_25_and_garbage_lines_do_not_stop_the_server() {
         r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#.into(),
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into(),
         "{this is not json".into(),
-        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"crm_get","arguments":{"entity":"deals","id":5}}}"#.into(),
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"crm_get","arguments":{"entity":"deals","id":true}}}"#.into(),
         r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"crm_search","arguments":{"entity":"deals","limit":2}}}"#.into(),
     ]);
     assert_eq!(

@@ -6,7 +6,8 @@
 //! (HS256) or `jwks_url` (default `{supabase_url}/auth/v1/.well-known/jwks.json`), `issuer`
 //! (default `{supabase_url}/auth/v1`), `audience` (default "authenticated"),
 //! `database_url_env` and `ssl_root_cert` (postgres), `app_url` (deep links),
-//! `statement_timeout_ms`, `query_max_bytes`, `pool_size`.
+//! `statement_timeout_ms`, `query_max_bytes`, `pool_size`, `sql_allow_functions` (functions
+//! crm_query may call beyond its built-in allow-list; `docs/atomic-sql-guard.md`).
 
 use crate::config::ResolvedCrm;
 use crmgate_atomic::sandbox::Sandbox;
@@ -39,6 +40,7 @@ const KEYS: &[&str] = &[
     "statement_timeout_ms",
     "query_max_bytes",
     "pool_size",
+    "sql_allow_functions",
 ];
 
 /// The Atomic CRM backend from its config section.
@@ -123,6 +125,20 @@ pub fn config(crm: &ResolvedCrm) -> Result<AtomicConfig> {
     }
     if let Some(n) = int(crm, "pool_size", 1, 64)? {
         config.pool_size = n as usize;
+    }
+    if let Some(value) = crm.vendor.get("sql_allow_functions") {
+        let names = value.as_array().and_then(|items| {
+            items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+        });
+        config.sql_allow_functions = names.ok_or_else(|| {
+            crm.error(
+                "sql_allow_functions",
+                "must be a list of function names, e.g. [\"auth.uid\"]",
+            )
+        })?;
     }
     config.upstream = crm.upstream.clone();
     if let Some((key, message)) = config.problem() {

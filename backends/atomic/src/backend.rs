@@ -9,6 +9,7 @@ use crate::identity::{Configured, Identities, PasswordSession};
 use crate::jwt::JwtVerifier;
 use crate::model::Kind;
 use crate::model::options::AllowedValues;
+use crate::sql_guard::SqlGuard;
 use crate::store::pg::{PgOptions, PgStore};
 use crate::store::rest::RestStore;
 use crate::store::{Caller, Store};
@@ -87,6 +88,7 @@ impl AtomicBackend {
                     query_max_bytes: config.query_max_bytes,
                     pool_size: config.pool_size,
                     ssl_root_cert: config.ssl_root_cert.clone(),
+                    guard: SqlGuard::new(&config.sql_allow_functions)?,
                 };
                 (
                     Arc::new(PgStore::new(url, options)?),

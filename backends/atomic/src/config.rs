@@ -83,6 +83,10 @@ pub struct AtomicConfig {
     pub query_max_bytes: usize,
     /// Database connections (postgres transport).
     pub pool_size: usize,
+    /// Functions crm_query may call besides the built-in allow-list: `name` (a built-in, in
+    /// `pg_catalog`) or `schema.name` (callable only written with its schema), e.g.
+    /// `["auth.uid"]`. See `docs/atomic-sql-guard.md`.
+    pub sql_allow_functions: Vec<String>,
     /// HTTP tuning (Data API, Auth, JWKS).
     pub upstream: UpstreamConfig,
 }
@@ -104,6 +108,7 @@ impl AtomicConfig {
             statement_timeout: Duration::from_secs(8),
             query_max_bytes: 1024 * 1024,
             pool_size: 4,
+            sql_allow_functions: Vec::new(),
             upstream: UpstreamConfig::default(),
         }
     }
@@ -201,6 +206,14 @@ impl AtomicConfig {
                 return key_needed("to sign in with email and password");
             }
         }
+        if let Err(e) = crate::sql_guard::AllowList::with(&self.sql_allow_functions) {
+            let message = e
+                .message
+                .split_once("sql_allow_functions: ")
+                .map(|(_, m)| m.to_owned())
+                .unwrap_or(e.message);
+            return Some(("sql_allow_functions", message));
+        }
         if self.audience.trim().is_empty() {
             return Some(("audience", "is empty".into()));
         }
@@ -269,5 +282,25 @@ mod tests {
         };
         assert!(pg.validate().unwrap_err().message.contains("sign in"));
         assert!("pg".parse::<Transport>().is_err());
+    }
+
+    #[test]
+    fn sql_allow_functions_are_checked_without_io() {
+        let mut pg = AtomicConfig::new(Transport::Postgres);
+        pg.database_url = Some(SecretString::from("postgresql://x@h/db"));
+        pg.verification = Some(Verification::Hs256(SecretString::from("s")));
+        pg.sql_allow_functions = vec!["auth.uid".into(), "pg_sleep".into()];
+        pg.validate().unwrap();
+        pg.sql_allow_functions.push("pg_catalog.set_config".into());
+        let (key, message) = pg.problem().unwrap();
+        assert_eq!(key, "sql_allow_functions");
+        assert!(message.contains("can never be allowed"), "{message}");
+        pg.sql_allow_functions = vec!["Robert'); drop table x".into()];
+        assert!(
+            pg.validate()
+                .unwrap_err()
+                .message
+                .starts_with("kind \"atomic\": sql_allow_functions: ")
+        );
     }
 }

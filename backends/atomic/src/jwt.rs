@@ -130,6 +130,26 @@ impl JwtVerifier {
             .map_err(|_| auth_failed("the access token is not a JWT"))?;
         let (key, algorithms) = match &self.inner.keys {
             Keys::Secret(key) => (key.clone(), vec![Algorithm::HS256]),
+            Keys::Jwks(_)
+                if matches!(
+                    header.alg,
+                    Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+                ) =>
+            {
+                // a legacy project's shared secret signed it; the JWKS never holds that secret
+                return Err(Error::new(
+                    ErrorCode::AuthFailed,
+                    format!(
+                        "Supabase access token refused: it is signed with {:?} (the project's \
+                         shared JWT secret), and this server verifies tokens against the \
+                         project's published signing keys (JWKS) only",
+                        header.alg
+                    ),
+                    "set jwt_secret_env to the name of an environment variable holding the \
+                     project's JWT secret (Supabase dashboard: Project Settings → JWT Keys → \
+                     Legacy JWT secret), or move the project to asymmetric signing keys",
+                ));
+            }
             Keys::Jwks(jwks) => {
                 let jwk = jwks.key_for(header.kid.as_deref()).await?;
                 let alg = jwk_algorithm(&jwk).ok_or_else(|| {

@@ -18,9 +18,11 @@
 //! - `identity`: who a call acts for (bearer, configured token, or email + password sign-in).
 //! - [`model`]: the built-in description of Atomic CRM (entities, fields, links, allowed values).
 //! - `describe`: schemas — the model reconciled with the live catalog and `configuration` row.
-//! - `filters`: canonical filters → the store's condition tree. `sql_guard`: crm_query's lexical
-//!   check. `errors`: database / PostgREST errors → crmgate errors. `map`: rows ⇄ records (pure).
-//! - `store`: the two transports behind one interface (`store::pg`, `store::rest`).
+//! - `filters`: canonical filters → the store's condition tree. [`sql_guard`]: crm_query's guard,
+//!   decided on PostgreSQL's own parse tree. `errors`: database / PostgREST errors → crmgate
+//!   errors. `map`: rows ⇄ records (pure).
+//! - `store`: the two transports behind one interface (`store::pg`, one round trip per call;
+//!   `store::rest`).
 //! - `backend`: the thin `Backend` impl; `records`, `relations`, `notes`: the operations.
 //! - [`sandbox`]: an in-process fake of Supabase's Data API and Auth, with state, faults and a
 //!   request log. [`testkit`]: a throw-away PostgreSQL database with the Atomic schema.
@@ -30,6 +32,7 @@ pub mod config;
 pub mod jwt;
 pub mod model;
 pub mod sandbox;
+pub mod sql_guard;
 pub mod testkit;
 
 mod backend;
@@ -41,7 +44,7 @@ mod map;
 mod notes;
 mod records;
 mod relations;
-mod sql_guard;
+
 mod store;
 mod timefmt;
 

@@ -165,8 +165,12 @@ pub(crate) async fn create(
     let model = b.model(&caller).await?;
     let described = model.get(kind);
     let row = map::row_for_write(kind, &described.schema, data)?;
-    check_id_arrays(b, &caller, kind, &row).await?;
-    let stored = b.store.insert(&caller, kind.table(), &row).await?;
+    check_unconstrained_ids(b, &caller, kind, &row).await?;
+    let stored = b
+        .store
+        .insert(&caller, kind.table(), &row)
+        .await
+        .map_err(|e| name_the_value(e, kind, &row))?;
     read_back(b, &caller, kind, described, stored).await
 }
 
@@ -188,11 +192,12 @@ pub(crate) async fn update(
     if kind == Kind::Deals && described.schema.field("updated_at").is_some() {
         row.insert("updated_at".into(), json!(now_timestamp()));
     }
-    check_id_arrays(b, &caller, kind, &row).await?;
+    check_unconstrained_ids(b, &caller, kind, &row).await?;
     let stored = b
         .store
         .update(&caller, kind.table(), &[Cond::id_eq("id", number)], &row)
-        .await?
+        .await
+        .map_err(|e| name_the_value(e, kind, &row))?
         .pop()
         // no row: missing, or hidden from this user by row-level security
         .ok_or_else(|| Error::not_found(kind.name(), id))?;
@@ -240,14 +245,60 @@ async fn read_back(
     map::record(kind, &described.schema, stored, b.app_url.as_deref())
 }
 
-/// Id arrays have no foreign key: check that every id written exists.
-async fn check_id_arrays(b: &AtomicBackend, caller: &Caller, kind: Kind, row: &Row) -> Result<()> {
-    for spec in fields(kind)
+/// A foreign-key refusal whose key PostgreSQL hid (the referenced table has row-level
+/// security), told with the value that was sent.
+fn name_the_value(e: Error, kind: Kind, row: &Row) -> Error {
+    let field = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("field"))
+        .and_then(Value::as_str);
+    let (Some(field), Some(value)) = (field, field.and_then(|f| row.get(f))) else {
+        return e;
+    };
+    let Some(target) = fields(kind)
         .iter()
-        .filter(|f| f.ty == FieldType::References)
-    {
-        let (Some(Value::Array(items)), Some(target)) = (row.get(spec.name), spec.link) else {
+        .find(|f| f.name == field)
+        .and_then(|f| f.link)
+    else {
+        return e;
+    };
+    if e.code != crmgate_core::ErrorCode::Validation || !e.message.ends_with("record it names") {
+        return e;
+    }
+    Error::validation(
+        format!(
+            "{field}: there is no {} record with id {value}",
+            target.name()
+        ),
+        format!(
+            "find the {} with crm_search, then use their ids",
+            target.name()
+        ),
+    )
+    .with_details(json!({"field": field, "missing": value.to_string()}))
+}
+
+/// References Atomic CRM stores without a foreign key: id arrays, and `tasks.sales_id`
+/// (added without one in `20240806124555`). The database accepts any number there, so check
+/// that every id written exists (and is visible to the caller).
+async fn check_unconstrained_ids(
+    b: &AtomicBackend,
+    caller: &Caller,
+    kind: Kind,
+    row: &Row,
+) -> Result<()> {
+    let unconstrained = |ty: FieldType, name: &str| {
+        ty == FieldType::References || (kind == Kind::Tasks && name == "sales_id")
+    };
+    for spec in fields(kind).iter().filter(|f| unconstrained(f.ty, f.name)) {
+        let (Some(value), Some(target)) = (row.get(spec.name), spec.link) else {
             continue;
+        };
+        let items = match value {
+            Value::Array(items) => items.clone(),
+            Value::Null => continue,
+            one => vec![one.clone()],
         };
         let mut ids: Vec<i64> = items.iter().filter_map(Value::as_i64).collect();
         ids.sort_unstable();

@@ -87,13 +87,21 @@ async fn jwks_keys_are_cached_and_refetched_once_for_an_unknown_kid() {
             .message
             .contains("expired")
     );
-    // an HS256 token is not accepted by a JWKS verifier (no algorithm confusion)
+    // an HS256 token is not accepted by a JWKS verifier (no algorithm confusion), and the
+    // refusal says what to configure, without asking the auth server for keys
     let hs = sandbox.token(TestUser::Bob, 600);
     use secrecy::ExposeSecret;
-    assert_eq!(
-        verifier.verify(hs.expose_secret()).await.unwrap_err().code,
-        ErrorCode::AuthFailed
+    let before = jwks_requests(&sandbox);
+    let e = verifier.verify(hs.expose_secret()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::AuthFailed);
+    assert!(e.message.contains("HS256"), "{e}");
+    assert!(
+        e.suggestion.contains("set jwt_secret_env"),
+        "{}",
+        e.suggestion
     );
+    assert!(!e.message.contains(sandbox.jwt_secret().expose_secret()));
+    assert_eq!(jwks_requests(&sandbox), before);
 }
 
 #[tokio::test]

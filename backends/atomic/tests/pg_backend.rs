@@ -137,3 +137,11 @@ async fn filters() {
     };
     scenarios::filters(&gateway(&db, TestUser::Bob)).await;
 }
+
+#[tokio::test]
+async fn account_managers() {
+    let Some(db) = PgTestDb::create("managers").await else {
+        return;
+    };
+    scenarios::account_managers(&gateway(&db, TestUser::Bob)).await;
+}

@@ -103,3 +103,9 @@ async fn allowed_values_follow_the_configuration_row() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn account_managers() {
+    let sandbox = Sandbox::start().await.unwrap();
+    scenarios::account_managers(&gateway(&sandbox, TestUser::Bob)).await;
+}

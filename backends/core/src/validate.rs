@@ -27,6 +27,30 @@ struct Problem {
     details: Option<Value>,
 }
 
+/// Whole numbers given for id and reference fields, as the text every backend takes:
+/// `"company_id": 3` → `"3"`, `"contact_ids": [1, 2]` → `["1", "2"]`. Other values are left for
+/// [`validate_write`] to judge.
+pub fn ids_as_text(schema: &EntitySchema, data: &mut Fields) {
+    let whole = |v: &mut Value| {
+        if let Value::Number(n) = v
+            && (n.is_i64() || n.is_u64())
+        {
+            *v = Value::String(n.to_string());
+        }
+    };
+    for (name, value) in data.iter_mut() {
+        match schema.field(name).map(|f| f.field_type) {
+            Some(FieldType::Id | FieldType::Reference) => whole(value),
+            Some(FieldType::References) => {
+                if let Value::Array(items) = value {
+                    items.iter_mut().for_each(whole);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Validate `data` for a write of the given kind. `Ok(())` means the payload can be sent.
 pub fn validate_write(schema: &EntitySchema, data: &Fields, kind: WriteKind) -> Result<()> {
     let mut problems = Vec::new();
@@ -361,6 +385,29 @@ mod tests {
         let e = err(json!({"amonut": 1}), WriteKind::Update);
         assert_eq!(e.code, ErrorCode::UnknownField);
         assert!(e.suggestion.contains("\"amount\""), "{}", e.suggestion);
+    }
+
+    #[test]
+    fn whole_numbers_become_ids_and_nothing_else_changes() {
+        let schema = EntitySchema {
+            entity: "deals".into(),
+            native: "deals".into(),
+            fields: vec![
+                FieldSchema::new("company_id", FieldType::Reference),
+                FieldSchema::new("contact_ids", FieldType::References),
+                FieldSchema::new("amount", FieldType::Money),
+            ],
+            links: vec![],
+        };
+        let mut data = json!({"company_id": 3, "contact_ids": [1, "2", 2.5], "amount": 5, "x": 1})
+            .as_object()
+            .unwrap()
+            .clone();
+        ids_as_text(&schema, &mut data);
+        assert_eq!(
+            Value::Object(data),
+            json!({"company_id": "3", "contact_ids": ["1", "2", 2.5], "amount": 5, "x": 1})
+        );
     }
 
     #[test]

@@ -85,6 +85,81 @@ pub fn link_args(entity: &str, id: &str, link: &str, target: &str) -> LinkArgs {
     }
 }
 
+/// The account manager (`sales_id`) is the caller's by default and can be set to any user on
+/// create and update, as Atomic CRM's forms do (no policy checks it); ids may be JSON numbers.
+pub async fn account_managers(bob: &Gateway) {
+    let company = create(bob, "companies", json!({"name": "Managed", "sales_id": 1}))
+        .await
+        .unwrap();
+    assert_eq!(
+        company.fields["sales_id"], "1",
+        "the trigger keeps a given value"
+    );
+    let deal = create(
+        bob,
+        "deals",
+        json!({"name": "Managed deal", "stage": "opportunity", "company_id": company.id.parse::<i64>().unwrap(), "contact_ids": [1, "2"], "sales_id": "1"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(deal.fields["sales_id"], "1");
+    assert_eq!(deal.fields["company_id"], company.id.as_str());
+    assert_eq!(deal.fields["contact_ids"], json!(["1", "2"]));
+    let task = create(
+        bob,
+        "tasks",
+        json!({"contact_id": 1, "text": "Hand over", "sales_id": 1}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(task.fields["sales_id"], "1");
+    for (entity, id) in [
+        ("contacts", "3"),
+        ("tasks", task.id.as_str()),
+        ("deals", deal.id.as_str()),
+    ] {
+        for manager in [json!(1), json!("2")] {
+            let updated = bob
+                .update(
+                    &cx(),
+                    UpdateArgs {
+                        entity: entity.into(),
+                        id: id.into(),
+                        data: data(json!({"sales_id": manager})),
+                        preview: false,
+                    },
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{entity} {id}: {e}"));
+            let UpdateOutput::Updated { record } = updated else {
+                panic!("not a preview");
+            };
+            assert_eq!(
+                record.fields["sales_id"],
+                manager.to_string().trim_matches('"'),
+                "{entity}"
+            );
+        }
+    }
+    // a user that does not exist, with a foreign key (companies) and without one (tasks)
+    for (entity, v) in [
+        ("companies", json!({"name": "Nobody's", "sales_id": 999})),
+        (
+            "tasks",
+            json!({"contact_id": "1", "text": "x", "sales_id": "999"}),
+        ),
+    ] {
+        let e = create(bob, entity, v).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Validation, "{entity}: {e}");
+        assert!(e.message.contains("sales_id"), "{entity}: {e}");
+        assert!(e.message.contains("999"), "{entity}: {e}");
+    }
+    let e = create(bob, "tasks", json!({"contact_id": "1", "sales_id": 1.5}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Validation, "{e}");
+}
+
 /// Triggers fill sales_id for the caller, a bearer identity wins over the configured one,
 /// users are read-only, values the database does not check are checked.
 pub async fn triggers_and_identities(alice: &Gateway, bob: CallContext) {

@@ -30,6 +30,15 @@ do $$ begin
   if not exists (select from pg_roles where rolname = 'crmgate_refused_outsider') then
     create role crmgate_refused_outsider login noinherit password 'refused';
   end if;
+  if not exists (select from pg_roles where rolname = 'crmgate_refused_readall') then
+    create role crmgate_refused_readall login noinherit password 'refused';
+  end if;
+  if not exists (select from pg_roles where rolname = 'crmgate_refused_files_group') then
+    create role crmgate_refused_files_group nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'crmgate_refused_files') then
+    create role crmgate_refused_files login noinherit password 'refused';
+  end if;
 end $$;
 
 grant anon, authenticated to authenticator;
@@ -37,3 +46,7 @@ grant authenticated to crmgate_refused_bypassrls;
 -- like hosted Supabase's own `authenticator`: it may also become service_role (BYPASSRLS)
 grant anon, authenticated, service_role to crmgate_refused_escalating;
 grant authenticated to crmgate_refused_inherit;
+-- members of predefined roles that read or write everything, or reach server files
+grant authenticated, pg_read_all_data to crmgate_refused_readall;
+grant pg_read_server_files to crmgate_refused_files_group;
+grant authenticated, crmgate_refused_files_group to crmgate_refused_files;

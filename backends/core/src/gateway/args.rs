@@ -1,6 +1,7 @@
 //! Arguments and results of the gateway operations. Their field names are the public tool
 //! interface (DESIGN.md, "Argument and result names"): keep them stable.
 
+use super::id_arg;
 use crate::filter::{Condition, FilterOp, SortKey};
 use crate::model::{DeleteKind, EntityInfo, Fields, Record, TimelineItem};
 use crate::raw::{RawClass, RawTarget};
@@ -126,10 +127,10 @@ pub struct GetArgs {
     /// Entity.
     pub entity: String,
     /// One id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "id_arg::opt_id")]
     pub id: Option<String>,
     /// Up to 100 ids.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "id_arg::opt_ids")]
     pub ids: Option<Vec<String>>,
     /// Projection.
     #[serde(default)]
@@ -143,6 +144,7 @@ pub struct RelatedArgs {
     /// Entity of the record.
     pub entity: String,
     /// Its id.
+    #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Link name (crm_describe lists links).
     pub link: String,
@@ -164,6 +166,7 @@ pub struct TimelineArgs {
     /// Entity.
     pub entity: String,
     /// Record id.
+    #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Page size.
     #[serde(default)]
@@ -193,6 +196,7 @@ pub struct UpdateArgs {
     /// Entity.
     pub entity: String,
     /// Record id.
+    #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Fields to change.
     pub data: Fields,
@@ -208,6 +212,7 @@ pub struct DeleteArgs {
     /// Entity.
     pub entity: String,
     /// Record id.
+    #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Token from the preview.
     #[serde(default)]
@@ -221,10 +226,12 @@ pub struct LinkArgs {
     /// Entity.
     pub entity: String,
     /// Record id.
+    #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Link name.
     pub link: String,
     /// Id of the record on the far side.
+    #[serde(deserialize_with = "id_arg::id")]
     pub target_id: String,
 }
 
@@ -235,6 +242,7 @@ pub struct NoteArgs {
     /// Entity.
     pub entity: String,
     /// Record id.
+    #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Note text.
     pub text: String,
@@ -254,7 +262,7 @@ pub struct DraftEmailArgs {
     #[serde(default)]
     pub entity: Option<String>,
     /// Id of the record it concerns.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "id_arg::opt_id")]
     pub id: Option<String>,
     /// Template name or id.
     #[serde(default)]
@@ -294,6 +302,7 @@ pub struct ActionArgs {
     /// Entity.
     pub entity: String,
     /// Record id.
+    #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Action name (crm_entities lists them).
     pub action: String,

@@ -7,6 +7,7 @@
 //! JSON arguments into these calls and results back into JSON.
 
 mod args;
+mod id_arg;
 mod present;
 mod raw;
 mod read;

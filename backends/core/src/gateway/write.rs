@@ -9,18 +9,19 @@ use crate::model::{
     ActionInfo, CreateOptions, EmailDraft, FieldSelection, Fields, Record, SqlResult,
 };
 use crate::schema::FieldType;
-use crate::validate::{WriteKind, validate_write};
+use crate::validate::{WriteKind, ids_as_text, validate_write};
 use serde_json::Value;
 
 const MAX_NOTE_CHARS: usize = 100_000;
 
 impl Gateway {
     /// crm_create
-    pub async fn create(&self, cx: &CallContext, args: CreateArgs) -> Result<RecordOutput> {
+    pub async fn create(&self, cx: &CallContext, mut args: CreateArgs) -> Result<RecordOutput> {
         self.require_tier(Tier::Write, "crm_create")?;
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Create)
             .await?;
+        ids_as_text(&schema, &mut args.data);
         validate_write(&schema, &args.data, WriteKind::Create)?;
         let options = CreateOptions {
             skip_duplicate_check: args.skip_duplicate_check,
@@ -35,12 +36,13 @@ impl Gateway {
     }
 
     /// crm_update; with `preview` only the diff, nothing written.
-    pub async fn update(&self, cx: &CallContext, args: UpdateArgs) -> Result<UpdateOutput> {
+    pub async fn update(&self, cx: &CallContext, mut args: UpdateArgs) -> Result<UpdateOutput> {
         self.require_tier(Tier::Write, "crm_update")?;
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Update)
             .await?;
         let id = require_id(&args.id, "id")?;
+        ids_as_text(&schema, &mut args.data);
         validate_write(&schema, &args.data, WriteKind::Update)?;
         if args.preview {
             let current = self.current(cx, &entity, &id).await?;

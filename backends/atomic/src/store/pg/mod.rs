@@ -1,20 +1,29 @@
 //! The postgres transport: a direct connection (tokio-postgres + deadpool) as a login role
 //! that can only become `authenticated`. Before first use the role is vetted ([`vet`]): a
-//! superuser, a BYPASSRLS role, an owner of the CRM tables, or a role that can become one of
-//! those is refused. Every call is one transaction that sets, with `SET LOCAL` semantics,
+//! superuser, a BYPASSRLS role, an owner of the CRM tables, a member of a predefined role that
+//! reads or writes all data or server files, or a role that can become one of those is
+//! refused. Every call is one transaction that sets, with `SET LOCAL` semantics,
 //! `role = authenticated`, the caller's verified claims (so `auth.uid()` and RLS apply), the
-//! statement timeout and UTC; reads are READ ONLY. crm_query lives in [`query`].
+//! statement timeout and UTC; reads are READ ONLY. The transaction goes out as one pipelined
+//! batch ([`pipeline`]): one round trip per call once the connection's fixed statements are
+//! prepared (cached per connection); crmgate's generated statements are sent unnamed with
+//! typed parameters, so they need no preparing round trip either. crm_query lives in
+//! [`query`].
 
+mod pipeline;
 mod query;
 pub mod sql;
 mod vet;
 
 use super::{Caller, Column, Cond, Row, Rows, Select, Store};
 use crate::errors::{Context, DbError, map_db_error};
+use crate::sql_guard::SqlGuard;
 use async_trait::async_trait;
 use crmgate_core::model::SqlResult;
 use crmgate_core::{Error, ErrorCode, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures::{FutureExt, TryStreamExt};
+use pipeline::{End, Out, Step, transaction};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::path::Path;
@@ -22,7 +31,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio_postgres::config::SslMode;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Statement};
 
 /// Tuning of the postgres transport.
 #[derive(Debug, Clone)]
@@ -35,6 +45,8 @@ pub struct PgOptions {
     pub pool_size: usize,
     /// PEM file of the CA that signed the server's certificate (Supabase's own CA).
     pub ssl_root_cert: Option<std::path::PathBuf>,
+    /// crm_query's guard (its allow-list of functions).
+    pub guard: SqlGuard,
 }
 
 impl Default for PgOptions {
@@ -44,6 +56,7 @@ impl Default for PgOptions {
             query_max_bytes: 1024 * 1024,
             pool_size: 4,
             ssl_root_cert: None,
+            guard: SqlGuard::default(),
         }
     }
 }
@@ -106,43 +119,132 @@ impl PgStore {
         Ok(client)
     }
 
-    /// Begin a transaction acting as the caller.
-    async fn begin<'c>(
-        &self,
-        client: &'c mut Object,
-        caller: &Caller,
-        read_only: bool,
-    ) -> Result<deadpool_postgres::Transaction<'c>> {
-        let tx = client
-            .build_transaction()
-            .read_only(read_only)
-            .start()
+    /// The caller's session settings for a transaction on `client`: the statement prepared
+    /// once per connection, with the caller's values.
+    async fn acting(&self, client: &Object, caller: &Caller, session: Session) -> Result<Acting> {
+        let statement = client
+            .prepare_cached(session.sql())
             .await
             .map_err(records_error)?;
-        let claims = Value::Object(caller.claims.raw.clone()).to_string();
-        let timeout = self
-            .options
-            .statement_timeout
-            .as_millis()
-            .max(1)
-            .to_string();
-        tx.execute(
-            "select set_config('role', 'authenticated', true), \
-                    set_config('request.jwt.claims', $1::text, true), \
-                    set_config('request.jwt.claim.sub', $2::text, true), \
-                    set_config('request.jwt.claim.role', 'authenticated', true), \
-                    set_config('statement_timeout', $3::text, true), \
-                    set_config('TimeZone', 'UTC', true)",
-            &[&claims, &caller.claims.sub, &timeout],
-        )
-        .await
-        .map_err(records_error)?;
-        Ok(tx)
+        Ok(Acting {
+            statement,
+            claims: Value::Object(caller.claims.raw.clone()).to_string(),
+            sub: caller.claims.sub.clone(),
+            timeout: self
+                .options
+                .statement_timeout
+                .as_millis()
+                .max(1)
+                .to_string(),
+        })
+    }
+
+    /// One transaction acting as the caller, sent as one batch: the steps' outputs.
+    async fn run<'c>(
+        &self,
+        client: &'c Client,
+        acting: &'c Acting,
+        read_only: bool,
+        steps: Vec<Step<'c>>,
+    ) -> Result<Vec<Out>> {
+        let end = if read_only {
+            End::Rollback
+        } else {
+            End::Commit
+        };
+        transaction(client, read_only, acting.step(client), steps, end)
+            .await
+            .outputs()
+            .map_err(records_error)
     }
 }
 
-fn text_params(params: &[String]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+/// Which session settings a transaction gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    /// crmgate's own statements.
+    Records,
+    /// crm_query: also `search_path` pinned to `pg_catalog`, so every unqualified function,
+    /// operator and type the statement names resolves to a built-in.
+    Query,
+}
+
+/// The settings every transaction starts with, as `SET LOCAL` does (undone at its end).
+const SESSION_SQL: &str = "select pg_catalog.set_config('role', 'authenticated', true), \
+     pg_catalog.set_config('request.jwt.claims', $1, true), \
+     pg_catalog.set_config('request.jwt.claim.sub', $2, true), \
+     pg_catalog.set_config('request.jwt.claim.role', 'authenticated', true), \
+     pg_catalog.set_config('statement_timeout', $3, true), \
+     pg_catalog.set_config('TimeZone', 'UTC', true)";
+
+const QUERY_SESSION_SQL: &str = "select pg_catalog.set_config('role', 'authenticated', true), \
+     pg_catalog.set_config('request.jwt.claims', $1, true), \
+     pg_catalog.set_config('request.jwt.claim.sub', $2, true), \
+     pg_catalog.set_config('request.jwt.claim.role', 'authenticated', true), \
+     pg_catalog.set_config('statement_timeout', $3, true), \
+     pg_catalog.set_config('TimeZone', 'UTC', true), \
+     pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)";
+
+impl Session {
+    fn sql(self) -> &'static str {
+        match self {
+            Session::Records => SESSION_SQL,
+            Session::Query => QUERY_SESSION_SQL,
+        }
+    }
+}
+
+/// The session settings of one transaction.
+struct Acting {
+    statement: Statement,
+    claims: String,
+    sub: String,
+    timeout: String,
+}
+
+impl Acting {
+    fn step<'c>(&'c self, client: &'c Client) -> Step<'c> {
+        prepared(
+            client,
+            &self.statement,
+            vec![&self.claims, &self.sub, &self.timeout],
+        )
+    }
+}
+
+/// A step running a statement prepared on this connection.
+fn prepared<'c>(
+    client: &'c Client,
+    statement: &'c Statement,
+    params: Vec<&'c (dyn ToSql + Sync)>,
+) -> Step<'c> {
+    async move {
+        let stream = client.query_raw(statement, params).await?;
+        Ok(Out::Rows(stream.try_collect().await?))
+    }
+    .boxed()
+}
+
+/// A step running generated SQL unnamed, with typed parameters: parse, bind and execute in
+/// one message, no preparing round trip.
+fn typed<'c>(
+    client: &'c Client,
+    sql: &'c str,
+    params: Vec<(&'c (dyn ToSql + Sync), Type)>,
+) -> Step<'c> {
+    async move {
+        let stream = client.query_typed_raw(sql, params).await?;
+        Ok(Out::Rows(stream.try_collect().await?))
+    }
+    .boxed()
+}
+
+/// Text parameters, as every generated condition takes them.
+fn text_params(params: &[String]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    params
+        .iter()
+        .map(|p| (p as &(dyn ToSql + Sync), Type::TEXT))
+        .collect()
 }
 
 fn json_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
@@ -156,22 +258,59 @@ fn json_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<Row>> {
         .collect()
 }
 
+/// The rows of the only (or first) output.
+fn first(outputs: Vec<Out>) -> Vec<tokio_postgres::Row> {
+    outputs
+        .into_iter()
+        .next()
+        .map(Out::rows)
+        .unwrap_or_default()
+}
+
+// The fixed statements name every function and operator with its schema, like the generated
+// ones (`sql`): they are prepared with the login role's own search_path.
+
+const CATALOG_SQL: &str = "select c.table_name::text, c.column_name::text, c.data_type::text, \
+     c.udt_name::text, c.is_nullable::text operator(pg_catalog.=) 'YES', \
+     (c.column_default is not null or c.is_identity::text operator(pg_catalog.=) 'YES' \
+      or c.is_generated::text operator(pg_catalog.=) 'ALWAYS') \
+     from information_schema.columns c \
+     where c.table_schema::text operator(pg_catalog.=) 'public' \
+       and c.table_name::text operator(pg_catalog.=) any($1::text[]) \
+     order by c.table_name, c.ordinal_position";
+
+const CONFIGURATION_READABLE_SQL: &str = "select coalesce((select \
+     pg_catalog.has_table_privilege(c.oid, 'select') \
+     from pg_catalog.pg_class c join pg_catalog.pg_namespace n \
+       on n.oid operator(pg_catalog.=) c.relnamespace \
+     where n.nspname::text operator(pg_catalog.=) 'public' \
+       and c.relname::text operator(pg_catalog.=) 'configuration'), false)";
+
+const CONFIGURATION_SQL: &str =
+    "select config::jsonb from public.configuration where id operator(pg_catalog.=) 1";
+
 #[async_trait]
 impl Store for PgStore {
     async fn select(&self, caller: &Caller, select: &Select<'_>) -> Result<Rows> {
         let (rows_sql, count_sql, params) = sql::select(select);
-        let mut client = self.client().await?;
-        let tx = self.begin(&mut client, caller, true).await?;
+        let client = self.client().await?;
+        let acting = self.acting(&client, caller, Session::Records).await?;
         let p = text_params(&params.0);
-        let rows = tx.query(&rows_sql, &p).await.map_err(records_error)?;
-        let total = match count_sql {
+        let mut steps = vec![typed(&client, &rows_sql, p.clone())];
+        if let Some(count) = &count_sql {
+            steps.push(typed(&client, count, p));
+        }
+        let mut outputs = self.run(&client, &acting, true, steps).await?.into_iter();
+        let rows = outputs.next().map(Out::rows).unwrap_or_default();
+        let total = match outputs.next().map(Out::rows) {
             Some(count) => {
-                let row = tx.query_one(&count, &p).await.map_err(records_error)?;
+                let row = count
+                    .first()
+                    .ok_or_else(|| Error::upstream_protocol("the count returned no row"))?;
                 Some(row.try_get::<_, i64>(0).map_err(records_error)?.max(0) as u64)
             }
             None => None,
         };
-        tx.rollback().await.map_err(records_error)?;
         Ok(Rows {
             rows: json_rows(rows)?,
             total,
@@ -179,25 +318,29 @@ impl Store for PgStore {
     }
 
     async fn insert(&self, caller: &Caller, table: &str, row: &Row) -> Result<Row> {
-        let statement = if row.is_empty() {
-            format!(
-                "insert into {} as t default values returning to_jsonb(t)",
-                sql::relation(table)
+        let (statement, params) = if row.is_empty() {
+            (
+                format!(
+                    "insert into {} as t default values returning pg_catalog.to_jsonb(t)",
+                    sql::relation(table)
+                ),
+                false,
             )
         } else {
-            sql::insert(table, row)
+            (sql::insert(table, row), true)
         };
         let value = Value::Object(row.clone());
-        let mut client = self.client().await?;
-        let tx = self.begin(&mut client, caller, false).await?;
-        let rows = if row.is_empty() {
-            tx.query(&statement, &[]).await
+        let client = self.client().await?;
+        let acting = self.acting(&client, caller, Session::Records).await?;
+        let p: Vec<(&(dyn ToSql + Sync), Type)> = if params {
+            vec![(&value, Type::JSONB)]
         } else {
-            tx.query(&statement, &[&value]).await
-        }
-        .map_err(records_error)?;
-        tx.commit().await.map_err(records_error)?;
-        json_rows(rows)?
+            Vec::new()
+        };
+        let outputs = self
+            .run(&client, &acting, false, vec![typed(&client, &statement, p)])
+            .await?;
+        json_rows(first(outputs))?
             .pop()
             .ok_or_else(|| Error::upstream_protocol("the insert returned no row"))
     }
@@ -211,44 +354,36 @@ impl Store for PgStore {
     ) -> Result<Vec<Row>> {
         let (statement, params) = sql::update(table, filter, row);
         let value = Value::Object(row.clone());
-        let mut p: Vec<&(dyn ToSql + Sync)> = vec![&value];
+        let mut p: Vec<(&(dyn ToSql + Sync), Type)> = vec![(&value, Type::JSONB)];
         p.extend(text_params(&params.0[1..]));
-        let mut client = self.client().await?;
-        let tx = self.begin(&mut client, caller, false).await?;
-        let rows = tx.query(&statement, &p).await.map_err(records_error)?;
-        tx.commit().await.map_err(records_error)?;
-        json_rows(rows)
+        let client = self.client().await?;
+        let acting = self.acting(&client, caller, Session::Records).await?;
+        let outputs = self
+            .run(&client, &acting, false, vec![typed(&client, &statement, p)])
+            .await?;
+        json_rows(first(outputs))
     }
 
     async fn delete(&self, caller: &Caller, table: &str, filter: &[Cond]) -> Result<u64> {
         let (statement, params) = sql::delete(table, filter);
-        let mut client = self.client().await?;
-        let tx = self.begin(&mut client, caller, false).await?;
-        let rows = tx
-            .query(&statement, &text_params(&params.0))
-            .await
-            .map_err(records_error)?;
-        tx.commit().await.map_err(records_error)?;
-        Ok(rows.len() as u64)
+        let client = self.client().await?;
+        let acting = self.acting(&client, caller, Session::Records).await?;
+        let step = typed(&client, &statement, text_params(&params.0));
+        let outputs = self.run(&client, &acting, false, vec![step]).await?;
+        Ok(first(outputs).len() as u64)
     }
 
     async fn catalog(&self, caller: &Caller, relations: &[&str]) -> Result<Option<Vec<Column>>> {
         let names: Vec<String> = relations.iter().map(|r| (*r).to_owned()).collect();
-        let mut client = self.client().await?;
-        let tx = self.begin(&mut client, caller, true).await?;
-        let rows = tx
-            .query(
-                "select c.table_name::text, c.column_name::text, c.data_type::text, c.udt_name::text, \
-                        c.is_nullable = 'YES', \
-                        (c.column_default is not null or c.is_identity = 'YES' or c.is_generated = 'ALWAYS') \
-                 from information_schema.columns c \
-                 where c.table_schema = 'public' and c.table_name = any($1::text[]) \
-                 order by c.table_name, c.ordinal_position",
-                &[&names],
-            )
-            .await
-            .map_err(records_error)?;
-        tx.rollback().await.map_err(records_error)?;
+        let client = self.client().await?;
+        let (acting, catalog) = futures::try_join!(
+            self.acting(&client, caller, Session::Records),
+            client
+                .prepare_cached(CATALOG_SQL)
+                .map(|r| r.map_err(records_error)),
+        )?;
+        let step = prepared(&client, &catalog, vec![&names]);
+        let rows = first(self.run(&client, &acting, true, vec![step]).await?);
         let columns = rows
             .iter()
             .map(|r| -> std::result::Result<Column, tokio_postgres::Error> {
@@ -267,39 +402,50 @@ impl Store for PgStore {
     }
 
     async fn configuration(&self, caller: &Caller) -> Result<Option<Value>> {
-        let mut client = self.client().await?;
-        let tx = self.begin(&mut client, caller, true).await?;
-        let exists = tx
-            .query_one(
-                "select coalesce((select has_table_privilege(c.oid, 'select') \
-                 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-                 where n.nspname = 'public' and c.relname = 'configuration'), false)",
-                &[],
-            )
-            .await
+        let client = self.client().await?;
+        let (acting, readable) = futures::try_join!(
+            self.acting(&client, caller, Session::Records),
+            client
+                .prepare_cached(CONFIGURATION_READABLE_SQL)
+                .map(|r| r.map_err(records_error)),
+        )?;
+        // both in one batch; the row is read only when the table is there and readable (its
+        // error, when it is not, is then not the caller's concern)
+        let steps = vec![
+            prepared(&client, &readable, Vec::new()),
+            typed(&client, CONFIGURATION_SQL, Vec::new()),
+        ];
+        let mut answers =
+            transaction(&client, true, acting.step(&client), steps, End::Rollback).await;
+        answers.opened().map_err(records_error)?;
+        let mut steps = std::mem::take(&mut answers.steps).into_iter();
+        let exists = steps
+            .next()
+            .unwrap_or(Ok(Out::Done))
             .map_err(records_error)?
-            .try_get::<_, bool>(0)
-            .map_err(records_error)?;
-        let config = if exists {
-            tx.query_opt(
-                "select config::jsonb from public.configuration where id = 1",
-                &[],
-            )
-            .await
-            .map_err(records_error)?
-            .map(|r| r.try_get::<_, Value>(0))
+            .rows()
+            .first()
+            .map(|r| r.try_get::<_, bool>(0))
             .transpose()
             .map_err(records_error)?
-        } else {
-            None
-        };
-        tx.rollback().await.map_err(records_error)?;
-        Ok(config)
+            .unwrap_or(false);
+        if !exists {
+            return Ok(None);
+        }
+        let rows = steps
+            .next()
+            .unwrap_or(Ok(Out::Done))
+            .map_err(records_error)?
+            .rows();
+        rows.first()
+            .map(|r| r.try_get::<_, Value>(0))
+            .transpose()
+            .map_err(records_error)
     }
 
     async fn sql(&self, caller: &Caller, sql: &str, limit: usize) -> Result<SqlResult> {
-        let statement = crate::sql_guard::check(sql)?;
-        query::run(self, caller, statement, limit).await
+        let checked = self.options.guard.check(sql)?;
+        query::run(self, caller, &checked.sql, limit).await
     }
 }
 
@@ -368,8 +514,23 @@ pub(crate) fn driver_error(e: tokio_postgres::Error, context: Context) -> Error 
             context,
         ),
         None if e.is_closed() => unavailable("the database connection was closed"),
-        None => unavailable("the database connection failed"),
+        None if io_failure(&e) => unavailable("the database connection failed"),
+        // the driver refused the exchange itself (a value it cannot encode or decode): not
+        // the network's fault, and retrying will not help
+        None => Error::upstream_protocol(format!("the database exchange failed: {e}")),
     }
+}
+
+/// Whether the driver error comes from the connection (I/O) rather than from the exchange.
+fn io_failure(e: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn unavailable(what: &str) -> Error {

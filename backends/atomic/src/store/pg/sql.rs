@@ -1,6 +1,8 @@
 //! Rendering the condition tree and reads/writes as SQL with text parameters: every value is
 //! sent as `$n::text` and cast by PostgreSQL to the column's type, identifiers are always
-//! quoted, and nothing the caller typed is ever spliced into the SQL text.
+//! quoted, and nothing the caller typed is ever spliced into the SQL text. Every function and
+//! operator is written with its schema (`pg_catalog.to_jsonb`, `OPERATOR(pg_catalog.=)`), so
+//! a same-named object someone created in `public` can never be picked instead.
 
 use crate::store::{Cast, Cond, Order, Row, Select};
 
@@ -46,6 +48,11 @@ fn array_literal(values: &[String]) -> String {
     format!("{{{}}}", items.join(","))
 }
 
+/// A built-in operator, named with its schema.
+fn builtin_op(op: &str) -> String {
+    format!("operator(pg_catalog.{op})")
+}
+
 /// A condition as SQL over the alias `t`.
 pub fn render(cond: &Cond, params: &mut Params) -> String {
     match cond {
@@ -57,7 +64,7 @@ pub fn render(cond: &Cond, params: &mut Params) -> String {
         } => format!(
             "{} {} {}",
             col(column),
-            op.sql(),
+            builtin_op(op.sql()),
             typed(params.push(value.clone()), *cast)
         ),
         Cond::Distinct {
@@ -65,8 +72,10 @@ pub fn render(cond: &Cond, params: &mut Params) -> String {
             value,
             cast,
         } => format!(
-            "{} is distinct from {}",
+            // IS DISTINCT FROM, with the built-in `=` (the value is never null)
+            "({} {} {}) is not true",
             col(column),
+            builtin_op("="),
             typed(params.push(value.clone()), *cast)
         ),
         Cond::In {
@@ -74,30 +83,38 @@ pub fn render(cond: &Cond, params: &mut Params) -> String {
             values,
             cast,
         } => format!(
-            "{} = any(({})::{}[])",
+            "{} {} any(({})::{}[])",
             col(column),
+            builtin_op("="),
             params.push(array_literal(values)),
             cast.sql()
         ),
         Cond::ILike { column, pattern } => {
             format!(
-                "{}::text ilike {}",
+                "{}::text {} {}",
                 col(column),
+                builtin_op("~~*"),
                 params.push(pattern.clone())
             )
         }
         Cond::IsNull(column) => format!("{} is null", col(column)),
         Cond::ArrayHas { column, value } => format!(
-            "{} @> array[({})::bigint]",
+            "{} {} array[({})::bigint]",
             col(column),
+            builtin_op("@>"),
             params.push(value.clone())
         ),
         Cond::ArrayOverlaps { column, values } => format!(
-            "{} && ({})::bigint[]",
+            "{} {} ({})::bigint[]",
             col(column),
+            builtin_op("&&"),
             params.push(array_literal(values))
         ),
-        Cond::ArrayEmpty(column) => format!("{} = '{{}}'", col(column)),
+        Cond::ArrayEmpty(column) => format!(
+            "pg_catalog.cardinality({}) {} 0",
+            col(column),
+            builtin_op("=")
+        ),
         Cond::Not(inner) => format!("not ({})", render(inner, params)),
         Cond::Or(items) if items.is_empty() => "false".into(),
         Cond::And(items) if items.is_empty() => "true".into(),
@@ -143,14 +160,14 @@ pub fn select(select: &Select<'_>) -> (String, Option<String>, Params) {
     let from = format!("from {} as t", relation(select.relation));
     let filter = where_clause(select.filter, &mut params);
     let rows = format!(
-        "select to_jsonb(t) {from}{filter}{} limit {} offset {}",
+        "select pg_catalog.to_jsonb(t) {from}{filter}{} limit {} offset {}",
         order_clause(select.order),
         select.limit,
         select.offset
     );
     let count = select
         .count
-        .then(|| format!("select count(*) {from}{filter}"));
+        .then(|| format!("select pg_catalog.count(*) {from}{filter}"));
     (rows, count, params)
 }
 
@@ -159,8 +176,8 @@ pub fn insert(table: &str, row: &Row) -> String {
     let columns: Vec<String> = row.keys().map(|k| ident(k)).collect();
     let list = columns.join(", ");
     format!(
-        "insert into {rel} as t ({list}) select {list} from jsonb_populate_record(null::{rel}, $1::jsonb) \
-         returning to_jsonb(t)",
+        "insert into {rel} as t ({list}) select {list} from \
+         pg_catalog.jsonb_populate_record(null::{rel}, $1::jsonb) returning pg_catalog.to_jsonb(t)",
         rel = relation(table)
     )
 }
@@ -175,8 +192,8 @@ pub fn update(table: &str, filter: &[Cond], row: &Row) -> (String, Params) {
         .collect();
     let filter = where_clause(filter, &mut params);
     let sql = format!(
-        "update {rel} as t set {} from jsonb_populate_record(null::{rel}, $1::jsonb) as r{filter} \
-         returning to_jsonb(t)",
+        "update {rel} as t set {} from pg_catalog.jsonb_populate_record(null::{rel}, $1::jsonb) \
+         as r{filter} returning pg_catalog.to_jsonb(t)",
         sets.join(", "),
         rel = relation(table)
     );
@@ -231,8 +248,10 @@ mod tests {
         let sql = render(&cond, &mut p);
         assert_eq!(
             sql,
-            "(t.\"name\" is null or not (t.\"na\"\"me\"::text ilike $1::text) or t.\"amount\" >= ($2::text)::numeric \
-             or t.\"id\" = any(($3::text)::bigint[]) or t.\"tags\" @> array[($4::text)::bigint])"
+            "(t.\"name\" is null or not (t.\"na\"\"me\"::text operator(pg_catalog.~~*) $1::text) \
+             or t.\"amount\" operator(pg_catalog.>=) ($2::text)::numeric \
+             or t.\"id\" operator(pg_catalog.=) any(($3::text)::bigint[]) \
+             or t.\"tags\" operator(pg_catalog.@>) array[($4::text)::bigint])"
         );
         assert_eq!(p.0, ["a%", "5", "{\"1\",\"2\\\"\"}", "3"]);
     }
@@ -254,12 +273,14 @@ mod tests {
         let (rows, count, params) = select(&s);
         assert_eq!(
             rows,
-            "select to_jsonb(t) from public.\"contacts_summary\" as t where t.\"id\" = ($1::text)::bigint \
+            "select pg_catalog.to_jsonb(t) from public.\"contacts_summary\" as t \
+             where t.\"id\" operator(pg_catalog.=) ($1::text)::bigint \
              order by t.\"last_seen\" desc nulls last, t.\"id\" asc limit 10 offset 20"
         );
         assert_eq!(
             count.unwrap(),
-            "select count(*) from public.\"contacts_summary\" as t where t.\"id\" = ($1::text)::bigint"
+            "select pg_catalog.count(*) from public.\"contacts_summary\" as t \
+             where t.\"id\" operator(pg_catalog.=) ($1::text)::bigint"
         );
         assert_eq!(params.0, ["7"]);
         let row = json!({"name": "x", "stage": "won"})
@@ -267,14 +288,17 @@ mod tests {
             .unwrap()
             .clone();
         assert!(insert("deals", &row).starts_with(
-            "insert into public.\"deals\" as t (\"name\", \"stage\") select \"name\", \"stage\" from jsonb_populate_record"
+            "insert into public.\"deals\" as t (\"name\", \"stage\") select \"name\", \"stage\" from pg_catalog.jsonb_populate_record"
         ));
         let (sql, params) = update("deals", &filter, &row);
         assert!(
             sql.contains("set \"name\" = r.\"name\", \"stage\" = r.\"stage\""),
             "{sql}"
         );
-        assert!(sql.contains("where t.\"id\" = ($2::text)::bigint"), "{sql}");
+        assert!(
+            sql.contains("where t.\"id\" operator(pg_catalog.=) ($2::text)::bigint"),
+            "{sql}"
+        );
         assert_eq!(params.0.len(), 2);
     }
 }

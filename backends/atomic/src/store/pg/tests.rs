@@ -1,7 +1,8 @@
-//! Below the lexical guard: with [`crate::sql_guard`] bypassed, the database itself refuses
-//! the escapes, because of how every transaction is set up (READ ONLY, `authenticated` from a
-//! NOINHERIT login role that can become nothing privileged) and the check of the session after
-//! the statement. Real PostgreSQL; skipped loudly when none is reachable outside CI.
+//! Below the guard: with [`crate::sql_guard`] bypassed, the database itself refuses the
+//! escapes, because of how every transaction is set up (READ ONLY, `authenticated` from a
+//! NOINHERIT login role that can become nothing privileged, `search_path` pinned to
+//! `pg_catalog`) and the check of the session after the statement. Real PostgreSQL; skipped
+//! loudly when none is reachable outside CI.
 
 use super::*;
 use crate::jwt::JwtVerifier;
@@ -30,7 +31,7 @@ async fn the_database_refuses_what_the_guard_stops_first() {
     let Some((db, store, bob)) = setup("unguarded").await else {
         return;
     };
-    let cases: [(&str, &[ErrorCode]); 9] = [
+    let cases: [(&str, &[ErrorCode]); 10] = [
         (
             "select set_config('role', 'postgres', true)",
             &[ErrorCode::PermissionDenied],
@@ -61,7 +62,12 @@ async fn the_database_refuses_what_the_guard_stops_first() {
             "with d as (delete from contacts returning id) select count(*) from d",
             &[ErrorCode::Validation, ErrorCode::NotAllowed],
         ),
-        ("select merge_contacts(1, 2)", &[ErrorCode::NotAllowed]),
+        (
+            "select public.merge_contacts(1, 2)",
+            &[ErrorCode::NotAllowed],
+        ),
+        // search_path is pinned: an unqualified name finds only built-ins
+        ("select merge_contacts(1, 2)", &[ErrorCode::Validation]),
         ("select 1; delete from contacts", &[ErrorCode::Validation]),
     ];
     for (sql, codes) in cases {
@@ -83,7 +89,7 @@ async fn the_database_refuses_what_the_guard_stops_first() {
     let r = unguarded(
         &store,
         &bob,
-        "select count(*), auth.uid()::text, current_user::text from contacts",
+        "select count(*), auth.uid()::text, current_user::text from public.contacts",
     )
     .await
     .unwrap();

@@ -4,9 +4,11 @@
 //! the *login* role, so the login role must be unable to become anything that bypasses RLS.
 //! Refused: a superuser; BYPASSRLS; CREATEROLE (it can grant itself any role); an owner of the
 //! CRM tables (owners are exempt from RLS); INHERIT (the login role itself would hold
-//! `authenticated`'s rights after a `RESET ROLE`); membership of any role with one of those
-//! properties (Supabase's `authenticator` can become `service_role`); and a role that cannot
-//! become `authenticated` at all.
+//! `authenticated`'s rights after a `RESET ROLE`); membership, direct or through other roles,
+//! of any role with one of those properties (Supabase's `authenticator` can become
+//! `service_role`) or of a predefined role that reads or writes all data, reaches server files
+//! or programs, or acts on other sessions ([`PREDEFINED`]); and a role that cannot become
+//! `authenticated` at all.
 
 use crmgate_core::{Error, ErrorCode, Result};
 use deadpool_postgres::Object;
@@ -21,6 +23,34 @@ const CRM_TABLES: &[&str] = &[
     "tags",
     "sales",
     "configuration",
+];
+
+/// Predefined roles a connection role must not be a member of, directly or through other
+/// roles, and why.
+pub(crate) const PREDEFINED: &[(&str, &str)] = &[
+    ("pg_read_all_data", "reads every table, whatever its grants"),
+    (
+        "pg_write_all_data",
+        "writes every table, whatever its grants",
+    ),
+    ("pg_read_server_files", "reads files on the database server"),
+    (
+        "pg_write_server_files",
+        "writes files on the database server",
+    ),
+    (
+        "pg_execute_server_program",
+        "runs programs on the database server",
+    ),
+    ("pg_signal_backend", "cancels and ends other sessions"),
+    (
+        "pg_maintain",
+        "maintains (vacuums, reindexes, locks) every table",
+    ),
+    (
+        "pg_create_subscription",
+        "connects the database to other servers",
+    ),
 ];
 
 /// One role the login role is, or can become.
@@ -91,7 +121,9 @@ pub(crate) fn judge(facts: &[RoleFacts]) -> Result<()> {
         ));
     };
     let why = |f: &RoleFacts| -> Option<&'static str> {
-        if f.superuser {
+        if let Some((_, why)) = PREDEFINED.iter().find(|(name, _)| *name == f.name) {
+            Some(*why)
+        } else if f.superuser {
             Some("is a superuser")
         } else if f.bypass_rls {
             Some("has BYPASSRLS")
@@ -189,6 +221,17 @@ mod tests {
             e.message
         );
         assert_eq!(e.code, ErrorCode::Config);
+        for (predefined, why) in PREDEFINED {
+            let mut member = good.to_vec();
+            member.push(role(predefined, false));
+            let e = judge(&member).unwrap_err();
+            assert!(
+                e.message
+                    .contains(&format!("can become \"{predefined}\", which {why}")),
+                "{}",
+                e.message
+            );
+        }
         let outsider = [role("crmgate", true)];
         assert!(
             judge(&outsider)
