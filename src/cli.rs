@@ -83,8 +83,12 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         http: Option<std::net::SocketAddr>,
     },
-    /// List the tools offered at the configured tier
-    Tools,
+    /// List the tools offered at the configured tier, each with its description
+    Tools {
+        /// Print tools/list as served, as JSON, with each tool's outputSchema added
+        #[arg(long)]
+        json: bool,
+    },
     /// Call one tool and print its structuredContent as JSON
     Call {
         /// Tool name, e.g. crm_search
@@ -234,11 +238,15 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tools => {
+        Command::Tools { json } => {
             let crm = load(&global)?;
             let rt = runtime()?;
             let app = rt.block_on(async { backends::app(crm) })?;
-            emit(&tools_listing(&app))?;
+            if json {
+                emit(&tools_json(&app))?;
+            } else {
+                emit(&tools_listing(&app))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Call { tool, args } => {
@@ -343,7 +351,23 @@ fn call_args(arg: Option<&str>) -> Result<serde_json::Value, Failure> {
     })
 }
 
-/// `crmgate tools`: one line per tool: name, tier, hints.
+/// `crmgate tools --json`: tools/list as served, plus each tool's output schema.
+fn tools_json(app: &App) -> String {
+    let mut listing = mcp::tools_list_json(app);
+    if let Some(listed) = listing["tools"].as_array_mut() {
+        for tool in listed {
+            let kind = tool["name"].as_str().and_then(tools::find).map(|t| t.kind);
+            if let Some(kind) = kind {
+                tool["outputSchema"] = tools::output_schema(kind);
+            }
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&listing).expect("JSON values serialise");
+    text.push('\n');
+    text
+}
+
+/// `crmgate tools`: per tool a line with name, tier and hints, then its description indented.
 fn tools_listing(app: &App) -> String {
     let listed = tools::list(app);
     let width = listed.iter().map(|t| t.name.len()).max().unwrap_or(0);
@@ -365,9 +389,10 @@ fn tools_listing(app: &App) -> String {
             hints.join(", ")
         };
         out.push_str(&format!(
-            "{:<width$}  {:<11}  {hints}\n",
+            "{:<width$}  {:<11}  {hints}\n    {}\n",
             spec.name,
-            spec.tier.as_str()
+            spec.tier.as_str(),
+            tools::description(app, spec)
         ));
     }
     out
@@ -513,7 +538,22 @@ fn client_config_cmd(global: &Global, client: &str, name: &str) -> Result<(), Fa
     )?;
     let tier = global.tier.map(|t| Tier::from(t).as_str());
     let args = client_config::server_args(located.path.as_deref(), global.crm.as_deref(), tier);
-    let snippet = client_config::snippet(client, name, &exe, &args);
+    // hosts start servers with a minimal environment: name every secret variable the CRM needs
+    let env = match &located.path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::error(Error::config(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            })?;
+            client_config::secret_env_vars(&text, global.crm.as_deref()).map_err(|why| {
+                Failure::error(Error::config(format!("{}: {why}", path.display())))
+            })?
+        }
+        None => Vec::new(),
+    };
+    let snippet = client_config::snippet(client, name, &exe, &args, &env);
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "# {}", snippet.header);
     let shown = exe.to_string_lossy();

@@ -4,11 +4,13 @@
 //! backend features), delegating each call to [`crate::tools::call`]. Prompts and resources
 //! live in their own files.
 
+mod framing;
+mod host;
 mod prompts;
 mod resources;
 mod server;
 
-pub use server::CrmServer;
+pub use server::{CrmServer, to_tool, tools_list_json};
 
 use crate::app::App;
 use crate::config::http::HttpSettings;
@@ -19,9 +21,12 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Serve MCP over stdio until the client closes the stream. stdout carries only protocol
-/// messages; logs go to stderr.
+/// messages; logs go to stderr. Every line gets an answer, even one that is not JSON
+/// ([`framing`]).
 pub async fn serve_stdio(app: App) -> anyhow::Result<()> {
-    let service = CrmServer::new(app).serve(rmcp::transport::stdio()).await?;
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let transport = framing::LineTransport::new(stdin, stdout);
+    let service = CrmServer::new(app).serve(transport).await?;
     service.waiting().await?;
     Ok(())
 }
