@@ -317,7 +317,7 @@ mod tests {
         for noise in [
             "$schema",
             "format",
-            "null",
+            "\"null\"",
             "$ref",
             "$defs",
             "title",
