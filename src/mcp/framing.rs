@@ -124,6 +124,15 @@ impl<R: AsyncRead + Send + Unpin> LineTransport<R> {
     }
 }
 
+/// The JSON-RPC error answering one message (a line, an HTTP body), or `None` when it is
+/// usable (or a notification to ignore).
+pub fn refusal(message: &[u8]) -> Option<Value> {
+    match judge(message) {
+        Verdict::Answer(reply) => Some(reply),
+        Verdict::Message(_) | Verdict::Skip => None,
+    }
+}
+
 /// What to do with one line.
 #[derive(Debug)]
 enum Verdict {

@@ -336,7 +336,8 @@ fn parse<T: DeserializeOwned>(spec: &ToolSpec, args: Value) -> Result<T, Error> 
     let args = match args {
         Value::Null => json!({}),
         Value::Object(mut map) => {
-            map.retain(|_, v| !is_empty(v));
+            let known = argument_names(spec);
+            map.retain(|k, v| !(is_empty(v) && known.contains(k)));
             Value::Object(map)
         }
         _ => {
@@ -355,6 +356,27 @@ fn parse<T: DeserializeOwned>(spec: &ToolSpec, args: Value) -> Result<T, Error> 
             ),
         )
     })
+}
+
+/// The argument names a tool declares (an unknown name is refused even when empty).
+fn argument_names(spec: &ToolSpec) -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    let all = NAMES.get_or_init(|| {
+        TOOLS
+            .iter()
+            .map(|t| {
+                let schema = input_schema(t.kind, &Facts::placeholder());
+                schema["properties"]
+                    .as_object()
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    });
+    TOOLS
+        .iter()
+        .position(|t| std::ptr::eq(t, spec))
+        .map_or(&[], |i| &all[i])
 }
 
 /// `null`, `""`, `[]`: what a strict-mode client sends for an argument it has no value for.

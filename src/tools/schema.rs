@@ -147,7 +147,8 @@ pub fn output<T: JsonSchema>() -> Value {
 }
 
 impl Facts {
-    fn placeholder() -> Self {
+    /// Facts for a schema whose descriptions do not matter.
+    pub(crate) fn placeholder() -> Self {
         Facts {
             default_limit: 0,
             limit_cap: 0,
