@@ -85,7 +85,7 @@ pub enum Command {
     },
     /// List the tools offered at the configured tier, each with its description
     Tools {
-        /// Print tools/list as served, as JSON, with each tool's outputSchema added
+        /// Print the tools/list result as served over MCP, as JSON
         #[arg(long)]
         json: bool,
     },
@@ -351,18 +351,10 @@ fn call_args(arg: Option<&str>) -> Result<serde_json::Value, Failure> {
     })
 }
 
-/// `crmgate tools --json`: tools/list as served, plus each tool's output schema.
+/// `crmgate tools --json`: the tools/list result exactly as served over MCP.
 fn tools_json(app: &App) -> String {
-    let mut listing = mcp::tools_list_json(app);
-    if let Some(listed) = listing["tools"].as_array_mut() {
-        for tool in listed {
-            let kind = tool["name"].as_str().and_then(tools::find).map(|t| t.kind);
-            if let Some(kind) = kind {
-                tool["outputSchema"] = tools::output_schema(kind);
-            }
-        }
-    }
-    let mut text = serde_json::to_string_pretty(&listing).expect("JSON values serialise");
+    let mut text =
+        serde_json::to_string_pretty(&mcp::tools_list_json(app)).expect("JSON values serialise");
     text.push('\n');
     text
 }

@@ -262,7 +262,7 @@ pub struct DeleteArgs {
     pub entity: String,
     /// Record id
     pub id: String,
-    /// From the preview; omit to get one
+    /// From the preview
     #[serde(default)]
     pub confirm_token: Option<String>,
 }
