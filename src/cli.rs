@@ -88,6 +88,9 @@ pub enum Command {
         /// Print the tools/list result as served over MCP, as JSON
         #[arg(long)]
         json: bool,
+        /// Print each listed tool's output schema (the shape of its structuredContent), as JSON
+        #[arg(long, conflicts_with = "json")]
+        output_schemas: bool,
     },
     /// Call one tool and print its structuredContent as JSON
     Call {
@@ -238,12 +241,24 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tools { json } => {
+        Command::Tools {
+            json,
+            output_schemas,
+        } => {
             let crm = load(&global)?;
             let rt = runtime()?;
             let app = rt.block_on(async { backends::app(crm) })?;
             if json {
                 emit(&tools_json(&app))?;
+            } else if output_schemas {
+                let schemas: serde_json::Map<String, serde_json::Value> = tools::list(&app)
+                    .into_iter()
+                    .map(|spec| (spec.name.to_owned(), tools::output_schema(spec.kind)))
+                    .collect();
+                let mut text =
+                    serde_json::to_string_pretty(&schemas).expect("JSON values serialise");
+                text.push('\n');
+                emit(&text)?;
             } else {
                 emit(&tools_listing(&app))?;
             }
