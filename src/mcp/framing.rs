@@ -92,7 +92,7 @@ impl<R: AsyncRead + Send + Unpin> LineTransport<R> {
     async fn read_line(&mut self) -> Option<bool> {
         loop {
             let available = match self.read.fill_buf().await {
-                Ok(bytes) if bytes.is_empty() => return None,
+                Ok([]) => return None,
                 Ok(bytes) => bytes,
                 Err(e) => {
                     tracing::debug!(error = %e, "stdin closed");

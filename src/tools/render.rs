@@ -462,7 +462,7 @@ pub fn action(out: &ActionOutput) -> String {
 
 /// crm_query: the columns, then one JSON array per row.
 pub fn query(out: &SqlResult) -> String {
-    let mut s = format!("{}", count(out.rows.len(), "row"));
+    let mut s = count(out.rows.len(), "row");
     if out.truncated {
         s.push_str(" (more rows exist: narrow the query or raise limit)");
     }
