@@ -19,10 +19,10 @@ use rmcp::model::*;
 use rmcp::service::ElicitationMode;
 use rmcp::{Peer, RoleServer};
 use serde_json::json;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// How long a human may take to answer a confirmation.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
@@ -72,29 +72,27 @@ fn level_of(notice: &Notice) -> LoggingLevel {
 /// The client of one stdio connection, for the duration of one tool call.
 pub struct McpHost {
     peer: Peer<RoleServer>,
-    notices: mpsc::UnboundedSender<Notice>,
+    level: LogLevel,
+    /// Notices on their way out; [`McpHost::flush`] waits for them.
+    sending: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl McpHost {
-    /// A host over `peer`; the returned task sends the call's notices and ends once the host
-    /// is dropped and everything queued has gone out.
-    pub fn new(peer: Peer<RoleServer>, level: LogLevel) -> (Self, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Notice>();
-        let sender = peer.clone();
-        let forward = tokio::spawn(async move {
-            while let Some(notice) = rx.recv().await {
-                let level_now = level_of(&notice);
-                if !level.admits(level_now) {
-                    continue;
-                }
-                let message = LoggingMessageNotificationParam::new(level_now, json!(notice.text))
-                    .with_logger("crmgate");
-                if sender.notify_logging_message(message).await.is_err() {
-                    break;
-                }
-            }
-        });
-        (McpHost { peer, notices: tx }, forward)
+    /// A host over `peer`, sending notices at or above `level`. Costs nothing until a notice.
+    pub fn new(peer: Peer<RoleServer>, level: LogLevel) -> Self {
+        McpHost {
+            peer,
+            level,
+            sending: Arc::default(),
+        }
+    }
+
+    /// Wait until every notice of the call has gone out (before the call's result does).
+    pub async fn flush(&self) {
+        let pending = std::mem::take(&mut *self.sending.lock().unwrap_or_else(|e| e.into_inner()));
+        for handle in pending {
+            let _ = handle.await;
+        }
     }
 }
 
@@ -154,9 +152,22 @@ impl tools::Host for McpHost {
     }
 
     fn notices(&self) -> Option<NoticeSink> {
-        let tx = self.notices.clone();
-        Some(Arc::new(move |notice| {
-            let _ = tx.send(notice);
+        let (peer, level, sending) = (self.peer.clone(), self.level.clone(), self.sending.clone());
+        Some(Arc::new(move |notice: Notice| {
+            let level_now = level_of(&notice);
+            if !level.admits(level_now) {
+                return;
+            }
+            let message = LoggingMessageNotificationParam::new(level_now, json!(notice.text))
+                .with_logger("crmgate");
+            let peer = peer.clone();
+            let handle = tokio::spawn(async move {
+                let _ = peer.notify_logging_message(message).await;
+            });
+            sending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(handle);
         }))
     }
 }

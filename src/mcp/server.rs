@@ -166,10 +166,9 @@ impl ServerHandler for CrmServer {
             .get::<axum::http::request::Parts>()
             .is_none();
         let outcome = if over_stdio {
-            let (host, forwarder) = McpHost::new(context.peer.clone(), self.log_level.clone());
+            let host = McpHost::new(context.peer.clone(), self.log_level.clone());
             let outcome = tools::call_with(&self.app, &cx, &request.name, args, &host).await;
-            drop(host);
-            let _ = forwarder.await; // every notice of the call goes out before its result
+            host.flush().await; // every notice of the call goes out before its result
             outcome
         } else {
             tools::call(&self.app, &cx, &request.name, args).await
