@@ -113,7 +113,11 @@ fn record_lines(records: &[Record]) -> impl Iterator<Item = String> + '_ {
 }
 
 fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
 }
 
 /// `More: pass cursor "…".` or nothing.
@@ -324,7 +328,7 @@ fn timeline_line(i: &TimelineItem) -> String {
 
 /// A result carrying one new or changed record: `Created contacts 42.` + the record.
 pub fn one(verb: &str, record: &Record) -> String {
-    let mut s = format!("{verb} id {}.", clean(&record.id));
+    let mut s = format!("{verb} id {}:", clean(&record.id));
     block(&mut s, [record_line(record)]);
     s
 }
@@ -555,5 +559,9 @@ mod tests {
             missing: vec!["8".into(), "9".into()],
         });
         assert_eq!(many, "0 records. Not found: 8, 9.");
+        assert_eq!(
+            (count(2, "entry"), count(1, "entry")),
+            ("2 entries".into(), "1 entry".into())
+        );
     }
 }
