@@ -83,8 +83,15 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         http: Option<std::net::SocketAddr>,
     },
-    /// List the tools offered at the configured tier
-    Tools,
+    /// List the tools offered at the configured tier, each with its description
+    Tools {
+        /// Print the tools/list result as served over MCP, as JSON
+        #[arg(long)]
+        json: bool,
+        /// Print each listed tool's output schema (the shape of its structuredContent), as JSON
+        #[arg(long, conflicts_with = "json")]
+        output_schemas: bool,
+    },
     /// Call one tool and print its structuredContent as JSON
     Call {
         /// Tool name, e.g. crm_search
@@ -234,11 +241,27 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tools => {
+        Command::Tools {
+            json,
+            output_schemas,
+        } => {
             let crm = load(&global)?;
             let rt = runtime()?;
             let app = rt.block_on(async { backends::app(crm) })?;
-            emit(&tools_listing(&app))?;
+            if json {
+                emit(&tools_json(&app))?;
+            } else if output_schemas {
+                let schemas: serde_json::Map<String, serde_json::Value> = tools::list(&app)
+                    .into_iter()
+                    .map(|spec| (spec.name.to_owned(), tools::output_schema(spec.kind)))
+                    .collect();
+                let mut text =
+                    serde_json::to_string_pretty(&schemas).expect("JSON values serialise");
+                text.push('\n');
+                emit(&text)?;
+            } else {
+                emit(&tools_listing(&app))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Call { tool, args } => {
@@ -343,7 +366,15 @@ fn call_args(arg: Option<&str>) -> Result<serde_json::Value, Failure> {
     })
 }
 
-/// `crmgate tools`: one line per tool: name, tier, hints.
+/// `crmgate tools --json`: the tools/list result exactly as served over MCP.
+fn tools_json(app: &App) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&mcp::tools_list_json(app)).expect("JSON values serialise");
+    text.push('\n');
+    text
+}
+
+/// `crmgate tools`: per tool a line with name, tier and hints, then its description indented.
 fn tools_listing(app: &App) -> String {
     let listed = tools::list(app);
     let width = listed.iter().map(|t| t.name.len()).max().unwrap_or(0);
@@ -365,9 +396,10 @@ fn tools_listing(app: &App) -> String {
             hints.join(", ")
         };
         out.push_str(&format!(
-            "{:<width$}  {:<11}  {hints}\n",
+            "{:<width$}  {:<11}  {hints}\n    {}\n",
             spec.name,
-            spec.tier.as_str()
+            spec.tier.as_str(),
+            tools::description(app, spec)
         ));
     }
     out
@@ -513,7 +545,22 @@ fn client_config_cmd(global: &Global, client: &str, name: &str) -> Result<(), Fa
     )?;
     let tier = global.tier.map(|t| Tier::from(t).as_str());
     let args = client_config::server_args(located.path.as_deref(), global.crm.as_deref(), tier);
-    let snippet = client_config::snippet(client, name, &exe, &args);
+    // hosts start servers with a minimal environment: name every secret variable the CRM needs
+    let env = match &located.path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::error(Error::config(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            })?;
+            client_config::secret_env_vars(&text, global.crm.as_deref()).map_err(|why| {
+                Failure::error(Error::config(format!("{}: {why}", path.display())))
+            })?
+        }
+        None => Vec::new(),
+    };
+    let snippet = client_config::snippet(client, name, &exe, &args, &env);
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "# {}", snippet.header);
     let shown = exe.to_string_lossy();

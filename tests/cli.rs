@@ -201,6 +201,7 @@ fn check_reports_the_demo() {
 fn tool_names(o: &Output) -> Vec<String> {
     stdout(o)
         .lines()
+        .filter(|l| !l.starts_with(' ')) // descriptions are indented under their tool
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect()
 }
@@ -221,6 +222,13 @@ fn tools_lists_what_the_tier_allows() {
     assert!(
         search.contains("read") && search.contains("read-only"),
         "{search}"
+    );
+    let out = stdout(&o);
+    let after = out.split("crm_search ").nth(1).unwrap();
+    let description = after.lines().nth(1).unwrap();
+    assert!(
+        description.starts_with("    Find records.") && description.contains("outsiders"),
+        "each tool's description follows it: {description}"
     );
 
     let o = run(&["tools", "--tier", "destructive"]);

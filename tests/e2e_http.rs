@@ -149,6 +149,115 @@ async fn a_wrong_host_is_refused() {
     );
 }
 
+/// POST `body` (raw bytes) to /mcp as alice, with optional Origin and Host headers.
+async fn post_raw(
+    base: &str,
+    body: &[u8],
+    origin: Option<&str>,
+    host: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .bearer_auth("alice")
+        .body(body.to_vec());
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    if let Some(host) = host {
+        request = request.header("host", host);
+    }
+    request.send().await.unwrap()
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#;
+
+#[tokio::test]
+async fn the_servers_own_loopback_origin_is_accepted_and_others_refused_in_json() {
+    let (base, _stop) = start(HttpSettings::default()).await;
+    let own = base.trim_start_matches("http://").to_owned();
+    let ok = post_raw(&base, INITIALIZE.as_bytes(), Some(&base), None).await;
+    assert_eq!(ok.status(), 200, "{}", ok.text().await.unwrap());
+    let localhost = format!("localhost:{}", own.rsplit(':').next().unwrap());
+    let ok = post_raw(
+        &base,
+        INITIALIZE.as_bytes(),
+        Some(&format!("http://{localhost}")),
+        Some(&localhost),
+    )
+    .await;
+    assert_eq!(ok.status(), 200, "localhost is loopback too");
+    for origin in ["http://evil.example", "http://127.0.0.1:1", "null"] {
+        let refused = post_raw(&base, INITIALIZE.as_bytes(), Some(origin), None).await;
+        assert_eq!(refused.status(), 403, "{origin}");
+        let body: Value = refused.json().await.expect("a JSON body");
+        assert_eq!(body["error"]["code"], "NOT_ALLOWED", "{body}");
+        assert!(
+            body["error"]["suggestion"]
+                .as_str()
+                .unwrap()
+                .contains("allowed_origins")
+        );
+    }
+    // a DNS-rebinding page: its own name as Host and Origin
+    let rebinding = post_raw(
+        &base,
+        INITIALIZE.as_bytes(),
+        Some("http://evil.example:80"),
+        Some("evil.example"),
+    )
+    .await;
+    assert_eq!(rebinding.status(), 403);
+    assert!(rebinding.json::<Value>().await.unwrap()["error"]["code"].is_string());
+    // a listed origin passes
+    let settings = HttpSettings {
+        allowed_origins: vec!["https://app.example.com".into()],
+        ..HttpSettings::default()
+    };
+    let (base, _stop2) = start(settings).await;
+    let ok = post_raw(
+        &base,
+        INITIALIZE.as_bytes(),
+        Some("https://app.example.com"),
+        None,
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn unusable_bodies_get_json_rpc_errors_over_http_too() {
+    let (base, _stop) = start(HttpSettings::default()).await;
+    for body in [
+        b"{not json".to_vec(),
+        b"\xff\xfe\x80".to_vec(),
+        br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\ud800"}}"#.to_vec(),
+        format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_bytes(),
+    ] {
+        let r = post_raw(&base, &body, None, None).await;
+        assert_eq!(r.status(), 400);
+        let reply: Value = r.json().await.unwrap();
+        assert_eq!(reply["error"]["code"], -32700, "{reply}");
+        assert!(reply["id"].is_null());
+    }
+    let call = |args: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"crm_search"{args}}}}}"#
+        )
+    };
+    for args in [r#","arguments":[1]"#, r#","arguments":"x""#, ""] {
+        let r = post_raw(&base, call(args).as_bytes(), None, None).await;
+        let reply: Value = r.json().await.unwrap();
+        assert_eq!(reply["error"]["code"], -32602, "{args}: {reply}");
+        assert_eq!(reply["id"], 7);
+    }
+    // and a good request still works on the same server
+    let r = post_raw(&base, INITIALIZE.as_bytes(), None, None).await;
+    assert_eq!(r.status(), 200);
+}
+
 #[tokio::test]
 async fn a_2025_11_25_client_initializes_and_a_2026_07_28_call_is_stateless() {
     let (base, _stop) = start(HttpSettings::default()).await;
@@ -255,12 +364,18 @@ async fn a_caller_over_budget_is_rate_limited_and_others_are_not() {
     }
     let limited = call(&base, "greedy", "crm_entities", json!({})).await;
     assert_eq!(limited["isError"], true);
-    assert_eq!(
-        limited["structuredContent"]["error"]["code"],
-        "RATE_LIMITED"
-    );
+    // an error result carries no structuredContent (TS SDK 1.x hosts validate it against the
+    // output schema); the error object is in _meta.crmgate.error, its code in the text
+    assert!(limited.get("structuredContent").is_none(), "{limited}");
     assert!(
-        limited["structuredContent"]["error"]["retry_after_s"]
+        limited["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("RATE_LIMITED")
+    );
+    assert_eq!(limited["_meta"]["crmgate"]["error"]["code"], "RATE_LIMITED");
+    assert!(
+        limited["_meta"]["crmgate"]["error"]["retry_after_s"]
             .as_u64()
             .is_some_and(|s| s >= 1)
     );

@@ -13,9 +13,17 @@ async fn spawn(extra: &[&str]) -> (Client, tempfile::TempDir) {
     serve(None, extra, &[]).await
 }
 
-fn hints(tool: &Tool) -> (Option<bool>, Option<bool>, Option<bool>) {
-    let a = tool.annotations.as_ref().expect("annotations");
-    (a.read_only_hint, a.destructive_hint, a.idempotent_hint)
+/// (readOnly, destructive, idempotent, openWorld) as a client reads them: an absent hint has
+/// the MCP default (false, true, false, true); destructive means nothing on a read-only tool.
+fn hints(tool: &Tool) -> (bool, bool, bool, bool) {
+    let a = tool.annotations.clone().unwrap_or_default();
+    let read_only = a.read_only_hint.unwrap_or(false);
+    (
+        read_only,
+        !read_only && a.destructive_hint.unwrap_or(true),
+        a.idempotent_hint.unwrap_or(false),
+        a.open_world_hint.unwrap_or(true),
+    )
 }
 
 #[tokio::test]
@@ -54,7 +62,7 @@ async fn tool_list_follows_the_tier_with_correct_annotations() {
         "default (write) tier lists no delete, and the demo has no SQL or raw calls"
     );
     for t in &tools {
-        let (read_only, destructive, _) = hints(t);
+        let (read_only, destructive, _, open_world) = hints(t);
         let is_read = [
             "crm_entities",
             "crm_describe",
@@ -64,18 +72,17 @@ async fn tool_list_follows_the_tier_with_correct_annotations() {
             "crm_timeline",
         ]
         .contains(&t.name.as_ref());
-        assert_eq!(read_only, Some(is_read), "{}: readOnlyHint", t.name);
-        assert_eq!(
-            destructive,
-            Some(false),
-            "{}: destructiveHint at write tier",
+        assert_eq!(read_only, is_read, "{}: readOnlyHint", t.name);
+        assert!(!destructive, "{}: destructiveHint at write tier", t.name);
+        assert!(open_world, "{}: the CRM is an open world", t.name);
+        // output schemas stay out of tools/list (budget; see tests/snapshots.rs)
+        assert!(
+            t.output_schema.is_none(),
+            "{}: output schema listed",
             t.name
         );
-        assert!(t.output_schema.is_some(), "{}: output schema", t.name);
-        assert_eq!(t.annotations.as_ref().unwrap().open_world_hint, Some(true));
+        assert!(t.description.as_deref().is_some_and(|d| !d.is_empty()));
     }
-    let size = serde_json::to_vec(&tools).unwrap().len();
-    assert!(size <= 12 * 1024, "tools/list is {size} bytes");
     client.cancel().await.unwrap();
 
     let (client, _home) = spawn(&["--tier", "destructive"]).await;
@@ -84,11 +91,10 @@ async fn tool_list_follows_the_tier_with_correct_annotations() {
         .iter()
         .find(|t| t.name == "crm_delete")
         .expect("crm_delete at destructive tier");
-    assert_eq!(hints(delete), (Some(false), Some(true), Some(true)));
+    assert_eq!(hints(delete), (false, true, true, true));
     let action = tools.iter().find(|t| t.name == "crm_action").unwrap();
-    assert_eq!(
+    assert!(
         hints(action).1,
-        Some(true),
         "crm_action may run destructive actions at this tier"
     );
     client.cancel().await.unwrap();
@@ -96,7 +102,7 @@ async fn tool_list_follows_the_tier_with_correct_annotations() {
     let (client, _home) = spawn(&["--tier", "read"]).await;
     let tools = client.list_all_tools().await.unwrap();
     assert!(
-        tools.iter().all(|t| hints(t).0 == Some(true)),
+        tools.iter().all(|t| hints(t).0),
         "read tier lists only read tools"
     );
     err(

@@ -3,10 +3,14 @@
 //!
 //! Routes: the MCP endpoint (`[http] path`, default `/mcp`) behind the bearer check; `/healthz`;
 //! `/metrics` (Prometheus text); `/.well-known/oauth-protected-resource` when authorization
-//! servers are configured (RFC 9728). Every route checks `Host` (DNS-rebinding protection) and
-//! runs under the per-request timeout. Stateless: any replica serves any request.
+//! servers are configured (RFC 9728). Every route checks `Host` and `Origin` (DNS-rebinding
+//! protection, [`origin`]) and runs under the per-request timeout. Every refusal is a JSON body
+//! `{"error": {code, message, suggestion}}`; a body on the MCP endpoint that is not a usable
+//! JSON-RPC message gets a JSON-RPC error (-32700, -32600, -32602) as over stdio. Stateless:
+//! any replica serves any request.
 
 mod auth;
+pub mod origin;
 
 pub use auth::{AuthState, Caller, MetadataLocation, bearer_token, require_bearer};
 
@@ -68,6 +72,10 @@ pub fn router(
     let mcp = crate::mcp::http_service(app, settings, shutdown);
     let mut router = Router::new()
         .nest_service(&settings.path, mcp)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            jsonrpc_guard,
+        ))
         .layer(middleware::from_fn_with_state(auth, require_bearer))
         .route(
             "/healthz",
@@ -140,11 +148,17 @@ async fn wait_for_signal() {
     }
 }
 
-/// Host check on every route, then the per-request timeout.
+/// Host and Origin checks on every route, then the per-request timeout.
 async fn limits(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     if !host_allowed(request.headers(), &shared.settings.allowed_hosts) {
         let body = json!({"error": {"code": "NOT_ALLOWED", "message": "Host header is not allowed",
             "suggestion": "add this server's public host name to [http] allowed_hosts"}});
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
+    if let Err(refused) = origin::check(request.headers(), &shared.settings.allowed_origins) {
+        let body = json!({"error": {"code": "NOT_ALLOWED",
+            "message": format!("Origin {refused:?} is not allowed"),
+            "suggestion": "add the web app's origin (scheme://host:port) to [http] allowed_origins"}});
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
     match tokio::time::timeout(shared.settings.request_timeout, next.run(request)).await {
@@ -155,6 +169,36 @@ async fn limits(State(shared): State<Shared>, request: Request, next: Next) -> R
             (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response()
         }
     }
+}
+
+/// On the MCP endpoint: a POST body that is not a usable JSON-RPC message gets its JSON-RPC
+/// error here (rmcp would answer a non-JSON body with a plain-text 415, and a request whose
+/// params do not fit its method with "method not found"); anything usable goes on to rmcp.
+async fn jsonrpc_guard(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let limit = shared.settings.max_body_bytes;
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let body = json!({"error": {"code": "VALIDATION",
+                "message": format!("the request body is larger than {limit} bytes"),
+                "suggestion": "send smaller requests, or raise [http] max_body_bytes"}});
+            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+        }
+    };
+    if let Some(reply) = crate::mcp::jsonrpc_refusal(&bytes) {
+        let status = if reply["error"]["code"] == -32602 {
+            StatusCode::OK // a well-formed request that failed: an ordinary JSON-RPC error
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        return (status, axum::Json(reply)).into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// Whether the `Host` header names an allowed host (with or without its port).

@@ -4,11 +4,14 @@
 //! backend features), delegating each call to [`crate::tools::call`]. Prompts and resources
 //! live in their own files.
 
+mod framing;
+mod host;
 mod prompts;
 mod resources;
 mod server;
 
-pub use server::CrmServer;
+pub use framing::refusal as jsonrpc_refusal;
+pub use server::{CrmServer, to_tool, tools_list_json};
 
 use crate::app::App;
 use crate::config::http::HttpSettings;
@@ -19,16 +22,19 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Serve MCP over stdio until the client closes the stream. stdout carries only protocol
-/// messages; logs go to stderr.
+/// messages; logs go to stderr. Every line gets an answer, even one that is not JSON
+/// ([`framing`]).
 pub async fn serve_stdio(app: App) -> anyhow::Result<()> {
-    let service = CrmServer::new(app).serve(rmcp::transport::stdio()).await?;
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let transport = framing::LineTransport::new(stdin, stdout);
+    let service = CrmServer::new(app).serve(transport).await?;
     service.waiting().await?;
     Ok(())
 }
 
 /// The MCP endpoint of hosted mode: rmcp's streamable HTTP service, stateless (any replica
 /// serves any request; 2025-11-25 and 2026-07-28 clients alike), answering plain JSON where it
-/// can, with rmcp's own Host / Origin checks and body cap on top of the HTTP layer's.
+/// can, with rmcp's own Host check and body cap on top of the HTTP layer's.
 pub fn http_service(
     app: App,
     settings: &HttpSettings,
@@ -36,16 +42,14 @@ pub fn http_service(
 ) -> StreamableHttpService<CrmServer, NeverSessionManager> {
     // one prototype, cloned per request: the tool list is built once and shared
     let prototype = CrmServer::new(app);
-    let mut config = StreamableHttpServerConfig::default()
+    // the HTTP layer checks Origin itself (it also admits the server's own loopback origin)
+    let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_allowed_hosts(settings.allowed_hosts.clone())
-        .with_allowed_origins(settings.allowed_origins.clone())
+        .disable_allowed_origins()
         .with_max_request_body_bytes(settings.max_body_bytes)
         .with_cancellation_token(shutdown);
-    if settings.allowed_origins.is_empty() {
-        config = config.enforce_origin_validation();
-    }
     StreamableHttpService::new(
         move || Ok(prototype.clone()),
         Arc::new(NeverSessionManager::default()),

@@ -4,15 +4,25 @@
 //!
 //! Errors never escape as protocol errors: every failure — bad arguments, a tier refusal, an
 //! upstream outage — is an outcome with `is_error` and `structured.error`.
+//!
+//! Strict-mode clients send every argument; an optional one they have nothing for arrives as
+//! `null`, `""` or `[]`, which means "absent" here (top-level arguments only: inside `data`, an
+//! empty string is a value).
 
+mod portable;
 mod render;
+mod schema;
 mod specs;
 
+pub use portable::{lint_input, lint_output, to_strict, tool_name_ok};
+pub use render::{BEGIN as CRM_DATA_BEGIN, END as CRM_DATA_END};
+pub use schema::{Facts, delete_kind};
 pub use specs::{TOOLS, ToolKind, ToolSpec, find, input_schema, output_schema};
 
 use crate::app::App;
+use async_trait::async_trait;
 use crmgate_core::gateway::*;
-use crmgate_core::meta::{self, CallMeta};
+use crmgate_core::meta::{self, CallMeta, NoticeSink};
 use crmgate_core::{CallContext, Error, ErrorCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,6 +39,58 @@ pub struct ToolOutcome {
     pub is_error: bool,
     /// Accounting for `_meta`.
     pub meta: CallMeta,
+}
+
+/// The figures of this deployment that tool descriptions state.
+pub fn facts(app: &App) -> Facts {
+    let settings = app.gateway.settings();
+    Facts {
+        default_limit: settings.default_limit,
+        limit_cap: settings.limit_cap,
+        max_get_ids: settings.max_get_ids,
+        delete: delete_kind(app.gateway.backend().kind()),
+        tier: settings.tier,
+    }
+}
+
+/// The description of a tool as this deployment lists it.
+pub fn description(app: &App, spec: &ToolSpec) -> String {
+    facts(app).fill(spec.description)
+}
+
+/// What the client on the other end offers beyond plain calls (over MCP: elicitation and log
+/// messages). The CLI and hosted mode offer nothing: [`NoHost`].
+#[async_trait]
+pub trait Host: Send + Sync {
+    /// Ask the human whether to go ahead with a destructive step described by `question`.
+    /// `None` when this host cannot ask (then the confirm-token flow applies).
+    async fn confirm(&self, question: String) -> Option<Confirmation>;
+    /// Where the notices of a call go (rate-limit waits, retries), if anywhere.
+    fn notices(&self) -> Option<NoticeSink>;
+}
+
+/// The human's answer to [`Host::confirm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Go ahead.
+    Accepted,
+    /// No.
+    Declined,
+    /// Dismissed without an answer.
+    Cancelled,
+}
+
+/// A host that can neither ask nor show notices.
+pub struct NoHost;
+
+#[async_trait]
+impl Host for NoHost {
+    async fn confirm(&self, _question: String) -> Option<Confirmation> {
+        None
+    }
+    fn notices(&self) -> Option<NoticeSink> {
+        None
+    }
 }
 
 /// Whether `spec` is listed (and callable) in this app: tier and backend features allow it.
@@ -62,11 +124,22 @@ pub fn read_only_hint(app: &App, spec: &ToolSpec) -> bool {
 
 /// Call a tool by name with JSON arguments, acting for `cx`.
 pub async fn call(app: &App, cx: &CallContext, name: &str, args: Value) -> ToolOutcome {
-    let (result, meta) = meta::measure(async {
+    call_with(app, cx, name, args, &NoHost).await
+}
+
+/// [`call`], through a host that may ask the human to confirm and show notices.
+pub async fn call_with(
+    app: &App,
+    cx: &CallContext,
+    name: &str,
+    args: Value,
+    host: &dyn Host,
+) -> ToolOutcome {
+    let (result, meta) = meta::measure_with(host.notices(), async {
         if let Some(budget) = &app.budget {
             budget.take(cx.scope())?;
         }
-        dispatch(app, cx, name, args).await
+        dispatch(app, cx, name, args, host).await
     })
     .await;
     if let Some(metrics) = &app.metrics {
@@ -97,6 +170,7 @@ async fn dispatch(
     cx: &CallContext,
     name: &str,
     args: Value,
+    host: &dyn Host,
 ) -> Result<(Value, String), Error> {
     let Some(spec) = find(name) else {
         let names: Vec<&str> = list(app).iter().map(|t| t.name).collect();
@@ -119,15 +193,11 @@ async fn dispatch(
     let g = &app.gateway;
     match spec.kind {
         ToolKind::Entities => {
+            let _: EntitiesArgs = parse(spec, args)?;
             let out = g.entities(cx).await?;
             done(&out, render::entities(&out))
         }
         ToolKind::Describe => {
-            #[derive(serde::Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct DescribeArgs {
-                entity: String,
-            }
             let a: DescribeArgs = parse(spec, args)?;
             let out = g.describe(cx, &a.entity).await?;
             done(&*out, render::describe(&out))
@@ -142,10 +212,7 @@ async fn dispatch(
         }
         ToolKind::Related => {
             let out = g.related(cx, parse(spec, args)?).await?;
-            done(
-                &out,
-                render::records("related record", &out.records, out.has_more),
-            )
+            done(&out, render::related(&out))
         }
         ToolKind::Timeline => {
             let out = g.timeline(cx, parse(spec, args)?).await?;
@@ -153,10 +220,7 @@ async fn dispatch(
         }
         ToolKind::Create => {
             let out = g.create(cx, parse(spec, args)?).await?;
-            done(
-                &out,
-                format!("Created {}", render::record_line(&out.record)),
-            )
+            done(&out, render::one("Created", &out.record))
         }
         ToolKind::Update => {
             let out = g.update(cx, parse(spec, args)?).await?;
@@ -172,43 +236,90 @@ async fn dispatch(
         }
         ToolKind::Note => {
             let out = g.note(cx, parse(spec, args)?).await?;
-            done(
-                &out,
-                format!("Note added: {}", render::record_line(&out.note)),
-            )
+            done(&out, render::one("Note added:", &out.note))
         }
         ToolKind::DraftEmail => {
             let out = g.draft_email(cx, parse(spec, args)?).await?;
-            done(
-                &out,
-                format!(
-                    "Draft filed (not sent): {}",
-                    render::record_line(&out.draft)
-                ),
-            )
+            done(&out, render::one("Draft filed, not sent:", &out.draft))
         }
         ToolKind::Action => {
-            let out = g.action(cx, parse(spec, args)?).await?;
+            let args: ActionArgs = parse(spec, args)?;
+            let out = g.action(cx, args.clone()).await?;
+            if let ActionOutput::Preview { confirm_token, .. } = &out {
+                let question = render::ask_action(&out);
+                let what = format!("{} on {} {}", args.action, args.entity, args.id);
+                if ask(host, question, &what).await? {
+                    let token = Some(confirm_token.clone());
+                    let out = g
+                        .action(
+                            cx,
+                            ActionArgs {
+                                confirm_token: token,
+                                ..args
+                            },
+                        )
+                        .await?;
+                    return done(
+                        &out,
+                        format!("{} (confirmed by the user)", render::action(&out)),
+                    );
+                }
+            }
             done(&out, render::action(&out))
         }
         ToolKind::Delete => {
-            let out = g.delete(cx, parse(spec, args)?).await?;
+            let args: DeleteArgs = parse(spec, args)?;
+            let out = g.delete(cx, args.clone()).await?;
+            if let DeleteOutput::Preview { confirm_token, .. } = &out {
+                let question = render::ask_delete(&args.entity, &out);
+                let what = format!("deleting {} {}", args.entity, args.id);
+                if ask(host, question, &what).await? {
+                    let token = Some(confirm_token.clone());
+                    let out = g
+                        .delete(
+                            cx,
+                            DeleteArgs {
+                                confirm_token: token,
+                                ..args
+                            },
+                        )
+                        .await?;
+                    return done(
+                        &out,
+                        format!("{} (confirmed by the user)", render::delete(&out)),
+                    );
+                }
+            }
             done(&out, render::delete(&out))
         }
         ToolKind::Query => {
             let out = g.sql(cx, parse(spec, args)?).await?;
-            done(
-                &out,
-                format!(
-                    "{} rows{}",
-                    out.rows.len(),
-                    if out.truncated { " (truncated)" } else { "" }
-                ),
-            )
+            done(&out, render::query(&out))
         }
         ToolKind::Call => {
             let out = g.raw_call(cx, parse(spec, args)?).await?;
             done(&out, render::call(&out))
+        }
+    }
+}
+
+/// Ask the human through `host` about a destructive step previewed in `question`. `Ok(true)`:
+/// they agreed; `Ok(false)`: this host cannot ask (the token flow applies); an error: they said
+/// no or dismissed it, and nothing is done.
+async fn ask(host: &dyn Host, question: String, what: &str) -> Result<bool, Error> {
+    match host.confirm(question).await {
+        None => Ok(false),
+        Some(Confirmation::Accepted) => Ok(true),
+        Some(answer) => {
+            let how = if answer == Confirmation::Declined {
+                "declined"
+            } else {
+                "dismissed"
+            };
+            Err(Error::not_allowed(
+                format!("the user {how} {what} when asked; nothing was done"),
+                "do not try again unless the user asks for it",
+            ))
         }
     }
 }
@@ -222,13 +333,20 @@ fn done<T: Serialize + ?Sized>(out: &T, text: String) -> Result<(Value, String),
 /// Parse arguments into the operation's type; a mismatch is a `VALIDATION` error naming the
 /// problem (serde's message names the field and the expected type).
 fn parse<T: DeserializeOwned>(spec: &ToolSpec, args: Value) -> Result<T, Error> {
-    let args = if args.is_null() { json!({}) } else { args };
-    if !args.is_object() {
-        return Err(Error::validation(
-            format!("{} arguments must be a JSON object", spec.name),
-            "pass named arguments, e.g. {\"entity\": \"contacts\"}",
-        ));
-    }
+    let args = match args {
+        Value::Null => json!({}),
+        Value::Object(mut map) => {
+            let known = argument_names(spec);
+            map.retain(|k, v| !(is_empty(v) && known.contains(k)));
+            Value::Object(map)
+        }
+        _ => {
+            return Err(Error::validation(
+                format!("{} arguments must be a JSON object", spec.name),
+                "pass named arguments, e.g. {\"entity\": \"contacts\"}",
+            ));
+        }
+    };
     serde_json::from_value(args).map_err(|e| {
         Error::validation(
             format!("invalid arguments for {}: {e}", spec.name),
@@ -238,4 +356,35 @@ fn parse<T: DeserializeOwned>(spec: &ToolSpec, args: Value) -> Result<T, Error> 
             ),
         )
     })
+}
+
+/// The argument names a tool declares (an unknown name is refused even when empty).
+fn argument_names(spec: &ToolSpec) -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    let all = NAMES.get_or_init(|| {
+        TOOLS
+            .iter()
+            .map(|t| {
+                let schema = input_schema(t.kind, &Facts::placeholder());
+                schema["properties"]
+                    .as_object()
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    });
+    TOOLS
+        .iter()
+        .position(|t| std::ptr::eq(t, spec))
+        .map_or(&[], |i| &all[i])
+}
+
+/// `null`, `""`, `[]`: what a strict-mode client sends for an argument it has no value for.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
 }

@@ -73,6 +73,13 @@ pub async fn ok(client: &Client, tool: &str, args: Value) -> Value {
     r.structured_content.expect("structuredContent")
 }
 
+/// The error object of a failed call: in `_meta.crmgate.error` (an error result carries no
+/// structuredContent, which hosts would validate against the tool's output schema).
+pub fn error_of(r: &CallToolResult) -> Value {
+    let meta = r.meta.as_ref().expect("_meta on an error");
+    meta.0["crmgate"]["error"].clone()
+}
+
 /// Call and expect an error result with this code and a suggestion; returns the error object.
 pub async fn err(client: &Client, tool: &str, args: Value, code: &str) -> Value {
     let r = call(client, tool, args.clone()).await;
@@ -82,7 +89,11 @@ pub async fn err(client: &Client, tool: &str, args: Value, code: &str) -> Value 
         "{tool} {args} should fail with {code}: {:?}",
         r.structured_content
     );
-    let error = r.structured_content.as_ref().expect("structuredContent")["error"].clone();
+    assert!(
+        r.structured_content.is_none(),
+        "{tool}: an error result carries no structuredContent"
+    );
+    let error = error_of(&r);
     assert_eq!(error["code"], code, "{tool} {args}: {error}");
     assert!(
         error["suggestion"].as_str().is_some_and(|s| !s.is_empty()),

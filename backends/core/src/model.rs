@@ -313,7 +313,7 @@ pub struct Features {
 }
 
 /// Result of a read-only SQL statement (crm_query).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SqlResult {
     /// Column names.
     pub columns: Vec<String>,

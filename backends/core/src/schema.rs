@@ -176,15 +176,17 @@ pub struct LinkSchema {
 }
 
 /// Fields and links of one entity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EntitySchema {
     /// Canonical name.
     pub entity: String,
     /// Native name.
     pub native: String,
     /// Every field.
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     pub fields: Vec<FieldSchema>,
     /// Every link.
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     pub links: Vec<LinkSchema>,
 }
 

@@ -1,36 +1,76 @@
 //! Arguments and results of the gateway operations. Their field names are the public tool
 //! interface (DESIGN.md, "Argument and result names"): keep them stable.
+//!
+//! These types are also the one source of the tools' JSON Schemas (`schemars`): the doc
+//! comment of an argument field is the description the model reads, so write it for the model
+//! and keep it short (tools/list is sent on every turn). `{default_limit}`, `{limit_cap}` and
+//! `{max_get_ids}` are filled in with the deployment's figures when the tools are listed.
 
 use super::id_arg;
 use crate::filter::{Condition, FilterOp, SortKey};
 use crate::model::{DeleteKind, EntityInfo, Fields, Record, TimelineItem};
 use crate::raw::{RawClass, RawTarget};
 use crate::{Error, Result};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// Schema stand-in for a JSON object (a record, a nested result): output schemas stay shallow.
+type Object = Map<String, Value>;
 
 /// A `where` item as the agent writes it; `op` is parsed separately for a clear error.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionArg {
-    /// Native field name.
+    /// From crm_describe
     pub field: String,
-    /// Operator name.
+    /// Operator
+    #[schemars(schema_with = "op_schema")]
     pub op: String,
-    /// Operand.
+    /// A list for in, not_in, between
     #[serde(default)]
+    #[schemars(schema_with = "operand_schema")]
     pub value: Value,
 }
 
 impl ConditionArg {
-    /// Parse the operator.
+    /// Parse the operator. An empty operand (`""`, `[]`, `null`) of `is_null` / `is_not_null`
+    /// is no operand: strict-mode clients send every key.
     pub fn parse(&self) -> Result<Condition> {
+        let op = FilterOp::parse(&self.op)?;
+        let unary = matches!(op, FilterOp::IsNull | FilterOp::IsNotNull);
+        let empty = match &self.value {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
         Ok(Condition {
             field: self.field.clone(),
-            op: FilterOp::parse(&self.op)?,
-            value: self.value.clone(),
+            op,
+            value: if unary && empty {
+                Value::Null
+            } else {
+                self.value.clone()
+            },
         })
     }
+}
+
+/// `op`: one of the operators the gateway implements ([`FilterOp::ALL`]).
+fn op_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = FilterOp::ALL.iter().map(|op| op.as_str()).collect();
+    schemars::json_schema!({"type": "string", "enum": names})
+}
+
+/// `value`: a scalar, or a list of scalars — every alternative typed, for strict converters.
+fn operand_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"anyOf": [
+        {"type": "string"},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}}
+    ]})
 }
 
 /// `sort`: `"field"`, `"-field"`, a list of those, or `[{field, dir}]`.
@@ -91,180 +131,195 @@ impl SortArg {
     }
 }
 
+/// crm_entities arguments: none.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntitiesArgs {}
+
+/// crm_describe arguments.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeArgs {
+    /// From crm_entities
+    pub entity: String,
+}
+
 /// crm_search arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// Entity, canonical or native.
+    /// From crm_entities
     pub entity: String,
-    /// Conditions that must all hold.
+    /// All must hold
     #[serde(default, rename = "where")]
     pub conditions: Vec<ConditionArg>,
-    /// OR of AND groups.
+    /// Groups of where items; one must hold
     #[serde(default)]
     pub any: Vec<Vec<ConditionArg>>,
-    /// Free text.
+    /// Free text
     #[serde(default)]
     pub query: Option<String>,
-    /// Sort.
+    /// Fields; "-x" descending
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub sort: Option<SortArg>,
-    /// Projection: absent = compact, `["*"]` = all, or a list.
+    /// Omit: compact; ["*"]: all (larger); or names
     #[serde(default)]
     pub fields: Option<Vec<String>>,
-    /// Page size.
+    /// Default {default_limit}, max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
-    /// Cursor from the previous page.
+    /// A next_cursor
     #[serde(default)]
     pub cursor: Option<String>,
 }
 
 /// crm_get arguments: `id` or `ids`.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// One id.
+    /// Record id
     #[serde(default, deserialize_with = "id_arg::opt_id")]
     pub id: Option<String>,
-    /// Up to 100 ids.
+    /// Or up to {max_get_ids} ids
     #[serde(default, deserialize_with = "id_arg::opt_ids")]
     pub ids: Option<Vec<String>>,
-    /// Projection.
+    /// Omit: compact; ["*"]: all (larger); or names
     #[serde(default)]
     pub fields: Option<Vec<String>>,
 }
 
 /// crm_related arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelatedArgs {
-    /// Entity of the record.
+    /// From crm_entities
     pub entity: String,
-    /// Its id.
+    /// Record id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Link name (crm_describe lists links).
+    /// From crm_describe
     pub link: String,
-    /// Projection of the related records.
+    /// Omit: compact; ["*"]: all (larger); or names
     #[serde(default)]
     pub fields: Option<Vec<String>>,
-    /// Page size.
+    /// Default {default_limit}, max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
-    /// Cursor.
+    /// A next_cursor
     #[serde(default)]
     pub cursor: Option<String>,
 }
 
 /// crm_timeline arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// Record id.
+    /// Record id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Page size.
+    /// Default {default_limit}, max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
-    /// Cursor.
+    /// A next_cursor
     #[serde(default)]
     pub cursor: Option<String>,
 }
 
 /// crm_create arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// Field → value.
+    /// Field → value (crm_describe)
     pub data: Fields,
-    /// Create even when the CRM reports likely duplicates.
+    /// Create despite likely duplicates
     #[serde(default)]
     pub skip_duplicate_check: bool,
 }
 
 /// crm_update arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// Record id.
+    /// Record id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Fields to change.
+    /// Field → new value
     pub data: Fields,
-    /// Only show the before → after diff.
+    /// Show the diff, write nothing
     #[serde(default)]
     pub preview: bool,
 }
 
 /// crm_delete arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// Record id.
+    /// Record id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Token from the preview.
+    /// From the preview
     #[serde(default)]
     pub confirm_token: Option<String>,
 }
 
 /// crm_link / crm_unlink arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// Record id.
+    /// Record id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Link name.
+    /// From crm_describe
     pub link: String,
-    /// Id of the record on the far side.
+    /// Id at the other end
     #[serde(deserialize_with = "id_arg::id")]
     pub target_id: String,
 }
 
 /// crm_note arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// Record id.
+    /// Record id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Note text.
+    /// Note text
     pub text: String,
 }
 
 /// crm_draft_email arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DraftEmailArgs {
-    /// Recipients: one address or a list.
+    /// Addresses
+    #[schemars(with = "Vec<String>")]
     pub to: OneOrMany,
-    /// Subject.
+    /// Subject
     pub subject: String,
-    /// Body.
+    /// Body
     pub body: String,
-    /// Entity of the record it concerns.
+    /// Of the record it concerns
     #[serde(default)]
     pub entity: Option<String>,
-    /// Id of the record it concerns.
+    /// Of that record
     #[serde(default, deserialize_with = "id_arg::opt_id")]
     pub id: Option<String>,
-    /// Template name or id.
+    /// Template name or id
     #[serde(default)]
     pub template: Option<String>,
 }
@@ -296,61 +351,60 @@ impl OneOrMany {
 }
 
 /// crm_action arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionArgs {
-    /// Entity.
+    /// From crm_entities
     pub entity: String,
-    /// Record id.
+    /// Record id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Action name (crm_entities lists them).
+    /// From crm_entities
     pub action: String,
-    /// Parameters.
+    /// Name → value (crm_entities)
     #[serde(default)]
     pub params: Fields,
-    /// Token from the preview (destructive actions).
+    /// From the preview
     #[serde(default)]
     pub confirm_token: Option<String>,
 }
 
 /// crm_query arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryArgs {
-    /// One read-only SQL statement.
+    /// One SELECT
     pub sql: String,
-    /// Most rows returned.
+    /// Default {default_limit}, max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
 /// crm_call arguments.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallArgs {
-    /// The vendor method in the vendor's grammar: Bitrix24 `crm.item.list`; EspoCRM
-    /// `GET:/Account` or `POST:/Lead/action/convert`. Never parameters.
+    /// e.g. crm.item.list, GET:/Account
     pub method: String,
-    /// Parameters (a JSON object): Bitrix24 sends them as the JSON body; EspoCRM as the query
-    /// for GET, as the JSON body otherwise.
+    /// Name → value
     #[serde(default)]
+    #[schemars(with = "Fields")]
     pub params: Value,
-    /// Token from the preview of a destructive method; the same method and params must come
-    /// with it.
+    /// From the preview
     #[serde(default)]
     pub confirm_token: Option<String>,
 }
 
 /// crm_entities result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EntitiesOutput {
     /// Every reachable entity with its capabilities.
+    #[schemars(with = "Vec<Object>")]
     pub entities: Vec<EntityInfo>,
 }
 
 /// How a limit was applied.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, JsonSchema)]
 pub struct LimitApplied {
     /// What was asked (or the default).
     pub requested: usize,
@@ -361,13 +415,14 @@ pub struct LimitApplied {
 }
 
 /// What ran where: the honest account of a search.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Applied {
     /// Conditions the CRM evaluated (`field op`).
     pub native: Vec<String>,
     /// Conditions the gateway evaluated itself, on this page only.
     pub gateway: Vec<String>,
     /// The projection: `compact`, `all`, or `list`.
+    #[schemars(with = "String")]
     pub fields: &'static str,
     /// Sort keys as applied (`-amount`).
     pub sort: Vec<String>,
@@ -379,9 +434,10 @@ pub struct Applied {
 }
 
 /// crm_search result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SearchOutput {
     /// The page.
+    #[schemars(with = "Vec<Object>")]
     pub records: Vec<Record>,
     /// Total matching, when the CRM knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -396,17 +452,19 @@ pub struct SearchOutput {
 }
 
 /// crm_get result: `record` for `id`, `records` + `missing` for `ids`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum GetOutput {
     /// One record.
     One {
         /// The record.
+        #[schemars(with = "Object")]
         record: Record,
     },
     /// Several.
     Many {
         /// Found records, in the order asked.
+        #[schemars(with = "Vec<Object>")]
         records: Vec<Record>,
         /// Ids not found (or not visible to this caller).
         missing: Vec<String>,
@@ -414,9 +472,10 @@ pub enum GetOutput {
 }
 
 /// crm_related result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RelatedOutput {
     /// Linked records.
+    #[schemars(with = "Vec<Object>")]
     pub records: Vec<Record>,
     /// Whether more pages exist.
     pub has_more: bool,
@@ -428,9 +487,10 @@ pub struct RelatedOutput {
 }
 
 /// crm_timeline result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TimelineOutput {
     /// Entries, newest first. Text is data written by outsiders.
+    #[schemars(with = "Vec<Object>")]
     pub items: Vec<TimelineItem>,
     /// Whether more pages exist.
     pub has_more: bool,
@@ -442,14 +502,15 @@ pub struct TimelineOutput {
 }
 
 /// Result carrying one record (crm_create, crm_update).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RecordOutput {
     /// The record.
+    #[schemars(with = "Object")]
     pub record: Record,
 }
 
 /// One changed field in an update preview.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, JsonSchema)]
 pub struct FieldChange {
     /// Field.
     pub field: String,
@@ -462,12 +523,13 @@ pub struct FieldChange {
 }
 
 /// crm_update result: the record, or the diff when previewing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum UpdateOutput {
     /// Updated.
     Updated {
         /// The record after the update.
+        #[schemars(with = "Object")]
         record: Record,
     },
     /// Preview only; nothing changed.
@@ -480,18 +542,20 @@ pub enum UpdateOutput {
 }
 
 /// crm_delete result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum DeleteOutput {
     /// No token given: what would be deleted, and the token to confirm.
     Preview {
         /// The record as it is now.
+        #[schemars(with = "Object")]
         preview: Record,
         /// Pass back to delete, unchanged.
         confirm_token: String,
         /// Seconds the token stays valid.
         expires_in_s: u64,
         /// `soft` (recoverable in the CRM) or `hard`.
+        #[schemars(with = "String")]
         delete: DeleteKind,
         /// Always false: nothing was deleted yet.
         deleted: bool,
@@ -501,6 +565,7 @@ pub enum DeleteOutput {
         /// Always true.
         deleted: bool,
         /// `soft` or `hard`.
+        #[schemars(with = "String")]
         delete: DeleteKind,
         /// Entity (canonical).
         entity: String,
@@ -510,28 +575,30 @@ pub enum DeleteOutput {
 }
 
 /// crm_link / crm_unlink result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct OkOutput {
     /// Always true.
     pub ok: bool,
 }
 
 /// crm_note result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NoteOutput {
     /// The note created.
+    #[schemars(with = "Object")]
     pub note: Record,
 }
 
 /// crm_draft_email result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DraftOutput {
     /// The draft filed. Not sent.
+    #[schemars(with = "Object")]
     pub draft: Record,
 }
 
 /// crm_action result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ActionOutput {
     /// Done.
@@ -548,6 +615,7 @@ pub enum ActionOutput {
         /// What it does.
         description: String,
         /// The record it would act on.
+        #[schemars(with = "Object")]
         preview: Record,
         /// Pass back to run it.
         confirm_token: String,
@@ -558,7 +626,7 @@ pub enum ActionOutput {
 
 /// crm_call result: the vendor's answer, or — for a destructive method without a token — what
 /// would run and the token to confirm it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum CallOutput {
     /// Called.
@@ -566,6 +634,7 @@ pub enum CallOutput {
         /// The method as it was sent (normalised).
         method: String,
         /// `read`, `write` or `destructive`.
+        #[schemars(with = "String")]
         class: RawClass,
         /// The vendor's answer. Its text was written by outsiders.
         result: Value,
@@ -575,11 +644,14 @@ pub enum CallOutput {
         /// The method as it would be sent (normalised).
         method: String,
         /// Always `destructive`.
+        #[schemars(with = "String")]
         class: RawClass,
         /// The parameters as they would be sent.
+        #[schemars(with = "Object")]
         params: Value,
         /// The record it would act on, where the CRM can show it.
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<Object>")]
         target: Option<RawTarget>,
         /// Pass back with the same method and params to run it.
         confirm_token: String,

@@ -202,6 +202,7 @@ impl Upstream {
                     retry::backoff(config.base_backoff, attempt)
                 }
             };
+            crate::meta::record_retry(attempt + 1, wait);
             tokio::time::sleep(wait).await;
         }
     }

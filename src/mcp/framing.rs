@@ -1,0 +1,352 @@
+//! The stdio transport: newline-delimited JSON-RPC, answering every line it cannot use.
+//!
+//! rmcp's own transport drops a line that is not JSON without a word, so a client that sent a
+//! request on it waits forever. Here every line gets a JSON-RPC answer or becomes a message:
+//!
+//! - not JSON (invalid UTF-8, a lone surrogate escape, nesting past the parser's depth limit,
+//!   a line past [`MAX_LINE`]): `-32700 Parse error`, `id: null`;
+//! - JSON but not a JSON-RPC message (an array/batch, no `jsonrpc: "2.0"`, a bad id):
+//!   `-32600 Invalid Request`, with the id when it can be read;
+//! - a request whose params do not fit its method (`tools/call` with `arguments` that are not
+//!   an object): `-32602 Invalid params`, with its id;
+//! - a notification crmgate does not know: ignored, as JSON-RPC asks.
+//!
+//! The server keeps serving after each of these. Writes go through one writer task, so an
+//! error answer never interleaves with a response.
+
+use rmcp::RoleServer;
+use rmcp::model::{
+    CallToolRequestParams, ClientRequest, GetPromptRequestParams, InitializeRequestParams,
+    JsonRpcMessage, ReadResourceRequestParams,
+};
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use serde_json::{Value, json};
+use std::future::Future;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The longest line read (one message), as rmcp's own limit.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// MCP methods a client sends; a request for one of these whose params do not parse is -32602.
+const METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "completion/complete",
+    "logging/setLevel",
+];
+
+/// Newline-delimited JSON-RPC over a reader and a writer, for rmcp's server.
+pub struct LineTransport<R> {
+    read: BufReader<R>,
+    line: Vec<u8>,
+    /// Inside an oversized line: drop bytes until its newline.
+    discarding: bool,
+    out: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl<R: AsyncRead + Send + Unpin> LineTransport<R> {
+    /// A transport reading `read` and writing `write` (one task owns the writer).
+    pub fn new<W: AsyncWrite + Send + Unpin + 'static>(read: R, mut write: W) -> Self {
+        let (out, mut lines) = mpsc::unbounded_channel::<Vec<u8>>();
+        let writer = tokio::spawn(async move {
+            while let Some(line) = lines.recv().await {
+                if write.write_all(&line).await.is_err() || write.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        LineTransport {
+            read: BufReader::new(read),
+            line: Vec::new(),
+            discarding: false,
+            out: Some(out),
+            writer: Some(writer),
+        }
+    }
+
+    fn answer(&self, reply: Value) {
+        if let Some(out) = &self.out {
+            let mut bytes = serde_json::to_vec(&reply).unwrap_or_default();
+            bytes.push(b'\n');
+            let _ = out.send(bytes);
+        }
+    }
+
+    /// Read until a whole line is in `self.line` (`Some(true)`), an oversized line was dropped
+    /// (`Some(false)`), or the stream ended (`None`). Cancel-safe: a partial line stays in
+    /// `self.line` and the next call resumes it.
+    async fn read_line(&mut self) -> Option<bool> {
+        loop {
+            let available = match self.read.fill_buf().await {
+                Ok([]) => return None,
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::debug!(error = %e, "stdin closed");
+                    return None;
+                }
+            };
+            let newline = available.iter().position(|b| *b == b'\n');
+            let take = newline.map_or(available.len(), |i| i + 1);
+            let mut oversized = false;
+            if self.discarding {
+                if newline.is_some() {
+                    self.discarding = false;
+                }
+            } else if self.line.len() + take > MAX_LINE {
+                self.line.clear();
+                self.discarding = newline.is_none();
+                oversized = true;
+            } else {
+                self.line.extend_from_slice(&available[..take]);
+            }
+            self.read.consume(take);
+            if oversized {
+                return Some(false);
+            }
+            if newline.is_some() && !self.discarding {
+                return Some(true);
+            }
+        }
+    }
+}
+
+/// The JSON-RPC error answering one message (a line, an HTTP body), or `None` when it is
+/// usable (or a notification to ignore).
+pub fn refusal(message: &[u8]) -> Option<Value> {
+    match judge(message) {
+        Verdict::Answer(reply) => Some(reply),
+        Verdict::Message(_) | Verdict::Skip => None,
+    }
+}
+
+/// What to do with one line.
+#[derive(Debug)]
+enum Verdict {
+    /// A message for rmcp.
+    Message(Box<RxJsonRpcMessage<RoleServer>>),
+    /// Answer this and read on.
+    Answer(Value),
+    /// Nothing to do (blank line, unknown notification).
+    Skip,
+}
+
+fn error(id: Value, code: i32, message: String) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+/// Decide what one line (without its newline) is.
+fn judge(line: &[u8]) -> Verdict {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line); // a UTF-8 BOM
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Verdict::Skip;
+    }
+    let value: Value = match serde_json::from_slice(line) {
+        Ok(value) => value,
+        Err(e) => return Verdict::Answer(error(Value::Null, -32700, format!("Parse error: {e}"))),
+    };
+    let id = match value.get("id") {
+        Some(id @ (Value::String(_) | Value::Number(_))) => Some(id.clone()),
+        _ => None,
+    };
+    let method = value.get("method").and_then(Value::as_str);
+    let envelope_ok = value.is_object()
+        && value.get("jsonrpc") == Some(&json!("2.0"))
+        && (value.get("id").is_none() || id.is_some());
+    if !envelope_ok {
+        let why = if value.is_array() {
+            "Invalid Request: batches are not supported; send one message per line"
+        } else {
+            "Invalid Request: not a JSON-RPC 2.0 message"
+        };
+        return Verdict::Answer(error(id.unwrap_or(Value::Null), -32600, why.to_owned()));
+    }
+    match serde_json::from_value::<RxJsonRpcMessage<RoleServer>>(value.clone()) {
+        // rmcp takes a known method whose params do not parse as a custom request (and would
+        // answer "method not found"): it is a request with invalid params
+        Ok(JsonRpcMessage::Request(request)) if matches!(&request.request, ClientRequest::CustomRequest(custom) if METHODS.contains(&custom.method.as_str())) =>
+        {
+            let method = method.unwrap_or_default();
+            Verdict::Answer(error(
+                id.unwrap_or(Value::Null),
+                -32602,
+                format!(
+                    "Invalid params for {method}: {}",
+                    params_problem(method, &value)
+                ),
+            ))
+        }
+        Ok(message) => Verdict::Message(Box::new(message)),
+        Err(e) => match (id, method) {
+            // a notification nobody here knows: JSON-RPC says ignore it
+            (None, Some(_)) => Verdict::Skip,
+            (Some(id), Some(method)) if METHODS.contains(&method) => Verdict::Answer(error(
+                id,
+                -32602,
+                format!("Invalid params for {method}: {e}"),
+            )),
+            (id, _) => Verdict::Answer(error(
+                id.unwrap_or(Value::Null),
+                -32600,
+                format!("Invalid Request: {e}"),
+            )),
+        },
+    }
+}
+
+/// What is wrong with the params of a request for a known `method` (serde's words).
+fn params_problem(method: &str, message: &Value) -> String {
+    let params = message.get("params").cloned().unwrap_or(Value::Null);
+    let parsed = match method {
+        "tools/call" => serde_json::from_value::<CallToolRequestParams>(params).map(drop),
+        "initialize" => serde_json::from_value::<InitializeRequestParams>(params).map(drop),
+        "prompts/get" => serde_json::from_value::<GetPromptRequestParams>(params).map(drop),
+        "resources/read" => serde_json::from_value::<ReadResourceRequestParams>(params).map(drop),
+        _ => return "they do not fit the method".to_owned(),
+    };
+    match parsed {
+        Err(e) => e.to_string(),
+        Ok(()) => "they do not fit the method".to_owned(),
+    }
+}
+
+impl<R: AsyncRead + Send + Unpin> Transport<RoleServer> for LineTransport<R> {
+    type Error = std::io::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleServer>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let out = self.out.clone();
+        async move {
+            let mut bytes = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
+            bytes.push(b'\n');
+            match out {
+                Some(out) if out.send(bytes).is_ok() => Ok(()),
+                _ => Err(std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    "stdout is closed",
+                )),
+            }
+        }
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        loop {
+            match self.read_line().await? {
+                false => self.answer(error(
+                    Value::Null,
+                    -32700,
+                    format!("Parse error: a message longer than {MAX_LINE} bytes"),
+                )),
+                true => {
+                    let line = std::mem::take(&mut self.line);
+                    let verdict = judge(line.strip_suffix(b"\n").unwrap_or(&line));
+                    self.line = line;
+                    self.line.clear();
+                    match verdict {
+                        Verdict::Message(message) => return Some(*message),
+                        Verdict::Answer(reply) => {
+                            tracing::debug!(%reply, "answered an unusable line");
+                            self.answer(reply);
+                        }
+                        Verdict::Skip => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        drop(self.out.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.await; // everything queued goes out first
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(line: &[u8]) -> Value {
+        match judge(line) {
+            Verdict::Answer(v) => v,
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(line)),
+        }
+    }
+
+    #[test]
+    fn lines_that_are_not_json_get_a_parse_error() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        for line in [
+            b"{this is not json".as_slice(),
+            b"\xff\xfe{}",
+            br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\ud800"}}"#,
+            deep.as_bytes(),
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"",
+        ] {
+            let reply = answer(line);
+            assert_eq!(reply["error"]["code"], -32700, "{reply}");
+            assert_eq!(reply["id"], Value::Null);
+            assert_eq!(reply["jsonrpc"], "2.0");
+        }
+    }
+
+    #[test]
+    fn json_that_is_not_a_request_gets_invalid_request_or_params() {
+        let batch = answer(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#);
+        assert_eq!(batch["error"]["code"], -32600);
+        let no_version = answer(br#"{"id":4,"method":"ping"}"#);
+        assert_eq!(
+            (
+                no_version["error"]["code"].clone(),
+                no_version["id"].clone()
+            ),
+            (json!(-32600), json!(4))
+        );
+        let bad_id = answer(br#"{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}"#);
+        assert_eq!(bad_id["error"]["code"], -32600);
+        for (n, args) in ["[1,2]", "\"text\"", "7", "true"].iter().enumerate() {
+            let line = format!(
+                r#"{{"jsonrpc":"2.0","id":{n},"method":"tools/call","params":{{"name":"crm_search","arguments":{args}}}}}"#
+            );
+            let reply = answer(line.as_bytes());
+            assert_eq!(reply["error"]["code"], -32602, "{reply}");
+            assert_eq!(reply["id"], n);
+        }
+    }
+
+    #[test]
+    fn messages_pass_and_noise_is_skipped() {
+        assert!(matches!(
+            judge(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Verdict::Message(_)
+        ));
+        assert!(matches!(
+            judge(b"\xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\r"),
+            Verdict::Message(_)
+        ));
+        assert!(matches!(judge(b"   "), Verdict::Skip));
+        // an unknown notification is never answered (rmcp may take it as a custom one)
+        assert!(!matches!(
+            judge(br#"{"jsonrpc":"2.0","method":"notifications/whatever","params":{}}"#),
+            Verdict::Answer(_)
+        ));
+    }
+}
