@@ -54,11 +54,11 @@ async fn describe_follows_the_catalog_and_allowed_values_follow_the_configuratio
     let nickname = contacts
         .field("nickname")
         .expect("a column added to the database is described");
-    assert!(!nickname.read_only && !nickname.required);
+    assert!(!nickname.is_read_only() && !nickname.required);
     // contacts_summary was created before the column: it lacks it, so the table is read
     assert!(contacts.field("company_name").is_none());
     let companies = g.describe(&cx(), "companies").await.unwrap();
-    assert!(companies.field("nb_deals").unwrap().read_only);
+    assert!(companies.field("nb_deals").unwrap().is_read_only());
     let deals = g.describe(&cx(), "deals").await.unwrap();
     let stages: Vec<&str> = deals
         .field("stage")

@@ -78,7 +78,7 @@ async fn allowed_values_follow_the_configuration_row() {
             .unwrap()
             .field("company_name")
             .unwrap()
-            .read_only
+            .is_read_only()
     );
     let e = create(&g, "deals", json!({"name": "X", "stage": "won"}))
         .await

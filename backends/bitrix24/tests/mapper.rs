@@ -84,12 +84,12 @@ fn item_fields_become_a_schema() {
     assert_eq!(s.fields[1].name, "title");
     let f = |n: &str| s.field(n).unwrap();
     assert_eq!(f("id").field_type, FieldType::Id);
-    assert!(f("id").read_only);
+    assert!(f("id").is_read_only());
     assert_eq!(f("opportunity").field_type, FieldType::Money);
     assert_eq!(f("opened").field_type, FieldType::Boolean);
     assert_eq!(f("closedate").field_type, FieldType::Date);
     assert_eq!(f("updatedTime").field_type, FieldType::DateTime);
-    assert!(f("updatedTime").read_only);
+    assert!(f("updatedTime").is_read_only());
     assert_eq!(f("assignedById").field_type, FieldType::Reference);
     assert!(f("assignedById").required);
     assert_eq!(f("companyId").link_entity.as_deref(), Some("companies"));
@@ -107,8 +107,8 @@ fn item_fields_become_a_schema() {
     let uf = f("UF_CRM_44_1721812814433");
     assert_eq!(uf.label, "Custom field (list)");
     assert_eq!(uf.options[1].value, "80");
-    assert!(f("stageSemanticId").read_only);
-    assert!(f("labels").read_only && f("labels").compact);
+    assert!(f("stageSemanticId").is_read_only());
+    assert!(f("labels").is_read_only() && f("labels").compact);
     assert!(s.links.iter().any(|l| l.name == "contacts" && l.writable));
 }
 

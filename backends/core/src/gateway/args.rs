@@ -6,6 +6,7 @@ use crate::model::{DeleteKind, EntityInfo, Fields, Record, TimelineItem};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// A `where` item as the agent writes it; `op` is parsed separately for a clear error.
 #[derive(Debug, Clone, Deserialize)]
@@ -329,8 +330,8 @@ pub struct CallArgs {
 /// crm_entities result.
 #[derive(Debug, Clone, Serialize)]
 pub struct EntitiesOutput {
-    /// Every reachable entity with its capabilities.
-    pub entities: Vec<EntityInfo>,
+    /// Every reachable entity with its capabilities (shared with the backend's catalogue).
+    pub entities: Vec<Arc<EntityInfo>>,
 }
 
 /// How a limit was applied.
@@ -344,13 +345,12 @@ pub struct LimitApplied {
     pub capped: bool,
 }
 
-/// What ran where: the honest account of a search.
+/// What ran where: the honest account of a search. Every condition runs in the CRM (the
+/// gateway refuses what a field cannot run natively; it never filters pages itself).
 #[derive(Debug, Clone, Serialize)]
 pub struct Applied {
     /// Conditions the CRM evaluated (`field op`).
     pub native: Vec<String>,
-    /// Conditions the gateway evaluated itself, on this page only.
-    pub gateway: Vec<String>,
     /// The projection: `compact`, `all`, or `list`.
     pub fields: &'static str,
     /// Sort keys as applied (`-amount`).
@@ -425,11 +425,63 @@ pub struct TimelineOutput {
     pub limit: LimitApplied,
 }
 
-/// Result carrying one record (crm_create, crm_update).
+/// crm_create result: the record, or — when the CRM created it without saying under which id
+/// — how to find it.
 #[derive(Debug, Clone, Serialize)]
-pub struct RecordOutput {
-    /// The record.
-    pub record: Record,
+#[serde(untagged)]
+pub enum CreateOutput {
+    /// Created.
+    Created {
+        /// The record as the CRM stored it.
+        record: Record,
+    },
+    /// Created, but the CRM did not report the new record's id.
+    IdUnknown {
+        /// Always true: the record was created; do not create it again.
+        created: bool,
+        /// How to find it.
+        id_unknown: IdUnknownOutput,
+    },
+}
+
+impl CreateOutput {
+    /// The record, when the CRM reported it.
+    pub fn record(&self) -> Option<&Record> {
+        match self {
+            CreateOutput::Created { record } => Some(record),
+            CreateOutput::IdUnknown { .. } => None,
+        }
+    }
+
+    /// The record, when the CRM reported it.
+    pub fn into_record(self) -> Option<Record> {
+        match self {
+            CreateOutput::Created { record } => Some(record),
+            CreateOutput::IdUnknown { .. } => None,
+        }
+    }
+}
+
+/// A record created under an id the CRM did not report.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdUnknownOutput {
+    /// Why the id is not known.
+    pub reason: String,
+    /// crm_search arguments that find it (among look-alikes, if any).
+    pub find: SearchHint,
+    /// The data that was sent.
+    pub data: Fields,
+}
+
+/// The arguments of a crm_search that answers a question (where is the new record? did the
+/// write happen?).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchHint {
+    /// Entity (canonical).
+    pub entity: String,
+    /// Conditions.
+    #[serde(rename = "where")]
+    pub conditions: Vec<Condition>,
 }
 
 /// One changed field in an update preview.

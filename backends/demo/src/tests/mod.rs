@@ -9,6 +9,7 @@ mod tenants;
 mod timeline;
 mod writes;
 
+use std::sync::Arc;
 use crate::DemoBackend;
 use crate::kind::Kind;
 use crmgate_core::filter::{Condition, Filter, FilterOp, SortKey};
@@ -25,13 +26,13 @@ fn cx() -> CallContext {
 }
 
 /// The entity info for a canonical or native name.
-async fn info(backend: &DemoBackend, name: &str) -> EntityInfo {
+async fn info(backend: &DemoBackend, name: &str) -> Arc<EntityInfo> {
     backend
         .entities(&cx())
         .await
         .unwrap()
-        .into_iter()
-        .find(|e| e.is_named(name))
+        .get(name)
+        .cloned()
         .unwrap_or_else(|| panic!("no entity {name}"))
 }
 

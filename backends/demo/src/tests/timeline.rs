@@ -1,5 +1,6 @@
 //! Timelines and email drafts.
 
+use std::sync::Arc;
 use super::*;
 use crmgate_core::model::EmailDraft;
 use serde_json::json;
@@ -81,7 +82,7 @@ fn draft(
     to: &[&str],
     subject: &str,
     body: &str,
-    parent: Option<(EntityInfo, &str)>,
+    parent: Option<(Arc<EntityInfo>, &str)>,
     template: Option<&str>,
 ) -> EmailDraft {
     EmailDraft {
