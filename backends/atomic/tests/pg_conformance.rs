@@ -49,5 +49,5 @@ async fn postgres_transport_passes_the_conformance_suite() {
         missing_id: "999999".into(),
     };
     let report = conformance::run(&gateway, &fixture).await;
-    assert!(report.passed.len() >= 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
 }

@@ -47,7 +47,7 @@ async fn postgrest_transport_passes_the_conformance_suite() {
         missing_id: "999999".into(),
     };
     let report = conformance::run(&gateway, &fixture).await;
-    assert!(report.passed.len() >= 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
     assert!(
         sandbox.request_count() > 50,
         "the suite ran against the sandbox"

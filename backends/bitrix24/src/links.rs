@@ -7,6 +7,7 @@
 //!   `$result[o][item][companyId]` reference.
 //! - `companies.contacts`, `companies.deals`: a search on `companyId`.
 
+use std::sync::Arc;
 use crate::client::{Access, Client, Command};
 use crate::map::record::to_record;
 use crate::paging::{self, Scope};
@@ -18,8 +19,8 @@ use serde_json::{Value, json};
 
 /// The target side of a link: its scope and entity info.
 pub struct Target<'a> {
-    /// Entity of the far side.
-    pub entity: &'a EntityInfo,
+    /// Entity of the far side (shared with the catalogue).
+    pub entity: &'a Arc<EntityInfo>,
     /// Its scope (schema, dictionaries, portal).
     pub scope: Scope<'a>,
 }
