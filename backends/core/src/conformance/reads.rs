@@ -148,7 +148,14 @@ pub(super) async fn claimed_operators_work(
         .fields
         .clone();
     for op in &entity.filter_ops {
-        for condition in conditions_for(*op, &schema, &sample, 3) {
+        // up to three fields per operator; one for order and ranges, whose operands (dates,
+        // date-times) each CRM takes in its own shape
+        let ordered = matches!(
+            op,
+            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte | FilterOp::Between
+        );
+        let max = if ordered { 1 } else { 3 };
+        for condition in conditions_for(*op, &schema, &sample, max) {
             check_condition(gateway, cx, &entity, &condition).await?;
         }
     }
