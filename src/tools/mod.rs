@@ -153,10 +153,7 @@ async fn dispatch(
         }
         ToolKind::Create => {
             let out = g.create(cx, parse(spec, args)?).await?;
-            done(
-                &out,
-                format!("Created {}", render::record_line(&out.record)),
-            )
+            done(&out, render::create(&out))
         }
         ToolKind::Update => {
             let out = g.update(cx, parse(spec, args)?).await?;

@@ -5,7 +5,7 @@
 use crmgate_core::Error;
 use crmgate_core::gateway::*;
 use crmgate_core::model::Record;
-use crmgate_core::schema::EntitySchema;
+use crmgate_core::schema::{EntitySchema, FieldAccess};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -87,6 +87,33 @@ pub fn entities(out: &EntitiesOutput) -> String {
     s
 }
 
+/// crm_create: the record, or where to find one created under an unreported id.
+pub fn create(out: &CreateOutput) -> String {
+    match out {
+        CreateOutput::Created { record } => format!("Created {}", record_line(record)),
+        CreateOutput::IdUnknown { id_unknown, .. } => {
+            let find: Vec<String> = id_unknown
+                .find
+                .conditions
+                .iter()
+                .map(|c| format!("{} {} {}", c.field, c.op.as_str(), c.value))
+                .collect();
+            format!(
+                "Created in {}, but the CRM did not say under which id ({}). Do not create it \
+                 again; find it with crm_search {} where {}.",
+                id_unknown.find.entity,
+                id_unknown.reason,
+                id_unknown.find.entity,
+                if find.is_empty() {
+                    "(newest first)".to_owned()
+                } else {
+                    find.join(" and ")
+                }
+            )
+        }
+    }
+}
+
 /// crm_describe
 pub fn describe(schema: &EntitySchema) -> String {
     let mut s = format!(
@@ -104,8 +131,10 @@ pub fn describe(schema: &EntitySchema) -> String {
         if f.required {
             s.push_str(" required");
         }
-        if f.read_only {
-            s.push_str(" read-only");
+        match f.access {
+            FieldAccess::ReadWrite => {}
+            FieldAccess::ReadOnly => s.push_str(" read-only"),
+            FieldAccess::CreateOnly => s.push_str(" create-only"),
         }
         if !f.options.is_empty() {
             let values: Vec<&str> = f.options.iter().map(|o| o.value.as_str()).collect();
