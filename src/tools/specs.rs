@@ -110,7 +110,7 @@ pub static TOOLS: [ToolSpec; 16] = [
         Tier::Read,
         READ,
         |_| true,
-        "Fields of an entity (type, required, read_only, enum options with labels) and its links. Read before writing.",
+        "Fields of an entity (type, required, access when not read_write: read_only or create_only, the filter_ops each field runs, sortable, enum options with labels) and its links. Read before writing or filtering.",
     ),
     spec(
         "crm_search",
@@ -378,7 +378,11 @@ pub fn output_schema(kind: ToolKind) -> Value {
         ),
         Related => paged("records"),
         Timeline => paged("items"),
-        Create => object(json!({"record": obj}), &["record"]),
+        // the record, or (created: true, id_unknown) when the CRM did not report the id
+        Create => object(
+            json!({"record": obj, "created": {"type": "boolean"}, "id_unknown": obj}),
+            &[],
+        ),
         Update => object(json!({"record": obj, "diff": array}), &[]),
         Link | Unlink => object(json!({"ok": {"type": "boolean"}}), &["ok"]),
         Note => object(json!({"note": obj}), &["note"]),
