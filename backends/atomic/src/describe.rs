@@ -7,7 +7,7 @@ use crate::model::fields::{FieldSpec, field, fields};
 use crate::model::links::links;
 use crate::model::options::AllowedValues;
 use crate::store::Column;
-use crmgate_core::model::EntityCatalog;
+use crmgate_core::model::{EntityCatalog, HiddenEntity};
 use crmgate_core::schema::{EntitySchema, FieldSchema, FieldType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -67,9 +67,19 @@ impl Model {
                 info
             })
             .collect();
+        // a table the catalog does not show this caller exists but is out of its reach
+        let hidden = Kind::ALL
+            .into_iter()
+            .filter(|k| catalog.is_some() && !entities[k].present)
+            .map(|k| HiddenEntity {
+                name: k.name().into(),
+                native: k.table().into(),
+                permission: format!("SELECT on {}", k.table()),
+            })
+            .collect();
         Model {
             entities,
-            catalog: Arc::new(EntityCatalog::new(infos)),
+            catalog: Arc::new(EntityCatalog::new(infos).with_hidden(hidden)),
         }
     }
 }
@@ -252,10 +262,14 @@ mod tests {
                 .field("last_name")
                 .is_none()
         );
-        // a table the caller cannot see: the built-in model
+        // a table the caller cannot see: the built-in model, and named as hidden, not unknown
         assert_eq!(
             model.get(Kind::Deals).schema.fields.len(),
             fields(Kind::Deals).len()
         );
+        assert!(model.catalog().get("deals").is_none());
+        let hidden = model.catalog().hidden_named("deals").unwrap();
+        assert_eq!(hidden.permission, "SELECT on deals");
+        assert!(model.catalog().get("tags").is_some());
     }
 }

@@ -12,7 +12,8 @@ use crate::map::fields::{self, EntityMeta};
 use crate::map::kind;
 use crmgate_core::cache::{CacheScope, MetadataCache};
 use crmgate_core::model::{
-    ActionInfo, ActionParam, DeleteKind, EntityCatalog, EntityInfo, Operation, TotalKind,
+    ActionInfo, ActionParam, DeleteKind, EntityCatalog, EntityInfo, HiddenEntity, Operation,
+    TotalKind,
 };
 use crmgate_core::schema::{EnumOption, FieldType};
 use crmgate_core::{CallContext, Error, ErrorCode, Result};
@@ -128,6 +129,7 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
     dicts.users.extend(dicts::parse_users(&users_first));
     let mut metas = HashMap::new();
     let mut entities = Vec::new();
+    let mut hidden = Vec::new();
     let mut first_error = None;
     for (etid, name, label) in kind::STANDARD {
         match out.take(&format!("fields_{etid}"), "crm.item.fields") {
@@ -143,6 +145,11 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
                 metas.insert(etid, Arc::new(meta));
             }
             Err(e) if e.code == ErrorCode::PermissionDenied => {
+                hidden.push(HiddenEntity {
+                    name: name.to_owned(),
+                    native: kind::native(etid),
+                    permission: format!("CRM access rights to read {label}"),
+                });
                 first_error.get_or_insert(e);
             }
             Err(e) => return Err(e),
@@ -194,7 +201,7 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
     }
     Ok(Catalog {
         dicts,
-        entities: Arc::new(EntityCatalog::new(entities)),
+        entities: Arc::new(EntityCatalog::new(entities).with_hidden(hidden)),
         metas,
     })
 }
