@@ -223,7 +223,9 @@ fn check_says_not_reached_when_nothing_listens() {
     assert!(out.contains("reached:  no"), "{out}");
     assert!(!out.contains("reached:  yes"), "{out}");
     assert!(
-        error_lines(&o).iter().any(|l| l.contains("UPSTREAM_UNAVAILABLE")),
+        error_lines(&o)
+            .iter()
+            .any(|l| l.contains("UPSTREAM_UNAVAILABLE")),
         "{}",
         stderr(&o)
     );

@@ -271,7 +271,10 @@ async fn a_confirm_token_is_refused_for_another_callers_delete() {
         "{refused}"
     );
     let still = call(&base, "bob-token", "crm_get", target.clone()).await;
-    assert_eq!(still["isError"], false, "bob's record is still there: {still}");
+    assert_eq!(
+        still["isError"], false,
+        "bob's record is still there: {still}"
+    );
     let done = call(&base, "alice-token", "crm_delete", stolen).await;
     assert_eq!(done["structuredContent"]["deleted"], true, "{done}");
 }
@@ -514,7 +517,11 @@ async fn an_atomic_server_names_supabase_auth_as_its_authorization_server() {
 #[test]
 fn hosted_calls_end_before_the_request_timeout() {
     let app = crmgate::backends::app(crmgate::config::ResolvedCrm::demo()).unwrap();
-    assert_eq!(app.gateway.settings().call_time_limit, None, "stdio: no limit");
+    assert_eq!(
+        app.gateway.settings().call_time_limit,
+        None,
+        "stdio: no limit"
+    );
     for (request_timeout, call_limit) in [(1, 900), (60, 58_000)] {
         let settings = HttpSettings {
             request_timeout: std::time::Duration::from_secs(request_timeout),

@@ -149,9 +149,7 @@ fn from_catalog(kind: Kind, catalog: &[Column], allowed: &AllowedValues) -> Opti
             continue;
         }
         out.push(match field(kind, &column.name) {
-            Some(spec) => {
-                from_spec(spec, allowed).read_only()
-            }
+            Some(spec) => from_spec(spec, allowed).read_only(),
             None => unknown_column(column, true),
         });
     }
@@ -210,7 +208,13 @@ mod tests {
         let model = Model::build(None, &AllowedValues::default());
         let contacts = model.get(Kind::Contacts);
         assert_eq!(contacts.relation, "contacts_summary");
-        assert!(contacts.schema.field("company_name").unwrap().is_read_only());
+        assert!(
+            contacts
+                .schema
+                .field("company_name")
+                .unwrap()
+                .is_read_only()
+        );
         // per field: text runs every operator, ids and numbers no text matching, JSON emptiness
         use crmgate_core::filter::FilterOp;
         let f = |n: &str| contacts.schema.field(n).unwrap().clone();

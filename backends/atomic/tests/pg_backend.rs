@@ -6,15 +6,17 @@ mod scenarios;
 use crmgate_atomic::testkit::{PgTestDb, TestUser};
 use crmgate_atomic::{AtomicBackend, Credential};
 use crmgate_core::gateway::*;
+use crmgate_core::testkit;
 use crmgate_core::{CallContext, ErrorCode};
 use scenarios::{create, cx};
-use crmgate_core::testkit;
 use serde_json::json;
 use std::sync::Arc;
 
 fn gateway(db: &PgTestDb, user: TestUser) -> Gateway {
     let config = db.config(db.gateway_url(), Credential::AccessToken(user.token(3600)));
-    testkit::gateway(Arc::new(AtomicBackend::new(config, testkit::cache()).unwrap()))
+    testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ))
 }
 
 #[tokio::test]

@@ -19,7 +19,9 @@ async fn postgres_transport_passes_the_conformance_suite() {
         db.gateway_url(),
         Credential::AccessToken(TestUser::Alice.token(3600)),
     );
-    let gateway = testkit::gateway(Arc::new(AtomicBackend::new(config, testkit::cache()).unwrap()));
+    let gateway = testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ));
     let fixture = Fixture {
         write_entity: "contacts".into(),
         create: fields(json!({

@@ -7,15 +7,17 @@ use crmgate_atomic::sandbox::Sandbox;
 use crmgate_atomic::testkit::TestUser;
 use crmgate_atomic::{AtomicBackend, Credential};
 use crmgate_core::gateway::*;
+use crmgate_core::testkit;
 use crmgate_core::{CallContext, ErrorCode};
 use scenarios::{create, cx};
-use crmgate_core::testkit;
 use serde_json::json;
 use std::sync::Arc;
 
 fn gateway(sandbox: &Sandbox, user: TestUser) -> Gateway {
     let config = sandbox.config(Credential::AccessToken(sandbox.token(user, 3600)));
-    testkit::gateway(Arc::new(AtomicBackend::new(config, testkit::cache()).unwrap()))
+    testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ))
 }
 
 #[tokio::test]

@@ -17,7 +17,9 @@ async fn postgrest_transport_passes_the_conformance_suite() {
     let config = sandbox.config(Credential::AccessToken(
         sandbox.token(TestUser::Alice, 3600),
     ));
-    let gateway = testkit::gateway(Arc::new(AtomicBackend::new(config, testkit::cache()).unwrap()));
+    let gateway = testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ));
     let fixture = Fixture {
         write_entity: "contacts".into(),
         create: fields(json!({

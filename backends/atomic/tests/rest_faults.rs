@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn gateway_with(config: crmgate_atomic::AtomicConfig) -> Gateway {
-    testkit::gateway(Arc::new(AtomicBackend::new(config, testkit::cache()).unwrap()))
+    testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ))
 }
 
 fn gateway(sandbox: &Sandbox) -> Gateway {
@@ -172,7 +174,11 @@ async fn rate_limits_and_outages_retry_reads_never_writes() {
         .on("/rest/v1/tags"),
     );
     let e = g.create(&cx(), new_tag()).await.unwrap_err();
-    assert_ne!(e.code, ErrorCode::OutcomeUnknown, "PostgREST rolled it back: {e}");
+    assert_ne!(
+        e.code,
+        ErrorCode::OutcomeUnknown,
+        "PostgREST rolled it back: {e}"
+    );
     assert_eq!(sandbox.request_count(), 1);
     // a 500 on a read is not retried either (not an overload status)
     sandbox.clear_log();
@@ -321,10 +327,18 @@ async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_
             e.suggestion
         );
         assert_eq!(sandbox.request_count(), 1, "{fault:?}: sent exactly once");
-        assert_eq!(count_tags(&g, &name).await, 1, "{fault:?}: exactly one record");
+        assert_eq!(
+            count_tags(&g, &name).await,
+            1,
+            "{fault:?}: exactly one record"
+        );
     }
     // a PATCH is a write too: never repeated once sent
-    sandbox.inject(Fault::drop_connection(3).after_applying().on("/rest/v1/deals"));
+    sandbox.inject(
+        Fault::drop_connection(3)
+            .after_applying()
+            .on("/rest/v1/deals"),
+    );
     sandbox.clear_log();
     let e = g
         .update(

@@ -165,12 +165,12 @@ impl Backend for Bitrix24Backend {
         let etid = Self::etid(entity)?;
         let catalog = self.describer.catalog(&self.client, cx).await?;
         let target = catalog.entities.get(&link.target).ok_or_else(|| {
-                Error::new(
-                    ErrorCode::PermissionDenied,
-                    format!("{} are not visible to this Bitrix24 user", link.target),
-                    "ask a portal administrator for CRM access rights on them",
-                )
-            })?;
+            Error::new(
+                ErrorCode::PermissionDenied,
+                format!("{} are not visible to this Bitrix24 user", link.target),
+                "ask a portal administrator for CRM access rights on them",
+            )
+        })?;
         let (_, meta) = self.meta(cx, target).await?;
         let target = links::Target {
             entity: target,

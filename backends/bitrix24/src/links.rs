@@ -7,7 +7,6 @@
 //!   `$result[o][item][companyId]` reference.
 //! - `companies.contacts`, `companies.deals`: a search on `companyId`.
 
-use std::sync::Arc;
 use crate::client::{Access, Client, Command};
 use crate::map::record::to_record;
 use crate::paging::{self, Scope};
@@ -16,6 +15,7 @@ use crmgate_core::model::{EntityInfo, FieldSelection, Page, PageRequest, SearchR
 use crmgate_core::schema::LinkSchema;
 use crmgate_core::{CallContext, Error, ErrorCode, Result};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The target side of a link: its scope and entity info.
 pub struct Target<'a> {

@@ -308,7 +308,11 @@ async fn server_errors_malformed_bodies_and_batch_command_errors() {
     let e = gateway.get(&cx(), get("1")).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
     assert!(e.retryable);
-    assert_eq!(sandbox.requests() - before, 3, "first attempt and two retries");
+    assert_eq!(
+        sandbox.requests() - before,
+        3,
+        "first attempt and two retries"
+    );
 
     sandbox
         .state()
@@ -348,20 +352,31 @@ async fn overload_limit_is_never_retried_and_the_first_operation_time_limit_bloc
     gateway.describe(&cx(), "leads").await.unwrap();
     sandbox.state().inject(
         Some("crm.item.get"),
-        Fault::error(503, "OVERLOAD_LIMIT", "REST API is blocked due to overload."),
+        Fault::error(
+            503,
+            "OVERLOAD_LIMIT",
+            "REST API is blocked due to overload.",
+        ),
         3,
     );
     let before = sandbox.requests();
     let e = gateway.get(&cx(), get("1")).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::UpstreamUnavailable, "{e}");
-    assert!(!e.retryable, "an administrator's block does not pass by retrying");
+    assert!(
+        !e.retryable,
+        "an administrator's block does not pass by retrying"
+    );
     assert!(e.message.contains("OVERLOAD_LIMIT"), "{}", e.message);
     assert_eq!(sandbox.requests() - before, 1, "not retried");
 
     sandbox.state().clear_faults();
     sandbox.state().inject(
         Some("crm.item.get"),
-        Fault::error(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit."),
+        Fault::error(
+            429,
+            "OPERATION_TIME_LIMIT",
+            "Method is blocked due to operation time limit.",
+        ),
         1,
     );
     let before = sandbox.requests();
@@ -395,14 +410,20 @@ async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_
     let gateway = impatient(&sandbox);
     gateway.describe(&cx(), "leads").await.unwrap();
     let faults = [
-        Fault::AfterApplying(Box::new(Fault::error(500, "INTERNAL_SERVER_ERROR", "Internal error"))),
+        Fault::AfterApplying(Box::new(Fault::error(
+            500,
+            "INTERNAL_SERVER_ERROR",
+            "Internal error",
+        ))),
         Fault::AfterApplying(Box::new(Fault::Drop)),
         Fault::AfterApplying(Box::new(Fault::Delay(Duration::from_secs(5)))),
     ];
     for (i, fault) in faults.into_iter().enumerate() {
         let title = format!("Once only {i}");
         let count = sandbox.state().count(1);
-        sandbox.state().inject(Some("crm.item.add"), fault.clone(), 1);
+        sandbox
+            .state()
+            .inject(Some("crm.item.add"), fault.clone(), 1);
         let before = sandbox.requests();
         let e = gateway
             .create(
@@ -423,7 +444,11 @@ async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_
             "{fault:?}: {}",
             e.suggestion
         );
-        assert_eq!(sandbox.requests() - before, 1, "{fault:?}: sent exactly once");
+        assert_eq!(
+            sandbox.requests() - before,
+            1,
+            "{fault:?}: sent exactly once"
+        );
         assert_eq!(
             sandbox.state().count(1),
             count + 1,
@@ -459,9 +484,8 @@ async fn the_probe_names_the_user_and_a_wrong_address_says_to_check_it() {
     // a web server that is not a Bitrix24 portal: 404 pages for everything
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let site = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new().fallback(|| async {
-        (axum::http::StatusCode::NOT_FOUND, "<html>Not Found</html>")
-    });
+    let app = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "<html>Not Found</html>") });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     drop(sandbox);
     let wrong = common::backend_for(
@@ -472,7 +496,10 @@ async fn the_probe_names_the_user_and_a_wrong_address_says_to_check_it() {
     assert_eq!(e.code, ErrorCode::Config, "{e}");
     assert!(e.suggestion.contains("webhook_url"), "{}", e.suggestion);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = format!("http://{}/rest/1/{WEBHOOK_CODE}/", listener.local_addr().unwrap());
+    let nowhere = format!(
+        "http://{}/rest/1/{WEBHOOK_CODE}/",
+        listener.local_addr().unwrap()
+    );
     drop(listener);
     let e = common::backend_for(&nowhere, common::fast_upstream())
         .probe(&cx())

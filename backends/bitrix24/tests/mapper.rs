@@ -113,12 +113,22 @@ fn item_fields_become_a_schema() {
     // per field, from the recorded descriptors: isImmutable → create-only; what list runs
     use crmgate_core::filter::FilterOp::*;
     use crmgate_core::schema::FieldAccess;
-    assert_eq!(f("categoryId").access, FieldAccess::CreateOnly, "recorded isImmutable");
+    assert_eq!(
+        f("categoryId").access,
+        FieldAccess::CreateOnly,
+        "recorded isImmutable"
+    );
     assert_eq!(f("title").access, FieldAccess::ReadWrite);
     assert!(f("title").filters_with(Contains) && f("title").filters_with(StartsWith));
-    assert!(!f("stageId").filters_with(Contains), "text matching only on text");
+    assert!(
+        !f("stageId").filters_with(Contains),
+        "text matching only on text"
+    );
     assert!(f("opportunity").filters_with(Between) && f("opportunity").sortable);
-    assert!(f("fm").filter_ops.is_empty() && !f("fm").sortable, "phones and e-mails");
+    assert!(
+        f("fm").filter_ops.is_empty() && !f("fm").sortable,
+        "phones and e-mails"
+    );
     assert!(f("labels").filter_ops.is_empty() && !f("labels").sortable);
     assert!(!f("contactIds").sortable, "multiple fields do not sort");
     assert_eq!(f("stageSemanticId").filter_ops, vec![Eq, Ne, In, NotIn]);

@@ -140,7 +140,11 @@ impl Client {
             }
         };
         if !answer.is_success() {
-            return Err(error::from_status(ctx, answer.status.as_u16(), &answer.body));
+            return Err(error::from_status(
+                ctx,
+                answer.status.as_u16(),
+                &answer.body,
+            ));
         }
         Ok(answer)
     }
@@ -162,7 +166,9 @@ impl Client {
             Ok(_) => Ok(false),
             Err(e)
                 if e.code == ErrorCode::PermissionDenied
-                    && e.details.as_ref().is_some_and(|d| d.get("missing_scope").is_some()) =>
+                    && e.details
+                        .as_ref()
+                        .is_some_and(|d| d.get("missing_scope").is_some()) =>
             {
                 Ok(true)
             }

@@ -13,9 +13,9 @@ use crmgate_bottlecrm::sandbox::{
 };
 use crmgate_core::gateway::{ConditionArg, CreateArgs, DeleteArgs, GetArgs, NoteArgs, SearchArgs};
 use crmgate_core::{Backend, CallContext, ErrorCode, testkit};
-use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::json;
+use std::time::Duration;
 
 fn cx() -> CallContext {
     CallContext::configured()
@@ -484,11 +484,16 @@ async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_
         assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{fault:?}: {e}");
         assert!(!e.retryable, "{fault:?}");
         assert!(
-            e.suggestion.contains("crm_search contacts where email contains"),
+            e.suggestion
+                .contains("crm_search contacts where email contains"),
             "{fault:?}: {}",
             e.suggestion
         );
-        assert_eq!(sandbox.requests() - before, 1, "{fault:?}: sent exactly once");
+        assert_eq!(
+            sandbox.requests() - before,
+            1,
+            "{fault:?}: sent exactly once"
+        );
         assert_eq!(count(&email), 1, "{fault:?}: exactly one record upstream");
     }
 }
@@ -516,19 +521,26 @@ async fn a_hung_bottlecrm_costs_one_timeout_per_call() {
 async fn the_probe_tells_nothing_listening_and_a_wrong_url_from_a_working_token() {
     let sandbox = Sandbox::start().await.unwrap();
     let backend = |url: &str, token: &str| {
-        let mut config = crmgate_bottlecrm::BottleConfig::new(
-            url,
-            Some(SecretString::from(token.to_owned())),
-        )
-        .unwrap();
+        let mut config =
+            crmgate_bottlecrm::BottleConfig::new(url, Some(SecretString::from(token.to_owned())))
+                .unwrap();
         config.upstream = testkit::upstream();
         crmgate_bottlecrm::BottleCrmBackend::new(config, testkit::cache()).unwrap()
     };
     let report = backend(&sandbox.url(), ADMIN_A).probe(&cx()).await.unwrap();
     assert_eq!(report.identity.as_deref(), Some("an unrestricted token"));
-    let scoped = backend(&sandbox.url(), LEADS_READ_A).probe(&cx()).await.unwrap();
-    assert_eq!(scoped.identity.as_deref(), Some("a scoped personal access token"));
-    let e = backend(&sandbox.url(), REVOKED_A).probe(&cx()).await.unwrap_err();
+    let scoped = backend(&sandbox.url(), LEADS_READ_A)
+        .probe(&cx())
+        .await
+        .unwrap();
+    assert_eq!(
+        scoped.identity.as_deref(),
+        Some("a scoped personal access token")
+    );
+    let e = backend(&sandbox.url(), REVOKED_A)
+        .probe(&cx())
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::AuthFailed, "{e}");
     let e = backend(&format!("{}/crm", sandbox.url()), ADMIN_A)
         .probe(&cx())

@@ -9,8 +9,8 @@ use common::gateway;
 use crmgate_bottlecrm::entities::Entity;
 use crmgate_bottlecrm::sandbox::{ADMIN_A, Sandbox};
 use crmgate_core::gateway::{
-    ActionArgs, ActionOutput, ConditionArg, CreateArgs, CreateOutput, Gateway, GetArgs, GetOutput, NoteArgs,
-    SearchArgs, TimelineArgs, UpdateArgs, UpdateOutput,
+    ActionArgs, ActionOutput, ConditionArg, CreateArgs, CreateOutput, Gateway, GetArgs, GetOutput,
+    NoteArgs, SearchArgs, TimelineArgs, UpdateArgs, UpdateOutput,
 };
 use crmgate_core::{CallContext, ErrorCode};
 use serde_json::{Value, json};
@@ -24,7 +24,11 @@ fn fields(v: Value) -> crmgate_core::model::Fields {
     v.as_object().unwrap().clone()
 }
 
-async fn create_output(g: &Gateway, entity: &str, data: Value) -> crmgate_core::Result<CreateOutput> {
+async fn create_output(
+    g: &Gateway,
+    entity: &str,
+    data: Value,
+) -> crmgate_core::Result<CreateOutput> {
     g.create(
         &cx(),
         CreateArgs {
@@ -137,11 +141,19 @@ async fn leads_and_tasks_created_without_an_id_are_found_again() {
     )
     .await
     .unwrap();
-    let CreateOutput::IdUnknown { created, id_unknown } = out else {
+    let CreateOutput::IdUnknown {
+        created,
+        id_unknown,
+    } = out
+    else {
         panic!("expected the id to be unknown: {out:?}");
     };
     assert!(created);
-    assert!(id_unknown.reason.contains("cannot tell"), "{}", id_unknown.reason);
+    assert!(
+        id_unknown.reason.contains("cannot tell"),
+        "{}",
+        id_unknown.reason
+    );
     assert_eq!(id_unknown.find.entity, "tasks");
     let json = serde_json::to_value(&id_unknown.find).unwrap();
     assert_eq!(

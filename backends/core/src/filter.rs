@@ -73,16 +73,7 @@ impl FilterOp {
             | FieldType::LongText
             | FieldType::Email
             | FieldType::Phone
-            | FieldType::Url => &[
-                Eq,
-                Ne,
-                In,
-                NotIn,
-                Contains,
-                StartsWith,
-                IsNull,
-                IsNotNull,
-            ],
+            | FieldType::Url => &[Eq, Ne, In, NotIn, Contains, StartsWith, IsNull, IsNotNull],
             FieldType::Integer
             | FieldType::Number
             | FieldType::Money
@@ -227,12 +218,10 @@ impl Condition {
                 Value::String(s) if !s.is_empty() => Ok(()),
                 _ => bad("value must be a non-empty string"),
             },
-            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
-                match &self.value {
-                    Value::Number(_) | Value::String(_) => Ok(()),
-                    _ => bad("value must be a number or a string"),
-                }
-            }
+            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => match &self.value {
+                Value::Number(_) | Value::String(_) => Ok(()),
+                _ => bad("value must be a number or a string"),
+            },
             FilterOp::Eq | FilterOp::Ne => match &self.value {
                 Value::Array(_) | Value::Object(_) => {
                     bad("value must be a single value (use in for several)")
@@ -324,11 +313,7 @@ fn unsupported_on_field(
             field.name
         )
     } else {
-        format!(
-            "{} supports: {}; {elsewhere}",
-            field.name,
-            runs.join(" ")
-        )
+        format!("{} supports: {}; {elsewhere}", field.name, runs.join(" "))
     };
     Error::new(ErrorCode::UnsupportedFilter, message, suggestion).with_details(
         serde_json::json!({"field": field.name, "op": op.as_str(), "supported": runs}),
@@ -504,17 +489,33 @@ mod tests {
         let e = check(cond("won", FilterOp::Gt, json!(1))).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedFilter);
         assert!(e.message.contains("deals.won"), "{}", e.message);
-        assert!(e.suggestion.contains("won supports: eq"), "{}", e.suggestion);
-        assert!(e.suggestion.contains("\"gt\" runs on: amount"), "{}", e.suggestion);
+        assert!(
+            e.suggestion.contains("won supports: eq"),
+            "{}",
+            e.suggestion
+        );
+        assert!(
+            e.suggestion.contains("\"gt\" runs on: amount"),
+            "{}",
+            e.suggestion
+        );
         assert!(check(cond("amount", FilterOp::Gt, json!(1))).is_ok());
         // per field: the entity runs eq, this field only contains
         let e = check(cond("city", FilterOp::Eq, json!("Oslo"))).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedFilter);
-        assert!(e.suggestion.starts_with("city supports: contains"), "{}", e.suggestion);
+        assert!(
+            e.suggestion.starts_with("city supports: contains"),
+            "{}",
+            e.suggestion
+        );
         assert_eq!(e.details.unwrap()["supported"], json!(["contains"]));
         assert!(check(cond("city", FilterOp::Contains, json!("Os"))).is_ok());
         let e = check(cond("website", FilterOp::Contains, json!("x"))).unwrap_err();
-        assert!(e.suggestion.contains("cannot be filtered at all"), "{}", e.suggestion);
+        assert!(
+            e.suggestion.contains("cannot be filtered at all"),
+            "{}",
+            e.suggestion
+        );
         assert!(e.suggestion.contains("runs on: city"), "{}", e.suggestion);
         assert_eq!(
             FilterOp::parse("startswith").unwrap_err().code,

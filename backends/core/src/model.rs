@@ -235,9 +235,9 @@ impl EntityCatalog {
 
     /// The hidden entity a name denotes, if any.
     pub fn hidden_named(&self, name: &str) -> Option<&HiddenEntity> {
-        self.hidden.iter().find(|h| {
-            h.name.eq_ignore_ascii_case(name) || h.native.eq_ignore_ascii_case(name)
-        })
+        self.hidden
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name) || h.native.eq_ignore_ascii_case(name))
     }
 
     /// Canonical names, then the native names that differ (for "did you mean").

@@ -83,7 +83,11 @@ pub fn validate_write(schema: &EntitySchema, data: &Fields, kind: WriteKind) -> 
         }
     }
     if kind == WriteKind::Create {
-        for field in schema.fields.iter().filter(|f| f.required && !f.is_read_only()) {
+        for field in schema
+            .fields
+            .iter()
+            .filter(|f| f.required && !f.is_read_only())
+        {
             if !data.contains_key(&field.name) {
                 problems.push(Problem {
                     code: ErrorCode::Validation,
@@ -386,7 +390,11 @@ mod tests {
             "{}",
             e.message
         );
-        assert!(e.suggestion.contains("remove \"pipeline\""), "{}", e.suggestion);
+        assert!(
+            e.suggestion.contains("remove \"pipeline\""),
+            "{}",
+            e.suggestion
+        );
     }
 
     #[test]

@@ -253,7 +253,8 @@ async fn a_judging_backend_sees_the_answer_before_any_retry() {
     .await;
     let up = upstream(config());
     let cx = CallContext::configured();
-    let request = UpstreamRequest::get(&server.url).retry(RetryPolicy::Judge(retry_only_query_limit));
+    let request =
+        UpstreamRequest::get(&server.url).retry(RetryPolicy::Judge(retry_only_query_limit));
     // QUERY_LIMIT_EXCEEDED is retried, OVERLOAD_LIMIT comes back at once with its body
     let failed = up.send(&cx, request.clone()).await.unwrap_err();
     assert_eq!(&failed.body().unwrap()[..], b"OVERLOAD_LIMIT");
@@ -290,7 +291,11 @@ async fn a_hung_crm_costs_one_timeout_per_call_not_one_per_attempt() {
     .await;
     assert_eq!(failed.0.error.code, ErrorCode::UpstreamTimeout);
     assert!(
-        failed.0.error.message.contains("within 1s (this call's whole budget"),
+        failed
+            .0
+            .error
+            .message
+            .contains("within 1s (this call's whole budget"),
         "{}",
         failed.0.error.message
     );
@@ -309,7 +314,10 @@ async fn backoff_never_outlasts_the_deadline() {
         ..config()
     });
     let failed = up
-        .send(&CallContext::configured(), UpstreamRequest::get(&server.url))
+        .send(
+            &CallContext::configured(),
+            UpstreamRequest::get(&server.url),
+        )
         .await
         .unwrap_err();
     assert_eq!(failed.error.code, ErrorCode::UpstreamUnavailable);

@@ -147,8 +147,8 @@ impl Backend for EspoBackend {
             site: self.client.site(),
         };
         let response = self.client.expect(cx, Call::get("/App/user"), what).await?;
-        let user = crate::map::parse_json(&response.body)
-            .map_err(|_| crate::errors::wrong_url(&what))?;
+        let user =
+            crate::map::parse_json(&response.body).map_err(|_| crate::errors::wrong_url(&what))?;
         let name = user
             .get("user")
             .and_then(|u| u.get("userName"))

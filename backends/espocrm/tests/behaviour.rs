@@ -212,7 +212,11 @@ async fn metadata_is_cached_per_caller() {
     );
     assert!(sandbox.request_count() > loaded);
     let e = gw.describe(&restricted, "companies").await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::PermissionDenied, "hidden from this caller, not unknown");
+    assert_eq!(
+        e.code,
+        ErrorCode::PermissionDenied,
+        "hidden from this caller, not unknown"
+    );
     let e = gw.describe(&restricted, "no_such_thing").await.unwrap_err();
     assert_eq!(e.code, ErrorCode::UnknownEntity);
 }

@@ -12,12 +12,12 @@ use crmgate_core::gateway::{
 };
 use crmgate_core::model::{CreateOptions, FieldSelection, Operation};
 use crmgate_core::upstream::UpstreamConfig;
-use std::time::Duration;
 use crmgate_core::{Backend, CallContext, ErrorCode};
 use crmgate_espocrm::Auth;
 use crmgate_espocrm::sandbox::{Fault, Sandbox, credentials};
 use secrecy::SecretString;
 use serde_json::json;
+use std::time::Duration;
 
 const ACME: &str = "6b012cf59353c4863";
 
@@ -90,8 +90,20 @@ async fn a_restricted_user_sees_its_entities_and_gets_permission_denied_with_the
     let sandbox = Sandbox::start().await.unwrap();
     let cx = CallContext::configured();
     let full = backend(&sandbox, api_key());
-    let companies = full.entities(&cx).await.unwrap().get("companies").cloned().unwrap();
-    let contacts_full = full.entities(&cx).await.unwrap().get("contacts").cloned().unwrap();
+    let companies = full
+        .entities(&cx)
+        .await
+        .unwrap()
+        .get("companies")
+        .cloned()
+        .unwrap();
+    let contacts_full = full
+        .entities(&cx)
+        .await
+        .unwrap()
+        .get("contacts")
+        .cloned()
+        .unwrap();
     let restricted = backend(
         &sandbox,
         Auth::ApiKey(SecretString::from(credentials::READONLY_KEY)),
@@ -141,8 +153,16 @@ async fn a_restricted_user_sees_its_entities_and_gets_permission_denied_with_the
     };
     let e = gw.create(&cx, create).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
-    assert!(e.message.contains("may not create contacts"), "{}", e.message);
-    assert_eq!(sandbox.request_count(), before, "refused before any request");
+    assert!(
+        e.message.contains("may not create contacts"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        sandbox.request_count(),
+        before,
+        "refused before any request"
+    );
     // and EspoCRM's own 403 when asked anyway
     let e = restricted
         .create(
@@ -327,14 +347,19 @@ async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_
         assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{fault:?}: {e}");
         assert!(!e.retryable && e.retry_after_s.is_none(), "{fault:?}");
         assert!(
-            e.suggestion
-                .contains(&format!("crm_search contacts where emailAddress eq \"{email}\"")),
+            e.suggestion.contains(&format!(
+                "crm_search contacts where emailAddress eq \"{email}\""
+            )),
             "{fault:?}: {}",
             e.suggestion
         );
         let check = &e.details.as_ref().unwrap()["check"];
         assert_eq!(check["tool"], "crm_search");
-        let posts = sandbox.requests().iter().filter(|r| r.method == "POST").count();
+        let posts = sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count();
         assert_eq!(posts, 1, "{fault:?}: sent exactly once");
         assert_eq!(
             sandbox.stored("Contact").len(),
@@ -409,7 +434,11 @@ async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_
         .await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{e}");
-    assert!(e.suggestion.contains("NOT_FOUND means it happened"), "{}", e.suggestion);
+    assert!(
+        e.suggestion.contains("NOT_FOUND means it happened"),
+        "{}",
+        e.suggestion
+    );
 }
 
 #[tokio::test]
@@ -420,13 +449,20 @@ async fn a_hung_espocrm_costs_one_timeout_per_call() {
     gw.describe(&cx, "contacts").await.unwrap();
     sandbox.clear_requests();
     for _ in 0..3 {
-        sandbox.inject_for(Fault::Hang(Duration::from_secs(10)), "/api/v1/Contact", Some("GET"));
+        sandbox.inject_for(
+            Fault::Hang(Duration::from_secs(10)),
+            "/api/v1/Contact",
+            Some("GET"),
+        );
     }
     let (outcome, meta) = crmgate_core::meta::measure(gw.search(&cx, search("contacts"))).await;
     let e = outcome.unwrap_err();
     assert_eq!(e.code, ErrorCode::UpstreamTimeout, "{e}");
     assert!(e.message.contains("within 1s"), "{}", e.message);
-    assert_eq!(meta.upstream_calls, 1, "no retry beyond the call's one-second budget");
+    assert_eq!(
+        meta.upstream_calls, 1,
+        "no retry beyond the call's one-second budget"
+    );
     assert_eq!(sandbox.request_count(), 1);
 }
 
@@ -434,8 +470,8 @@ async fn a_hung_espocrm_costs_one_timeout_per_call() {
 async fn a_wrong_url_says_to_check_url_and_nothing_listening_is_unavailable() {
     // the sandbox answers bare 404s outside /api/v1: a site mounted elsewhere
     let sandbox = Sandbox::start().await.unwrap();
-    let config = crmgate_espocrm::EspoConfig::new(&format!("{}/crm", sandbox.url()), api_key())
-        .unwrap();
+    let config =
+        crmgate_espocrm::EspoConfig::new(&format!("{}/crm", sandbox.url()), api_key()).unwrap();
     let wrong = std::sync::Arc::new(
         crmgate_espocrm::EspoBackend::new(config, upstream(), crmgate_core::testkit::cache())
             .unwrap(),

@@ -220,7 +220,10 @@ fn the_contact_schema_expands_fields_to_attributes_with_labels() {
     assert!(f("accountName").is_read_only());
     assert_eq!(f("accountsIds").field_type, FieldType::References);
     assert!(f("createdAt").is_read_only() && f("createdById").is_read_only());
-    assert!(f("accountType").is_read_only(), "foreign fields are read-only");
+    assert!(
+        f("accountType").is_read_only(),
+        "foreign fields are read-only"
+    );
     assert!(
         f("opportunityRole").is_read_only(),
         "relationship columns are read-only"
@@ -237,8 +240,15 @@ fn the_contact_schema_expands_fields_to_attributes_with_labels() {
         "title's where: LIKE, =, <>, IS NULL, IS NOT NULL (no IN)"
     );
     assert!(f("title").sortable, "title has an order definition");
-    assert_eq!(f("hasPortalUser").filter_ops, vec![Eq, Ne], "where: = TRUE, = FALSE");
-    assert!(!f("hasPortalUser").sortable, "notStorable without an order definition");
+    assert_eq!(
+        f("hasPortalUser").filter_ops,
+        vec![Eq, Ne],
+        "where: = TRUE, = FALSE"
+    );
+    assert!(
+        !f("hasPortalUser").sortable,
+        "notStorable without an order definition"
+    );
     assert!(f("opportunityRole").filter_ops.is_empty() && !f("opportunityRole").sortable);
     assert!(f("emailAddressData").filter_ops.is_empty());
     assert!(f("lastName").filters_with(Contains) && f("lastName").sortable);

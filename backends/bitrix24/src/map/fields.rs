@@ -329,7 +329,8 @@ fn with_query(f: FieldSchema, m: &FieldMeta) -> FieldSchema {
     let textual = matches!(m.btype.as_str(), "string" | "text" | "url") && !m.multiple;
     let mut f = f.sortable(!m.multiple);
     if !textual {
-        f.filter_ops.retain(|op| !matches!(op, Contains | StartsWith));
+        f.filter_ops
+            .retain(|op| !matches!(op, Contains | StartsWith));
     }
     f
 }

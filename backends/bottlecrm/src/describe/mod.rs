@@ -147,8 +147,14 @@ mod tests {
         assert_eq!(f(&leads, "email").filter_ops, vec![Contains]);
         assert_eq!(f(&leads, "status").filter_ops, vec![Eq, In]);
         assert_eq!(f(&leads, "created_at").filter_ops, vec![Gte, Lte, Between]);
-        assert!(f(&leads, "first_name").filter_ops.is_empty(), "not a list filter");
-        assert!(leads.fields.iter().all(|f| !f.sortable), "leads keep BottleCRM's order");
+        assert!(
+            f(&leads, "first_name").filter_ops.is_empty(),
+            "not a list filter"
+        );
+        assert!(
+            leads.fields.iter().all(|f| !f.sortable),
+            "leads keep BottleCRM's order"
+        );
         let invoices = schemas.get(Entity::Invoices);
         assert!(f(&invoices, "due_date").sortable);
         assert!(!f(&invoices, "currency").sortable);

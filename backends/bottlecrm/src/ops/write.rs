@@ -190,7 +190,9 @@ fn id_unknown(entity: Entity, data: &Fields, why: String) -> model::Created {
     let find = filter_fields(entity)
         .iter()
         .filter_map(|f| {
-            let value = data.get(f.field).filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))?;
+            let value = data
+                .get(f.field)
+                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))?;
             let op = [FilterOp::Eq, FilterOp::Contains]
                 .into_iter()
                 .find(|op| f.kind.ops().contains(op))?;
@@ -238,7 +240,10 @@ pub async fn create(
                         return Ok(id_unknown(
                             entity,
                             &payload,
-                            format!("BottleCRM created the record but its answer had no usable id ({})", e.message),
+                            format!(
+                                "BottleCRM created the record but its answer had no usable id ({})",
+                                e.message
+                            ),
                         ));
                     }
                 };
@@ -255,7 +260,10 @@ pub async fn create(
                     Err(e) => id_unknown(
                         entity,
                         &payload,
-                        format!("BottleCRM created the record but its answer could not be read ({})", e.message),
+                        format!(
+                            "BottleCRM created the record but its answer could not be read ({})",
+                            e.message
+                        ),
                     ),
                 })
             }
@@ -264,7 +272,9 @@ pub async fn create(
                 let read = body
                     .get(key)
                     .ok_or_else(|| {
-                        Error::upstream_protocol(format!("BottleCRM answered the create without {key}"))
+                        Error::upstream_protocol(format!(
+                            "BottleCRM answered the create without {key}"
+                        ))
                     })
                     .and_then(|object| record::to_record(entity, object, api.app_url));
                 Ok(match read {
@@ -272,7 +282,10 @@ pub async fn create(
                     Err(e) => id_unknown(
                         entity,
                         &payload,
-                        format!("BottleCRM created the record but its answer could not be read ({})", e.message),
+                        format!(
+                            "BottleCRM created the record but its answer could not be read ({})",
+                            e.message
+                        ),
                     ),
                 })
             }

@@ -78,9 +78,7 @@ pub(super) fn conditions_for(
         | FilterOp::NotIn
         | FilterOp::IsNull
         | FilterOp::IsNotNull => &text,
-        FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte | FilterOp::Between => {
-            &ordered
-        }
+        FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte | FilterOp::Between => &ordered,
         FilterOp::Contains | FilterOp::StartsWith => &[FieldType::Text],
     };
     schema
@@ -170,53 +168,51 @@ async fn check_condition(
     entity: &EntityInfo,
     condition: &Condition,
 ) -> Check {
-    let op = &condition.op;
-    {
-        let args = SearchArgs {
-            entity: entity.name.clone(),
-            conditions: vec![ConditionArg {
-                field: condition.field.clone(),
-                op: op.as_str().into(),
-                value: condition.value.clone(),
-            }],
-            fields: Some(vec!["*".into()]),
-            limit: Some(gateway.settings().limit_cap as i64),
-            ..Default::default()
-        };
-        let page = ok(
-            &format!("search with {}", op.as_str()),
-            gateway.search(cx, args).await,
-        )?;
-        for r in &page.records {
-            ensure!(
-                condition.matches(&r.fields),
-                "{} {} {}: record {} does not match ({:?})",
-                condition.field,
-                op.as_str(),
-                condition.value,
-                r.id,
-                r.fields.get(&condition.field)
-            );
-        }
-        let must_find = matches!(
-            op,
-            FilterOp::Eq
-                | FilterOp::In
-                | FilterOp::Gte
-                | FilterOp::Lte
-                | FilterOp::Between
-                | FilterOp::IsNotNull
-                | FilterOp::StartsWith
-                | FilterOp::Contains
-        );
+    let op = condition.op;
+    let args = SearchArgs {
+        entity: entity.name.clone(),
+        conditions: vec![ConditionArg {
+            field: condition.field.clone(),
+            op: op.as_str().into(),
+            value: condition.value.clone(),
+        }],
+        fields: Some(vec!["*".into()]),
+        limit: Some(gateway.settings().limit_cap as i64),
+        ..Default::default()
+    };
+    let page = ok(
+        &format!("search with {}", op.as_str()),
+        gateway.search(cx, args).await,
+    )?;
+    for r in &page.records {
         ensure!(
-            !must_find || !page.records.is_empty(),
-            "{} {} {} found nothing, though the sample record matches",
+            condition.matches(&r.fields),
+            "{} {} {}: record {} does not match ({:?})",
             condition.field,
             op.as_str(),
-            condition.value
+            condition.value,
+            r.id,
+            r.fields.get(&condition.field)
         );
     }
+    let must_find = matches!(
+        op,
+        FilterOp::Eq
+            | FilterOp::In
+            | FilterOp::Gte
+            | FilterOp::Lte
+            | FilterOp::Between
+            | FilterOp::IsNotNull
+            | FilterOp::StartsWith
+            | FilterOp::Contains
+    );
+    ensure!(
+        !must_find || !page.records.is_empty(),
+        "{} {} {} found nothing, though the sample record matches",
+        condition.field,
+        op.as_str(),
+        condition.value
+    );
     Ok(())
 }
 

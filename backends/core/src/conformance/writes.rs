@@ -28,7 +28,11 @@ pub(super) async fn validation_before_write(
         "unknown field",
     )
     .await?;
-    if let Some(required) = schema.fields.iter().find(|f| f.required && !f.is_read_only()) {
+    if let Some(required) = schema
+        .fields
+        .iter()
+        .find(|f| f.required && !f.is_read_only())
+    {
         let mut data = fixture.create.clone();
         data.remove(&required.name);
         expect_code(

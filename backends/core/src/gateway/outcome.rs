@@ -153,13 +153,11 @@ fn identifying(schema: &EntitySchema, data: &Fields) -> Option<Condition> {
         })
         .collect();
     candidates.sort_by_key(|(r, name, _, _)| (*r, *name));
-    candidates
-        .first()
-        .map(|(_, field, value, op)| Condition {
-            field: (*field).to_owned(),
-            op: *op,
-            value: (*value).clone(),
-        })
+    candidates.first().map(|(_, field, value, op)| Condition {
+        field: (*field).to_owned(),
+        op: *op,
+        value: (*value).clone(),
+    })
 }
 
 #[cfg(test)]
@@ -210,7 +208,11 @@ mod tests {
         );
         assert_eq!(e.code, ErrorCode::OutcomeUnknown);
         assert!(!e.retryable);
-        assert!(e.message.starts_with("the create on contacts: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("the create on contacts: "),
+            "{}",
+            e.message
+        );
         assert!(
             e.suggestion
                 .contains("crm_search contacts where emailAddress eq \"ng@example.com\""),
@@ -235,7 +237,11 @@ mod tests {
                 what: "delete",
             },
         );
-        assert!(e.suggestion.contains("crm_get contacts 7"), "{}", e.suggestion);
+        assert!(
+            e.suggestion.contains("crm_get contacts 7"),
+            "{}",
+            e.suggestion
+        );
         let other = Error::not_found("contacts", "7");
         let same = explain(
             other.clone(),

@@ -3,9 +3,9 @@
 //!
 //! Every write is validated before the backend sees it; a refused write sends nothing upstream.
 
+use super::outcome::{Check, explain, find_created};
 use super::*;
 use crate::confirm::{Intent, TOKEN_LIFETIME};
-use super::outcome::{Check, explain, find_created};
 use crate::model::{
     ActionInfo, CreateOptions, Created, EmailDraft, FieldSelection, Fields, Record, SqlResult,
 };
@@ -180,7 +180,12 @@ impl Gateway {
             .await
     }
 
-    async fn change_link_now(&self, cx: &CallContext, args: LinkArgs, add: bool) -> Result<OkOutput> {
+    async fn change_link_now(
+        &self,
+        cx: &CallContext,
+        args: LinkArgs,
+        add: bool,
+    ) -> Result<OkOutput> {
         self.require_tier(Tier::Write, if add { "crm_link" } else { "crm_unlink" })?;
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Link)
@@ -241,7 +246,15 @@ impl Gateway {
             .backend
             .note(cx, &entity, &id, text)
             .await
-            .map_err(|e| explain(e, Check::Timeline { entity: &entity, id: &id }))?;
+            .map_err(|e| {
+                explain(
+                    e,
+                    Check::Timeline {
+                        entity: &entity,
+                        id: &id,
+                    },
+                )
+            })?;
         Ok(NoteOutput {
             note: self.present(note, &FieldSelection::All),
         })

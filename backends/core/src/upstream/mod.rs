@@ -23,8 +23,8 @@ pub use retry::parse_retry_after;
 use crate::{CallContext, Error, Result};
 use bytes::Bytes;
 use limiter::Limiters;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::Url;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use retry::Failure;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,8 +148,9 @@ impl Upstream {
         request: UpstreamRequest,
     ) -> std::result::Result<UpstreamResponse, UpstreamError> {
         let config = &self.inner.config;
-        let url = Url::parse(&request.url)
-            .map_err(|e| UpstreamError::not_sent(Error::config(format!("the CRM's URL is invalid: {e}"))))?;
+        let url = Url::parse(&request.url).map_err(|e| {
+            UpstreamError::not_sent(Error::config(format!("the CRM's URL is invalid: {e}")))
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(UpstreamError::not_sent(Error::config(
                 "the CRM's URL must start with http:// or https://",
@@ -179,11 +180,9 @@ impl Upstream {
             }
             let started = Instant::now();
             let outcome = {
-                let permit = tokio::time::timeout(
-                    deadline.remaining(),
-                    self.inner.semaphore.acquire(),
-                )
-                .await;
+                let permit =
+                    tokio::time::timeout(deadline.remaining(), self.inner.semaphore.acquire())
+                        .await;
                 let _permit = match permit {
                     Ok(Ok(permit)) => permit,
                     Ok(Err(_)) => {

@@ -362,8 +362,14 @@ mod tests {
         let w = response(500, Some("3")).error_for(true);
         assert_eq!(w.code, ErrorCode::OutcomeUnknown);
         assert!(!w.retryable && w.retry_after_s.is_none());
-        assert_eq!(response(429, None).error_for(true).code, ErrorCode::RateLimited);
-        assert_eq!(response(500, None).error_for(false).code, ErrorCode::UpstreamUnavailable);
+        assert_eq!(
+            response(429, None).error_for(true).code,
+            ErrorCode::RateLimited
+        );
+        assert_eq!(
+            response(500, None).error_for(false).code,
+            ErrorCode::UpstreamUnavailable
+        );
         assert!(response(500, None).is_failed_answer() && response(429, None).is_failed_answer());
         assert!(!response(404, None).is_failed_answer());
     }

@@ -281,14 +281,15 @@ async fn send_quote_is_destructive_and_only_records_a_timeline_entry() {
     }
     let lonely = {
         let deals = info(&b, "deals").await;
-        let created = b.create(
-            &cx(),
-            &deals,
-            &obj(json!({"name": "No contact", "stage": "proposal"})),
-            Default::default(),
-        )
-        .await
-        .unwrap();
+        let created = b
+            .create(
+                &cx(),
+                &deals,
+                &obj(json!({"name": "No contact", "stage": "proposal"})),
+                Default::default(),
+            )
+            .await
+            .unwrap();
         match created {
             crmgate_core::model::Created::Record(r) => r.id,
             other => panic!("{other:?}"),

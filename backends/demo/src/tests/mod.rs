@@ -9,7 +9,6 @@ mod tenants;
 mod timeline;
 mod writes;
 
-use std::sync::Arc;
 use crate::DemoBackend;
 use crate::kind::Kind;
 use crmgate_core::filter::{Condition, Filter, FilterOp, SortKey};
@@ -20,6 +19,7 @@ use crmgate_core::model::{
 use crmgate_core::schema::LinkSchema;
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
 use serde_json::Value;
+use std::sync::Arc;
 
 fn cx() -> CallContext {
     CallContext::configured()

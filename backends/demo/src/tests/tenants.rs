@@ -1,10 +1,10 @@
 //! Hosted mode: every bearer identity has a CRM of its own.
 
-use std::sync::Arc;
 use super::*;
 use crmgate_core::model::CreateOptions;
 use secrecy::SecretString;
 use serde_json::json;
+use std::sync::Arc;
 
 fn bearer(token: &str) -> CallContext {
     CallContext::bearer(SecretString::from(token.to_owned()))

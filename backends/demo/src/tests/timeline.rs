@@ -1,10 +1,10 @@
 //! Timelines and email drafts.
 
-use std::sync::Arc;
 use super::*;
 use crmgate_core::model::EmailDraft;
 use serde_json::json;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn timelines_are_newest_first_and_page_cleanly() {

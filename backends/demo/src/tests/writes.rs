@@ -1,9 +1,9 @@
 //! Writes: create (validation, duplicates), update (versions, derived fields), delete (clean-up),
 //! link / unlink (idempotence, one-links replace), notes.
 
-use crmgate_core::model::Created;
 use super::*;
 use crmgate_core::model::CreateOptions;
+use crmgate_core::model::Created;
 use serde_json::json;
 
 async fn create(b: &DemoBackend, entity: &str, data: Value, skip: bool) -> Result<Record> {

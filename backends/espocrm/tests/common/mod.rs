@@ -2,9 +2,9 @@
 //! `crmgate_core::testkit`).
 #![allow(dead_code)]
 
-pub use crmgate_core::testkit::{fields, upstream};
 use crmgate_core::gateway::Gateway;
 use crmgate_core::testkit;
+pub use crmgate_core::testkit::{fields, upstream};
 use crmgate_core::upstream::UpstreamConfig;
 use crmgate_espocrm::sandbox::{Sandbox, credentials};
 use crmgate_espocrm::{Auth, EspoBackend, EspoConfig};
