@@ -142,8 +142,12 @@ impl Error {
         self
     }
 
-    /// Set `retry_after_s` (and mark the error retryable).
+    /// Set `retry_after_s` (and mark the error retryable). An `OUTCOME_UNKNOWN` stays as it is:
+    /// it is never retryable.
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if self.code == ErrorCode::OutcomeUnknown {
+            return self;
+        }
         self.retry_after_s = Some(seconds);
         self.retryable = true;
         self
@@ -265,6 +269,8 @@ mod tests {
         let e = Error::outcome_unknown("the write may have been applied", "crm_get it");
         assert_eq!(e.code.as_str(), "OUTCOME_UNKNOWN");
         assert!(!e.retryable);
+        let e = e.with_retry_after(5);
+        assert!(!e.retryable && e.retry_after_s.is_none());
         assert_eq!(serde_json::to_value(&e).unwrap()["code"], "OUTCOME_UNKNOWN");
         let denied = Error::permission_denied("may not create", "Contact: create");
         assert_eq!(denied.code, ErrorCode::PermissionDenied);

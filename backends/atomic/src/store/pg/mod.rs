@@ -196,7 +196,7 @@ impl Store for PgStore {
             tx.query(&statement, &[&value]).await
         }
         .map_err(records_error)?;
-        tx.commit().await.map_err(records_error)?;
+        tx.commit().await.map_err(commit_error)?;
         json_rows(rows)?
             .pop()
             .ok_or_else(|| Error::upstream_protocol("the insert returned no row"))
@@ -216,7 +216,7 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = self.begin(&mut client, caller, false).await?;
         let rows = tx.query(&statement, &p).await.map_err(records_error)?;
-        tx.commit().await.map_err(records_error)?;
+        tx.commit().await.map_err(commit_error)?;
         json_rows(rows)
     }
 
@@ -228,7 +228,7 @@ impl Store for PgStore {
             .query(&statement, &text_params(&params.0))
             .await
             .map_err(records_error)?;
-        tx.commit().await.map_err(records_error)?;
+        tx.commit().await.map_err(commit_error)?;
         Ok(rows.len() as u64)
     }
 
@@ -350,6 +350,20 @@ fn tls(root_cert: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConn
         }
     };
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A failed `COMMIT` of a write: the database's own refusal (a deferred constraint) rolled it
+/// back; a connection that broke once the `COMMIT` was sent leaves the outcome unknown. (A
+/// connection that breaks before the `COMMIT` rolls the transaction back: nothing happened.)
+fn commit_error(e: tokio_postgres::Error) -> Error {
+    if e.as_db_error().is_some() {
+        return records_error(e);
+    }
+    Error::outcome_unknown(
+        "the database connection broke while the write was being committed; it may or may not \
+         have been applied",
+        "do not repeat the write blindly: read the record (or search for it) first",
+    )
 }
 
 /// A driver error from crmgate's own statements.
