@@ -227,7 +227,9 @@ impl Upstream {
                         attempt, elapsed_ms, "upstream call failed"
                     );
                     let delivery = match failure.kind {
-                        retry::FailureKind::Connect => Delivery::NotSent,
+                        retry::FailureKind::Connect | retry::FailureKind::Unsendable => {
+                            Delivery::NotSent
+                        }
                         retry::FailureKind::Transient => Delivery::Unknown,
                         retry::FailureKind::Fatal => Delivery::Answered,
                     };

@@ -18,7 +18,11 @@ pub(crate) enum FailureKind {
     Connect,
     /// Timed out or broke after the request may have reached the server.
     Transient,
-    /// Repeating cannot help (oversized body, request that cannot be built, redirect loop).
+    /// Could not even be built (invalid URL, header or query): never sent, repeating cannot
+    /// help.
+    Unsendable,
+    /// An answer came but cannot be used, and repeating cannot help (oversized body, redirect
+    /// loop).
     Fatal,
 }
 
@@ -53,7 +57,7 @@ impl Failure {
         }
         if err.is_builder() {
             return Failure {
-                kind: FailureKind::Fatal,
+                kind: FailureKind::Unsendable,
                 error: Error::config(
                     "could not build the request to the CRM (invalid URL, header or query)",
                 ),
@@ -114,7 +118,7 @@ impl Failure {
         match self.kind {
             FailureKind::Connect => true,
             FailureKind::Transient => idempotent,
-            FailureKind::Fatal => false,
+            FailureKind::Fatal | FailureKind::Unsendable => false,
         }
     }
 }
