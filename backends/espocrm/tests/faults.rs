@@ -142,6 +142,15 @@ async fn a_restricted_user_sees_its_entities_and_gets_permission_denied_with_the
     // through the gateway: a hidden entity is hidden, not unknown; a forbidden operation
     // names its permission
     let gw = gateway_over(restricted.clone());
+    let listed = gw.entities(&cx).await.unwrap();
+    assert!(
+        listed
+            .hidden
+            .iter()
+            .any(|h| h.name == "companies" && h.permission == "Account: read"),
+        "crm_entities names what the role hides: {:?}",
+        listed.hidden
+    );
     let e = gw.describe(&cx, "companies").await.unwrap_err();
     assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
     assert!(e.message.contains("may not see it"), "{}", e.message);

@@ -245,7 +245,10 @@ fn the_contact_schema_expands_fields_to_attributes_with_labels() {
         vec![Eq, Ne],
         "where: = TRUE, = FALSE"
     );
-    assert!(f("hasPortalUser").sortable, "notStorable, with an order definition");
+    assert!(
+        f("hasPortalUser").sortable,
+        "notStorable, with an order definition"
+    );
     assert!(f("opportunityRole").filter_ops.is_empty() && !f("opportunityRole").sortable);
     assert!(f("emailAddressData").filter_ops.is_empty());
     assert!(f("lastName").filters_with(Contains) && f("lastName").sortable);

@@ -2,7 +2,7 @@
 //! interface (DESIGN.md, "Argument and result names"): keep them stable.
 
 use crate::filter::{Condition, FilterOp, SortKey};
-use crate::model::{DeleteKind, EntityInfo, Fields, Record, TimelineItem};
+use crate::model::{DeleteKind, EntityInfo, Fields, HiddenEntity, Record, TimelineItem};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -332,6 +332,10 @@ pub struct CallArgs {
 pub struct EntitiesOutput {
     /// Every reachable entity with its capabilities (shared with the backend's catalogue).
     pub entities: Vec<Arc<EntityInfo>>,
+    /// Entities that exist in the CRM but that the caller's role does not let it see, with the
+    /// permission that would.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hidden: Vec<HiddenEntity>,
 }
 
 /// How a limit was applied.

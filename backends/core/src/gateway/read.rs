@@ -14,6 +14,7 @@ impl Gateway {
             let catalog = self.backend.entities(cx).await?;
             Ok(EntitiesOutput {
                 entities: catalog.entities().to_vec(),
+                hidden: catalog.hidden().to_vec(),
             })
         })
         .await
