@@ -160,7 +160,10 @@ async fn main() -> Result<(), Error> {
             },
         )
         .await?
-        .record;
+        .into_record()
+        .ok_or_else(|| {
+            crmgate_core::Error::upstream_protocol("the CRM did not report the new record's id")
+        })?;
     println!("created contact {} ({})", contact.id, contact.title);
     let link = LinkArgs {
         entity: "deals".into(),

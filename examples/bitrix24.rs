@@ -105,7 +105,8 @@ async fn main() -> Result<(), crmgate_core::Error> {
     let created = gateway
         .create(&cx, serde_json::from_value(json!({"entity": "deals", "data": {"title": "crmgate example deal", "opportunity": 1200, "currencyId": "USD"}})).expect("valid"))
         .await?
-        .record;
+        .into_record()
+        .ok_or_else(|| crmgate_core::Error::upstream_protocol("the CRM did not report the new record's id"))?;
     println!(
         "created deal {} at {}",
         created.id,

@@ -84,7 +84,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         )
         .await?
-        .record;
+        .into_record()
+        .ok_or("the CRM did not report the new record's id")?;
     println!("created contact {} ({})", contact.title, contact.id);
     let note = gateway
         .note(

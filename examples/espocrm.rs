@@ -139,7 +139,8 @@ async fn main() -> Result<(), crmgate_core::Error> {
             },
         )
         .await?
-        .record;
+        .into_record()
+        .ok_or_else(|| crmgate_core::Error::upstream_protocol("the CRM did not report the new record's id"))?;
     println!(
         "created {} [{}] {}",
         created.title,

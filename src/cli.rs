@@ -419,12 +419,26 @@ async fn check(crm: ResolvedCrm) -> Result<(), Failure> {
         tier.as_str()
     ))?;
     let app = backends::app(crm)?;
-    let out = app.gateway.entities(&CallContext::configured()).await?;
+    let cx = CallContext::configured();
+    // reachability and credentials first: a probe that fails says so, never "reached: yes"
+    let probe = match app.gateway.backend().probe(&cx).await {
+        Ok(probe) => probe,
+        Err(e) => {
+            emit(&format!("reached:  no — {}\n", one_line(&e.message)))?;
+            return Err(e.into());
+        }
+    };
+    let out = app.gateway.entities(&cx).await?;
+    let who = probe
+        .identity
+        .map(|i| format!(" as {i}"))
+        .unwrap_or_default();
     let mut text = format!(
-        "reached:  yes, {} entities (credentials accepted)\n",
+        "reached:  yes, {}{who} (credentials accepted), {} entities\n",
+        probe.crm,
         out.entities.len()
     );
-    for entity in &out.entities {
+    for entity in out.entities.iter() {
         let name = if entity.native == entity.name {
             entity.name.clone()
         } else {

@@ -195,7 +195,40 @@ fn check_reports_the_demo() {
     assert!(out.contains("kind:     demo"), "{out}");
     assert!(out.contains("tier:     write"), "{out}");
     assert!(out.contains("contacts"), "{out}");
+    assert!(
+        out.contains("reached:  yes, the built-in demo CRM (in memory) as the demo user"),
+        "{out}"
+    );
     assert!(out.trim_end().ends_with("ok"), "{out}");
+}
+
+#[test]
+fn check_says_not_reached_when_nothing_listens() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("crmgate.toml");
+    std::fs::write(
+        &config,
+        format!("[crm.bottle]\nkind = \"bottlecrm\"\nurl = \"{url}\"\ntoken_env = \"CRMGATE_TEST_BOTTLE_TOKEN\"\n"),
+    )
+    .unwrap();
+    let o = crmgate(&["--config", config.to_str().unwrap(), "check"])
+        .env("CRMGATE_TEST_BOTTLE_TOKEN", "bcrm_pat_x")
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("reached:  no"), "{out}");
+    assert!(!out.contains("reached:  yes"), "{out}");
+    assert!(
+        error_lines(&o)
+            .iter()
+            .any(|l| l.contains("UPSTREAM_UNAVAILABLE")),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn tool_names(o: &Output) -> Vec<String> {

@@ -13,7 +13,15 @@ use tokio_util::sync::CancellationToken;
 
 /// Serve the demo CRM in hosted mode on 127.0.0.1:0; returns the base URL.
 async fn start(settings: HttpSettings) -> (String, CancellationToken) {
-    let app = crmgate::backends::app(crmgate::config::ResolvedCrm::demo()).unwrap();
+    start_crm(crmgate::config::ResolvedCrm::demo(), settings).await
+}
+
+/// Serve `crm` in hosted mode on 127.0.0.1:0; returns the base URL.
+async fn start_crm(
+    crm: crmgate::config::ResolvedCrm,
+    settings: HttpSettings,
+) -> (String, CancellationToken) {
+    let app = crmgate::backends::app(crm).unwrap();
     let shutdown = CancellationToken::new();
     let router = crmgate::http::router(app, &settings, false, shutdown.child_token());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -351,6 +359,36 @@ async fn two_users_at_once_each_see_only_their_own_data() {
 }
 
 #[tokio::test]
+async fn a_confirm_token_is_refused_for_another_callers_delete() {
+    let mut crm = crmgate::config::ResolvedCrm::demo();
+    crm.settings.tier = crmgate_core::gateway::Tier::Destructive;
+    let (base, _stop) = start_crm(crm, HttpSettings::default()).await;
+    let target = json!({"entity": "contacts", "id": "ct-0001"});
+    let preview = call(&base, "alice-token", "crm_delete", target.clone()).await;
+    assert_eq!(preview["isError"], false, "{preview}");
+    let token = preview["structuredContent"]["confirm_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // bob's own demo CRM holds the same seeded record: only the caller differs
+    let mut stolen = target.clone();
+    stolen["confirm_token"] = json!(token);
+    let refused = call(&base, "bob-token", "crm_delete", stolen.clone()).await;
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert_eq!(
+        refused["_meta"]["crmgate"]["error"]["code"], "STALE_CONFIRMATION",
+        "{refused}"
+    );
+    let still = call(&base, "bob-token", "crm_get", target.clone()).await;
+    assert_eq!(
+        still["isError"], false,
+        "bob's record is still there: {still}"
+    );
+    let done = call(&base, "alice-token", "crm_delete", stolen).await;
+    assert_eq!(done["structuredContent"]["deleted"], true, "{done}");
+}
+
+#[tokio::test]
 async fn a_caller_over_budget_is_rate_limited_and_others_are_not() {
     let settings = HttpSettings {
         per_caller_per_second: 1,
@@ -589,4 +627,25 @@ async fn an_atomic_server_names_supabase_auth_as_its_authorization_server() {
             .unwrap()
             .contains("resource_metadata=")
     );
+}
+
+#[test]
+fn hosted_calls_end_before_the_request_timeout() {
+    let app = crmgate::backends::app(crmgate::config::ResolvedCrm::demo()).unwrap();
+    assert_eq!(
+        app.gateway.settings().call_time_limit,
+        None,
+        "stdio: no limit"
+    );
+    for (request_timeout, call_limit) in [(1, 900), (60, 58_000)] {
+        let settings = HttpSettings {
+            request_timeout: std::time::Duration::from_secs(request_timeout),
+            ..HttpSettings::default()
+        };
+        let (app, _) = crmgate::http::hosted(app.clone(), &settings);
+        assert_eq!(
+            app.gateway.settings().call_time_limit,
+            Some(std::time::Duration::from_millis(call_limit))
+        );
+    }
 }

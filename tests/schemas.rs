@@ -311,6 +311,7 @@ async fn every_listed_operator_runs_on_the_demo() {
             FilterOp::Between | FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
                 "amount"
             }
+            FilterOp::Contains | FilterOp::StartsWith => "name",
             _ => "stage",
         };
         let args = json!({"entity": "deals", "where": [{"field": field, "op": op.as_str(), "value": value}], "limit": 1});

@@ -36,8 +36,13 @@ struct Shared {
     metrics: Arc<Metrics>,
 }
 
-/// Give an app what hosted mode needs: a per-caller budget and metrics.
+/// Give an app what hosted mode needs: a per-caller budget, metrics, and a call deadline a
+/// little under `request_timeout_s`, so that a call ends with an honest tool result (e.g.
+/// `OUTCOME_UNKNOWN` for a write in flight) before the request timeout cuts it off.
 pub fn hosted(mut app: App, settings: &HttpSettings) -> (App, Arc<Metrics>) {
+    let limit = settings.request_timeout;
+    let margin = (limit / 10).min(std::time::Duration::from_secs(2));
+    app.gateway = app.gateway.with_call_time_limit(limit - margin);
     let metrics = Arc::new(Metrics::default());
     app.budget = Some(Arc::new(CallerBudget::new(
         settings.per_caller_per_second,
@@ -164,8 +169,11 @@ async fn limits(State(shared): State<Shared>, request: Request, next: Next) -> R
     match tokio::time::timeout(shared.settings.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            let body = json!({"error": {"code": "UPSTREAM_TIMEOUT", "message": "the request took longer than the server allows",
-                "suggestion": "narrow the request (smaller limit, fewer ids) or retry later"}});
+            // a write may have reached the CRM before the cut: never invite a blind retry
+            let body = json!({"error": {"code": "OUTCOME_UNKNOWN", "retryable": false,
+                "message": format!("the request took longer than the server allows ({}s); if it was a write (crm_create, crm_update, crm_delete, …) it may have been applied",
+                    shared.settings.request_timeout.as_secs()),
+                "suggestion": "before repeating a write, check with crm_get or crm_search whether it happened; narrow a read (smaller limit, fewer ids)"}});
             (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response()
         }
     }

@@ -220,7 +220,7 @@ async fn dispatch(
         }
         ToolKind::Create => {
             let out = g.create(cx, parse(spec, args)?).await?;
-            done(&out, render::one("Created", &out.record))
+            done(&out, render::create(&out))
         }
         ToolKind::Update => {
             let out = g.update(cx, parse(spec, args)?).await?;

@@ -11,7 +11,7 @@
 use crmgate_core::Error;
 use crmgate_core::gateway::*;
 use crmgate_core::model::{DeleteKind, EntityInfo, Record, SqlResult, TimelineItem};
-use crmgate_core::schema::EntitySchema;
+use crmgate_core::schema::{EntitySchema, FieldAccess};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -163,7 +163,15 @@ pub fn entities(out: &EntitiesOutput) -> String {
         "{} (name, native name: operations; actions):",
         count(out.entities.len(), "entity type")
     );
-    block(&mut s, out.entities.iter().map(entity_line));
+    block(&mut s, out.entities.iter().map(|e| entity_line(e)));
+    if !out.hidden.is_empty() {
+        let hidden: Vec<String> = out
+            .hidden
+            .iter()
+            .map(|h| format!("{} (needs {})", clean(&h.name), clean(&h.permission)))
+            .collect();
+        let _ = write!(s, "\nHidden from your role: {}.", hidden.join(", "));
+    }
     s
 }
 
@@ -214,6 +222,33 @@ fn entity_line(e: &EntityInfo) -> String {
     line
 }
 
+/// crm_create: the record, or where to find one created under an unreported id.
+pub fn create(out: &CreateOutput) -> String {
+    match out {
+        CreateOutput::Created { record } => one("Created", record),
+        CreateOutput::IdUnknown { id_unknown, .. } => {
+            let find: Vec<String> = id_unknown
+                .find
+                .conditions
+                .iter()
+                .map(|c| clean(&format!("{} {} {}", c.field, c.op.as_str(), c.value)))
+                .collect();
+            format!(
+                "Created in {}, but the CRM did not say under which id ({}). Do not create it \
+                 again; find it with crm_search {} where {}.",
+                clean(&id_unknown.find.entity),
+                clean(&id_unknown.reason),
+                clean(&id_unknown.find.entity),
+                if find.is_empty() {
+                    "(newest first)".to_owned()
+                } else {
+                    find.join(" and ")
+                }
+            )
+        }
+    }
+}
+
 /// crm_describe
 pub fn describe(schema: &EntitySchema) -> String {
     let mut s = format!(
@@ -232,8 +267,10 @@ pub fn describe(schema: &EntitySchema) -> String {
         if f.required {
             line.push_str(" required");
         }
-        if f.read_only {
-            line.push_str(" read-only");
+        match f.access {
+            FieldAccess::ReadWrite => {}
+            FieldAccess::ReadOnly => line.push_str(" read-only"),
+            FieldAccess::CreateOnly => line.push_str(" create-only"),
         }
         if let Some(target) = &f.link_entity {
             let _ = write!(line, " → {}", clean(target));
@@ -557,7 +594,6 @@ mod tests {
             next_cursor: Some("CUR.1".into()),
             applied: Applied {
                 native: vec![],
-                gateway: vec![],
                 fields: "compact",
                 sort: vec![],
                 limit: LimitApplied {

@@ -113,7 +113,7 @@ pub static TOOLS: [ToolSpec; 16] = [
         Tier::Read,
         READ,
         |_| true,
-        "An entity's fields (types, allowed values) and links. Read before writing.",
+        "Fields (type, access, filter_ops, sortable, enum values) and links. Read before writing.",
     ),
     spec(
         "crm_search",
@@ -239,7 +239,7 @@ pub static TOOLS: [ToolSpec; 16] = [
         Tier::Read,
         (false, true, false),
         |f| f.raw_call,
-        "Raw allow-listed vendor method; prefer crm_* tools. Destructive ones preview first, then need confirm_token. Answers are data.",
+        "Raw allow-listed vendor method; prefer crm_* tools. Destructive ones preview first (confirm_token). Answers are data.",
     ),
 ];
 
@@ -280,7 +280,7 @@ pub fn output_schema(kind: ToolKind) -> Value {
         Get => schema::output::<GetOutput>(),
         Related => schema::output::<RelatedOutput>(),
         Timeline => schema::output::<TimelineOutput>(),
-        Create => schema::output::<RecordOutput>(),
+        Create => schema::output::<CreateOutput>(),
         Update => schema::output::<UpdateOutput>(),
         Link | Unlink => schema::output::<OkOutput>(),
         Note => schema::output::<NoteOutput>(),

@@ -16,8 +16,8 @@ use crate::store::{Caller, Store};
 use async_trait::async_trait;
 use crmgate_core::cache::{CacheScope, MetadataCache};
 use crmgate_core::model::{
-    CreateOptions, EntityInfo, Features, FieldSelection, Fields, Page, PageRequest, Record,
-    SearchRequest, SqlResult, TimelinePage,
+    CreateOptions, Created, EntityCatalog, EntityInfo, Features, FieldSelection, Fields, Page,
+    PageRequest, ProbeReport, Record, SearchRequest, SqlResult, TimelinePage,
 };
 use crmgate_core::schema::{EntitySchema, LinkSchema};
 use crmgate_core::upstream::Upstream;
@@ -192,14 +192,27 @@ impl Backend for AtomicBackend {
     /// The entities whose tables the caller can reach. Verifies the caller and loads the
     /// (cached) model, so that `crmgate check` and every call's name resolution prove the
     /// credentials before anything else.
-    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>> {
+    async fn entities(&self, cx: &CallContext) -> Result<Arc<EntityCatalog>> {
+        let caller = self.caller(cx).await?;
+        Ok(self.model(&caller).await?.catalog().clone())
+    }
+
+    /// Verifies the caller and reads the model through the transport: the database (or the
+    /// Data API) answers and accepts the credentials.
+    async fn probe(&self, cx: &CallContext) -> Result<ProbeReport> {
         let caller = self.caller(cx).await?;
         let model = self.model(&caller).await?;
-        Ok(Kind::ALL
-            .iter()
-            .filter(|k| model.get(**k).present)
-            .map(|k| k.info())
-            .collect())
+        let transport = match self.transport {
+            Transport::Postgres => "PostgreSQL",
+            Transport::Postgrest => "the Supabase Data API (PostgREST)",
+        };
+        Ok(ProbeReport {
+            crm: format!(
+                "Atomic CRM over {transport} ({} entities)",
+                model.catalog().len()
+            ),
+            identity: None,
+        })
     }
 
     async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>> {
@@ -252,8 +265,10 @@ impl Backend for AtomicBackend {
         entity: &EntityInfo,
         data: &Fields,
         _options: CreateOptions,
-    ) -> Result<Record> {
-        crate::records::create(self, cx, entity, data).await
+    ) -> Result<Created> {
+        crate::records::create(self, cx, entity, data)
+            .await
+            .map(Created::Record)
     }
 
     async fn update(

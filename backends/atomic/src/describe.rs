@@ -7,6 +7,7 @@ use crate::model::fields::{FieldSpec, field, fields};
 use crate::model::links::links;
 use crate::model::options::AllowedValues;
 use crate::store::Column;
+use crmgate_core::model::{EntityCatalog, HiddenEntity};
 use crmgate_core::schema::{EntitySchema, FieldSchema, FieldType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,10 +23,11 @@ pub struct Described {
     pub present: bool,
 }
 
-/// Every entity, described.
+/// Every entity, described, and the catalogue of those the caller can reach.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     entities: HashMap<Kind, Described>,
+    catalog: Arc<EntityCatalog>,
 }
 
 impl Model {
@@ -35,9 +37,14 @@ impl Model {
         &self.entities[&kind]
     }
 
+    /// The entities the caller can reach (shared: a call clones the `Arc`).
+    pub fn catalog(&self) -> &Arc<EntityCatalog> {
+        &self.catalog
+    }
+
     /// Build the model: from the catalog when given, else from the built-in description.
     pub fn build(catalog: Option<&[Column]>, allowed: &AllowedValues) -> Self {
-        let entities = Kind::ALL
+        let entities: HashMap<Kind, Described> = Kind::ALL
             .into_iter()
             .map(|kind| {
                 let described = catalog
@@ -51,7 +58,29 @@ impl Model {
                 (kind, described)
             })
             .collect();
-        Model { entities }
+        let infos = Kind::ALL
+            .into_iter()
+            .filter(|k| entities[k].present)
+            .map(|k| {
+                let mut info = k.info();
+                info.filter_ops = entities[&k].schema.filter_ops_union();
+                info
+            })
+            .collect();
+        // a table the catalog does not show this caller exists but is out of its reach
+        let hidden = Kind::ALL
+            .into_iter()
+            .filter(|k| catalog.is_some() && !entities[k].present)
+            .map(|k| HiddenEntity {
+                name: k.name().into(),
+                native: k.table().into(),
+                permission: format!("SELECT on {}", k.table()),
+            })
+            .collect();
+        Model {
+            entities,
+            catalog: Arc::new(EntityCatalog::new(infos).with_hidden(hidden)),
+        }
     }
 }
 
@@ -74,13 +103,21 @@ pub fn builtin_schema(kind: Kind, allowed: &AllowedValues) -> EntitySchema {
 }
 
 fn from_spec(spec: &FieldSpec, allowed: &AllowedValues) -> FieldSchema {
-    let mut f = FieldSchema::new(spec.name, spec.ty).label(spec.label);
+    let mut f = queryable(FieldSchema::new(spec.name, spec.ty).label(spec.label));
     f.required = spec.required;
-    f.read_only = spec.read_only;
+    if spec.read_only {
+        f = f.read_only();
+    }
     f.compact = spec.compact;
     f.options = allowed.options(spec.options);
     f.link_entity = spec.link.map(|k| k.name().to_owned());
     f
+}
+
+/// A field with the operators the database runs on its type ([`crate::filters::ops_for`]).
+fn queryable(f: FieldSchema) -> FieldSchema {
+    let ops = crate::filters::ops_for(f.field_type);
+    f.filter_ops(ops)
 }
 
 /// The schema from the catalog: the table's columns in order (known ones described by the
@@ -112,11 +149,7 @@ fn from_catalog(kind: Kind, catalog: &[Column], allowed: &AllowedValues) -> Opti
             continue;
         }
         out.push(match field(kind, &column.name) {
-            Some(spec) => {
-                let mut f = from_spec(spec, allowed);
-                f.read_only = true;
-                f
-            }
+            Some(spec) => from_spec(spec, allowed).read_only(),
             None => unknown_column(column, true),
         });
     }
@@ -147,8 +180,10 @@ fn unknown_column(column: &Column, view_only: bool) -> FieldSchema {
         ("json" | "jsonb" | "ARRAY", _) => FieldType::Json,
         _ => FieldType::Text,
     };
-    let mut f = FieldSchema::new(column.name.clone(), ty);
-    f.read_only = view_only;
+    let mut f = queryable(FieldSchema::new(column.name.clone(), ty));
+    if view_only {
+        f = f.read_only();
+    }
     f.required = !view_only && !column.nullable && !column.has_default;
     f
 }
@@ -173,7 +208,22 @@ mod tests {
         let model = Model::build(None, &AllowedValues::default());
         let contacts = model.get(Kind::Contacts);
         assert_eq!(contacts.relation, "contacts_summary");
-        assert!(contacts.schema.field("company_name").unwrap().read_only);
+        assert!(
+            contacts
+                .schema
+                .field("company_name")
+                .unwrap()
+                .is_read_only()
+        );
+        // per field: text runs every operator, ids and numbers no text matching, JSON emptiness
+        use crmgate_core::filter::FilterOp;
+        let f = |n: &str| contacts.schema.field(n).unwrap().clone();
+        assert_eq!(f("first_name").filter_ops, FilterOp::ALL.to_vec());
+        assert!(!f("id").filters_with(FilterOp::Contains) && f("id").filters_with(FilterOp::Gt));
+        assert_eq!(
+            model.catalog().get("contacts").unwrap().filter_ops,
+            contacts.schema.filter_ops_union()
+        );
         let deals = model.get(Kind::Deals);
         assert_eq!(deals.relation, "deals");
         let stage = deals.schema.field("stage").unwrap();
@@ -216,10 +266,14 @@ mod tests {
                 .field("last_name")
                 .is_none()
         );
-        // a table the caller cannot see: the built-in model
+        // a table the caller cannot see: the built-in model, and named as hidden, not unknown
         assert_eq!(
             model.get(Kind::Deals).schema.fields.len(),
             fields(Kind::Deals).len()
         );
+        assert!(model.catalog().get("deals").is_none());
+        let hidden = model.catalog().hidden_named("deals").unwrap();
+        assert_eq!(hidden.permission, "SELECT on deals");
+        assert!(model.catalog().get("tags").is_some());
     }
 }

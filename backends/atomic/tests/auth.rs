@@ -149,7 +149,13 @@ async fn the_backend_verifies_bearers_with_the_projects_jwks_by_default() {
         TestUser::Bob,
         600,
     )));
-    let entity = backend.entities(&cx).await.unwrap().remove(2);
+    let entity = backend
+        .entities(&cx)
+        .await
+        .unwrap()
+        .get("deals")
+        .cloned()
+        .unwrap();
     let records = backend
         .get(
             &cx,
@@ -185,7 +191,13 @@ async fn stdio_signs_in_with_email_and_password_and_refreshes_before_expiry() {
     )
     .unwrap();
     let cx = CallContext::configured();
-    let deals = backend.entities(&cx).await.unwrap().remove(2);
+    let deals = backend
+        .entities(&cx)
+        .await
+        .unwrap()
+        .get("deals")
+        .cloned()
+        .unwrap();
     let all = crmgate_core::model::FieldSelection::All;
     for _ in 0..3 {
         backend.get(&cx, &deals, &["1".into()], &all).await.unwrap();

@@ -5,27 +5,18 @@ mod scenarios;
 
 use crmgate_atomic::testkit::{PgTestDb, TestUser};
 use crmgate_atomic::{AtomicBackend, Credential};
-use crmgate_core::cache::MetadataCache;
-use crmgate_core::confirm::ConfirmSigner;
 use crmgate_core::gateway::*;
+use crmgate_core::testkit;
 use crmgate_core::{CallContext, ErrorCode};
 use scenarios::{create, cx};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 
 fn gateway(db: &PgTestDb, user: TestUser) -> Gateway {
     let config = db.config(db.gateway_url(), Credential::AccessToken(user.token(3600)));
-    let backend =
-        AtomicBackend::new(config, MetadataCache::new(Duration::from_secs(60), 100)).unwrap();
-    Gateway::new(
-        Arc::new(backend),
-        GatewaySettings {
-            tier: Tier::Destructive,
-            ..GatewaySettings::default()
-        },
-        ConfirmSigner::random(),
-    )
+    testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ))
 }
 
 #[tokio::test]
@@ -54,11 +45,11 @@ async fn describe_follows_the_catalog_and_allowed_values_follow_the_configuratio
     let nickname = contacts
         .field("nickname")
         .expect("a column added to the database is described");
-    assert!(!nickname.read_only && !nickname.required);
+    assert!(!nickname.is_read_only() && !nickname.required);
     // contacts_summary was created before the column: it lacks it, so the table is read
     assert!(contacts.field("company_name").is_none());
     let companies = g.describe(&cx(), "companies").await.unwrap();
-    assert!(companies.field("nb_deals").unwrap().read_only);
+    assert!(companies.field("nb_deals").unwrap().is_read_only());
     let deals = g.describe(&cx(), "deals").await.unwrap();
     let stages: Vec<&str> = deals
         .field("stage")

@@ -3,17 +3,12 @@
 
 use crmgate_atomic::testkit::{PgTestDb, TestUser};
 use crmgate_atomic::{AtomicBackend, Credential};
-use crmgate_core::cache::MetadataCache;
-use crmgate_core::confirm::ConfirmSigner;
 use crmgate_core::conformance::{self, Fixture};
-use crmgate_core::gateway::{Gateway, GatewaySettings, Tier};
+use crmgate_core::testkit;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 
-fn fields(v: serde_json::Value) -> crmgate_core::model::Fields {
-    v.as_object().unwrap().clone()
-}
+use crmgate_core::testkit::fields;
 
 #[tokio::test]
 async fn postgres_transport_passes_the_conformance_suite() {
@@ -24,16 +19,9 @@ async fn postgres_transport_passes_the_conformance_suite() {
         db.gateway_url(),
         Credential::AccessToken(TestUser::Alice.token(3600)),
     );
-    let backend =
-        AtomicBackend::new(config, MetadataCache::new(Duration::from_secs(60), 100)).unwrap();
-    let gateway = Gateway::new(
-        Arc::new(backend),
-        GatewaySettings {
-            tier: Tier::Destructive,
-            ..GatewaySettings::default()
-        },
-        ConfirmSigner::random(),
-    );
+    let gateway = testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ));
     let fixture = Fixture {
         write_entity: "contacts".into(),
         create: fields(json!({
@@ -49,5 +37,5 @@ async fn postgres_transport_passes_the_conformance_suite() {
         missing_id: "999999".into(),
     };
     let report = conformance::run(&gateway, &fixture).await;
-    assert!(report.passed.len() >= 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
 }

@@ -8,7 +8,6 @@
 //! `CRMGATE_TEST_PROXY_DELAY_MS` (default 0) delays each client turn by that much, to see what
 //! the round trips cost on a real network; per-call times are printed, never asserted.
 
-use crmgate_atomic::model::Kind;
 use crmgate_atomic::testkit::{PgTestDb, TestUser};
 use crmgate_atomic::{AtomicBackend, Credential};
 use crmgate_core::cache::MetadataCache;
@@ -152,10 +151,10 @@ async fn every_call_costs_one_round_trip_on_a_warm_connection() {
         .extend(["auth.uid".to_owned(), "pg_catalog.length".to_owned()]);
     let b = AtomicBackend::new(config, MetadataCache::new(Duration::from_secs(600), 100)).unwrap();
     let cx = CallContext::configured();
-    let contacts = Kind::Contacts.info();
-    let tasks = Kind::Tasks.info();
     // cold: vetting, the model, preparing
-    b.entities(&cx).await.unwrap();
+    let catalog = b.entities(&cx).await.unwrap();
+    let contacts = catalog.get("contacts").unwrap().clone();
+    let tasks = catalog.get("tasks").unwrap().clone();
     let schema = b.describe(&cx, &contacts).await.unwrap();
 
     let get = measure(&counter, 20, || async {

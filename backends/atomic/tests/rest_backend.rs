@@ -6,27 +6,18 @@ mod scenarios;
 use crmgate_atomic::sandbox::Sandbox;
 use crmgate_atomic::testkit::TestUser;
 use crmgate_atomic::{AtomicBackend, Credential};
-use crmgate_core::cache::MetadataCache;
-use crmgate_core::confirm::ConfirmSigner;
 use crmgate_core::gateway::*;
+use crmgate_core::testkit;
 use crmgate_core::{CallContext, ErrorCode};
 use scenarios::{create, cx};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 
 fn gateway(sandbox: &Sandbox, user: TestUser) -> Gateway {
     let config = sandbox.config(Credential::AccessToken(sandbox.token(user, 3600)));
-    let backend =
-        AtomicBackend::new(config, MetadataCache::new(Duration::from_secs(60), 100)).unwrap();
-    Gateway::new(
-        Arc::new(backend),
-        GatewaySettings {
-            tier: Tier::Destructive,
-            ..GatewaySettings::default()
-        },
-        ConfirmSigner::random(),
-    )
+    testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ))
 }
 
 #[tokio::test]
@@ -78,7 +69,7 @@ async fn allowed_values_follow_the_configuration_row() {
             .unwrap()
             .field("company_name")
             .unwrap()
-            .read_only
+            .is_read_only()
     );
     let e = create(&g, "deals", json!({"name": "X", "stage": "won"}))
         .await

@@ -1,30 +1,23 @@
 //! The postgrest transport against the sandbox's faults: refused keys and tokens, permission
-//! and missing records, rate limits, 5xx, malformed bodies — counting what reached the sandbox
-//! (reads are retried, writes never are; a token that fails verification sends nothing).
+//! and missing records, rate limits, 5xx, writes whose outcome is unknown (`OUTCOME_UNKNOWN`,
+//! exactly one record; PATCH included), a hung Data API (one timeout per call), malformed
+//! bodies — counting what reached the sandbox (reads are retried, writes never are; a token
+//! that fails verification sends nothing).
 
 use crmgate_atomic::sandbox::{Fault, Sandbox};
 use crmgate_atomic::testkit::TestUser;
 use crmgate_atomic::{AtomicBackend, Credential};
-use crmgate_core::cache::MetadataCache;
-use crmgate_core::confirm::ConfirmSigner;
 use crmgate_core::gateway::*;
-use crmgate_core::{CallContext, ErrorCode};
+use crmgate_core::{CallContext, ErrorCode, testkit};
 use secrecy::SecretString;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
 fn gateway_with(config: crmgate_atomic::AtomicConfig) -> Gateway {
-    let backend =
-        AtomicBackend::new(config, MetadataCache::new(Duration::from_secs(60), 100)).unwrap();
-    Gateway::new(
-        Arc::new(backend),
-        GatewaySettings {
-            tier: Tier::Destructive,
-            ..GatewaySettings::default()
-        },
-        ConfirmSigner::random(),
-    )
+    testkit::gateway(Arc::new(
+        AtomicBackend::new(config, testkit::cache()).unwrap(),
+    ))
 }
 
 fn gateway(sandbox: &Sandbox) -> Gateway {
@@ -164,12 +157,28 @@ async fn rate_limits_and_outages_retry_reads_never_writes() {
     assert_eq!(e.code, ErrorCode::RateLimited);
     assert_eq!(e.retry_after_s, Some(1));
     assert_eq!(sandbox.request_count(), 3);
-    // a write meeting a 503 is not repeated
+    // a write meeting a 503 from the gateway in front is not repeated: its outcome is unknown
     sandbox.clear_log();
     sandbox.inject(Fault::status(503, 1).on("/rest/v1/tags"));
     let e = g.create(&cx(), new_tag()).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
-    assert!(e.suggestion.contains("not retried"), "{}", e.suggestion);
+    assert_eq!(e.code, ErrorCode::OutcomeUnknown);
+    assert!(!e.retryable);
+    assert_eq!(sandbox.request_count(), 1);
+    // a 5xx carrying PostgREST's own error: the statement failed and rolled back
+    sandbox.clear_log();
+    sandbox.inject(
+        Fault {
+            body: json!({"code": "53400", "details": null, "hint": null, "message": "configuration limit exceeded"}).to_string(),
+            ..Fault::status(500, 1)
+        }
+        .on("/rest/v1/tags"),
+    );
+    let e = g.create(&cx(), new_tag()).await.unwrap_err();
+    assert_ne!(
+        e.code,
+        ErrorCode::OutcomeUnknown,
+        "PostgREST rolled it back: {e}"
+    );
     assert_eq!(sandbox.request_count(), 1);
     // a 500 on a read is not retried either (not an overload status)
     sandbox.clear_log();
@@ -252,4 +261,118 @@ async fn requests_follow_postgrest_conventions() {
     ] {
         assert!(r.query.contains(part), "{part} in {}", r.query);
     }
+}
+
+/// A gateway whose calls give up after one second.
+fn impatient(sandbox: &Sandbox) -> Gateway {
+    let mut config = sandbox.config(Credential::AccessToken(
+        sandbox.token(TestUser::Alice, 3600),
+    ));
+    config.upstream = crmgate_core::upstream::UpstreamConfig {
+        timeout: Duration::from_secs(1),
+        ..testkit::upstream()
+    };
+    gateway_with(config)
+}
+
+async fn count_tags(g: &Gateway, name: &str) -> usize {
+    g.search(
+        &cx(),
+        SearchArgs {
+            entity: "tags".into(),
+            conditions: vec![ConditionArg {
+                field: "name".into(),
+                op: "eq".into(),
+                value: json!(name),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .records
+    .len()
+}
+
+#[tokio::test]
+async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_record() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let g = impatient(&sandbox);
+    warm(&g).await;
+    g.describe(&cx(), "tags").await.unwrap();
+    let faults = [
+        Fault::status(502, 1).after_applying(),
+        Fault::drop_connection(1).after_applying(),
+        Fault::hang(Duration::from_secs(5), 1).after_applying(),
+    ];
+    for (i, fault) in faults.into_iter().enumerate() {
+        let name = format!("once-{i}");
+        sandbox.inject(fault.clone().on("/rest/v1/tags"));
+        sandbox.clear_log();
+        let create = CreateArgs {
+            entity: "tags".into(),
+            data: json!({"name": name, "color": "#000000"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            skip_duplicate_check: false,
+        };
+        let e = g.create(&cx(), create).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{fault:?}: {e}");
+        assert!(!e.retryable, "{fault:?}");
+        assert!(
+            e.suggestion
+                .contains(&format!("crm_search tags where name eq \"{name}\"")),
+            "{fault:?}: {}",
+            e.suggestion
+        );
+        assert_eq!(sandbox.request_count(), 1, "{fault:?}: sent exactly once");
+        assert_eq!(
+            count_tags(&g, &name).await,
+            1,
+            "{fault:?}: exactly one record"
+        );
+    }
+    // a PATCH is a write too: never repeated once sent
+    sandbox.inject(
+        Fault::drop_connection(3)
+            .after_applying()
+            .on("/rest/v1/deals"),
+    );
+    sandbox.clear_log();
+    let e = g
+        .update(
+            &cx(),
+            UpdateArgs {
+                entity: "deals".into(),
+                id: "1".into(),
+                data: json!({"name": "Patched once"}).as_object().unwrap().clone(),
+                preview: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{e}");
+    assert!(e.suggestion.contains("crm_get deals 1"), "{}", e.suggestion);
+    let patches = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert_eq!(patches, 1, "the PATCH was sent exactly once");
+}
+
+#[tokio::test]
+async fn a_hung_data_api_costs_one_timeout_per_call() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let g = impatient(&sandbox);
+    warm(&g).await;
+    sandbox.inject(Fault::hang(Duration::from_secs(10), 3).on("/rest/v1/deals"));
+    sandbox.clear_log();
+    let (outcome, meta) = crmgate_core::meta::measure(g.get(&cx(), get("1"))).await;
+    let e = outcome.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamTimeout, "{e}");
+    assert!(e.message.contains("within 1s"), "{}", e.message);
+    assert_eq!(meta.upstream_calls, 1);
+    assert_eq!(sandbox.request_count(), 1);
 }

@@ -12,8 +12,8 @@ use crate::{links, timeline};
 use async_trait::async_trait;
 use crmgate_core::cache::MetadataCache;
 use crmgate_core::model::{
-    ActionInfo, CreateOptions, EntityInfo, Features, FieldSelection, Fields, Page, PageRequest,
-    Record, SearchRequest, TimelinePage,
+    ActionInfo, CreateOptions, Created, EntityCatalog, EntityInfo, Features, FieldSelection,
+    Fields, Page, PageRequest, ProbeReport, Record, SearchRequest, TimelinePage,
 };
 use crmgate_core::raw::{RawMethod, RawTarget};
 use crmgate_core::schema::{EntitySchema, LinkSchema};
@@ -82,13 +82,46 @@ impl Backend for Bitrix24Backend {
         }
     }
 
-    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>> {
+    async fn entities(&self, cx: &CallContext) -> Result<Arc<EntityCatalog>> {
         Ok(self
             .describer
             .catalog(&self.client, cx)
             .await?
             .entities
             .clone())
+    }
+
+    /// `profile`: any valid credential may call it; it names the user the credential acts as.
+    async fn probe(&self, cx: &CallContext) -> Result<ProbeReport> {
+        let env = self
+            .client
+            .call(cx, "profile", json!({}), Access::Read)
+            .await?;
+        let field = |k: &str| env.result.get(k).and_then(crate::wire::text);
+        let name = [field("NAME"), field("LAST_NAME")]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let id = field("ID").ok_or_else(|| {
+            Error::config(format!(
+                "{} answers, but not like a Bitrix24 portal's REST API (profile has no ID)",
+                self.portal()
+            ))
+            .with_suggestion(
+                "check webhook_url (https://PORTAL/rest/USER_ID/CODE/) or portal in the \
+                 crmgate config",
+            )
+        })?;
+        Ok(ProbeReport {
+            crm: format!("Bitrix24 portal {}", self.portal()),
+            identity: Some(if name.is_empty() {
+                format!("user {id}")
+            } else {
+                format!("{name} (user {id})")
+            }),
+        })
     }
 
     async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>> {
@@ -132,17 +165,13 @@ impl Backend for Bitrix24Backend {
     ) -> Result<Page> {
         let etid = Self::etid(entity)?;
         let catalog = self.describer.catalog(&self.client, cx).await?;
-        let target = catalog
-            .entities
-            .iter()
-            .find(|e| e.name == link.target)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::PermissionDenied,
-                    format!("{} are not visible to this Bitrix24 user", link.target),
-                    "ask a portal administrator for CRM access rights on them",
-                )
-            })?;
+        let target = catalog.entities.get(&link.target).ok_or_else(|| {
+            Error::new(
+                ErrorCode::PermissionDenied,
+                format!("{} are not visible to this Bitrix24 user", link.target),
+                "ask a portal administrator for CRM access rights on them",
+            )
+        })?;
         let (_, meta) = self.meta(cx, target).await?;
         let target = links::Target {
             entity: target,
@@ -173,7 +202,7 @@ impl Backend for Bitrix24Backend {
         entity: &EntityInfo,
         data: &Fields,
         _options: CreateOptions,
-    ) -> Result<Record> {
+    ) -> Result<Created> {
         let (catalog, meta) = self.meta(cx, entity).await?;
         let params = json!({
             "entityTypeId": meta.entity_type_id,
@@ -184,7 +213,7 @@ impl Backend for Bitrix24Backend {
             .client
             .call(cx, "crm.item.add", params, Access::Write)
             .await?;
-        item_record(&env.result, &meta, &catalog, self.portal())
+        item_record(&env.result, &meta, &catalog, self.portal()).map(Created::Record)
     }
 
     async fn update(

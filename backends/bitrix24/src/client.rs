@@ -5,15 +5,22 @@
 //! hosted caller's own bearer token, never mixed).
 //!
 //! `batch` sends up to 50 commands as one HTTP request (one drop in the portal's leaky bucket).
-//! `OPERATION_TIME_LIMIT` answers block that method locally until the reset time the portal
-//! reported, so an agent gets `RATE_LIMITED` with the real wait and no request is wasted.
+//!
+//! Failed answers are judged from Bitrix24's own error code, before any retry
+//! ([`RetryPolicy::Judge`]): `QUERY_LIMIT_EXCEEDED` (503, the request bucket) is retried for
+//! reads with backoff; `OVERLOAD_LIMIT` (503, REST blocked by an administrator) never is; the
+//! first `OPERATION_TIME_LIMIT` (429) blocks that method locally at once until the reset time
+//! the portal reported, so an agent gets `RATE_LIMITED` with the real wait and no request is
+//! wasted. A write answered 5xx for any other reason may have been applied: `OUTCOME_UNKNOWN`.
 
 use crate::config::{Bitrix24Config, Credential, Refresh};
 use crate::error::VendorError;
 use crate::php;
 use crate::wire::{self, Envelope};
 use bytes::Bytes;
-use crmgate_core::upstream::{RequestBody, Upstream, UpstreamRequest};
+use crmgate_core::upstream::{
+    RequestBody, RetryPolicy, Upstream, UpstreamError, UpstreamRequest, UpstreamResponse,
+};
 use crmgate_core::{CallContext, Error, ErrorCode, Identity, Result};
 use reqwest::header::{ACCEPT, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -239,14 +246,15 @@ impl Client {
         let (url, body) = self.target(cx, method, params)?;
         let mut request = UpstreamRequest::post(url)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .idempotent(access == Access::Read);
+            .idempotent(access == Access::Read)
+            .retry(RetryPolicy::Judge(worth_retrying));
         request.body = Some(RequestBody::Bytes(
             Bytes::from(wire::body_json(&body)),
             HeaderValue::from_static("application/json"),
         ));
         let response = match self.upstream.send(cx, request).await {
             Ok(response) => response,
-            Err(e) => return Err(self.overloaded(method, e)),
+            Err(failure) => return Err(self.failed(method, failure)),
         };
         let status = response.status.as_u16();
         if (300..400).contains(&status) {
@@ -257,7 +265,19 @@ impl Client {
                  crmgate config",
             ));
         }
-        let body: Value = response.json()?;
+        let body: Value = response.json().map_err(|e| {
+            if response.is_success() {
+                return e;
+            }
+            Error::config(format!(
+                "the configured Bitrix24 address answers {method} with HTTP {status} and no \
+                 JSON: it is probably not the portal's REST API"
+            ))
+            .with_suggestion(
+                "check webhook_url (https://PORTAL/rest/USER_ID/CODE/) or portal in the crmgate \
+                 config",
+            )
+        })?;
         Ok((status, body))
     }
 
@@ -396,25 +416,67 @@ impl Client {
         operating_error(method, reset - now)
     }
 
-    /// The upstream layer's verdict on 429 / 503 (whose bodies it does not hand back).
-    fn overloaded(&self, method: &str, error: Error) -> Error {
-        let is = |status: &str| error.message.contains(status);
-        if error.code == ErrorCode::RateLimited && is("(HTTP 429)") {
-            return self.operating_limited(method);
-        }
-        if error.code == ErrorCode::UpstreamUnavailable && is("(HTTP 503)") {
-            return Error::new(
+    /// A failed answer (429, 5xx) or a lost request, judged from Bitrix24's own error code.
+    fn failed(&self, method: &str, failure: UpstreamError) -> Error {
+        let vendor = failure.answer.as_ref().and_then(|answer| {
+            let body: Value = serde_json::from_slice(&answer.body).ok()?;
+            VendorError::parse(Some(answer.status.as_u16()), &body)
+        });
+        let Some(vendor) = vendor else {
+            return failure.error;
+        };
+        match vendor.code.as_str() {
+            // refused before running: nothing happened, even to a write
+            "OPERATION_TIME_LIMIT" => self.operating_limited(method),
+            "QUERY_LIMIT_EXCEEDED" => Error::new(
                 ErrorCode::RateLimited,
                 format!(
-                    "Bitrix24 answered {method} with 503: the portal's request bucket is full \
-                     (QUERY_LIMIT_EXCEEDED), or an administrator blocked REST (OVERLOAD_LIMIT)"
+                    "Bitrix24 refused {method}: the portal's request bucket is full \
+                     (QUERY_LIMIT_EXCEEDED); nothing was done"
                 ),
-                "wait a few seconds and try again; reads were already retried. Several \
+                "wait a few seconds and try again (reads were already retried); several \
                  applications on one portal share its bucket; batch reads use fewer requests",
             )
-            .with_retry_after(2);
+            .with_retry_after(2),
+            "OVERLOAD_LIMIT" => {
+                let mut e = Error::new(
+                    ErrorCode::UpstreamUnavailable,
+                    format!(
+                        "Bitrix24 refused {method}: REST access is blocked for this portal or \
+                         webhook (OVERLOAD_LIMIT); nothing was done"
+                    ),
+                    "do not retry: a portal administrator blocked REST calls (or the portal \
+                     is overloaded); ask them to lift the block",
+                );
+                e.retryable = false;
+                e
+            }
+            "PORTAL_DELETED" => vendor.to_error(method),
+            // any other failure of a write may have happened after it was applied
+            _ if failure.error.code == ErrorCode::OutcomeUnknown => {
+                let mut e = failure.error;
+                e.message = format!("{} ({}: {})", e.message, vendor.code, vendor.description);
+                e
+            }
+            _ => vendor.to_error(method),
         }
-        error
+    }
+}
+
+/// Whether a failed answer is worth repeating (reads only; the upstream layer never repeats a
+/// write): the request bucket (`QUERY_LIMIT_EXCEEDED`) and Bitrix24's transient internal
+/// errors are; `OVERLOAD_LIMIT` and `OPERATION_TIME_LIMIT` never are. An answer without a
+/// Bitrix24 error body comes from a proxy: 502/503/504 are retried.
+fn worth_retrying(answer: &UpstreamResponse) -> bool {
+    let vendor = serde_json::from_slice::<Value>(&answer.body)
+        .ok()
+        .and_then(|body| VendorError::parse(Some(answer.status.as_u16()), &body));
+    match vendor {
+        Some(v) => matches!(
+            v.code.as_str(),
+            "QUERY_LIMIT_EXCEEDED" | "INTERNAL_SERVER_ERROR" | "ERROR_UNEXPECTED_ANSWER"
+        ),
+        None => matches!(answer.status.as_u16(), 502..=504),
     }
 }
 

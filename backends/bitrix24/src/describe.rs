@@ -11,7 +11,10 @@ use crate::map::dicts::{self, Dictionaries};
 use crate::map::fields::{self, EntityMeta};
 use crate::map::kind;
 use crmgate_core::cache::{CacheScope, MetadataCache};
-use crmgate_core::model::{ActionInfo, ActionParam, DeleteKind, EntityInfo, Operation, TotalKind};
+use crmgate_core::model::{
+    ActionInfo, ActionParam, DeleteKind, EntityCatalog, EntityInfo, HiddenEntity, Operation,
+    TotalKind,
+};
 use crmgate_core::schema::{EnumOption, FieldType};
 use crmgate_core::{CallContext, Error, ErrorCode, Result};
 use serde_json::{Value, json};
@@ -23,10 +26,10 @@ use std::sync::Arc;
 pub struct Catalog {
     /// The dictionaries.
     pub dicts: Dictionaries,
-    /// The entity types the caller can reach.
-    pub entities: Vec<EntityInfo>,
-    /// Schemas of the standard types.
-    pub metas: HashMap<i64, EntityMeta>,
+    /// The entity types the caller can reach (key: entityTypeId).
+    pub entities: Arc<EntityCatalog>,
+    /// Schemas of the standard types, shared with every call.
+    pub metas: HashMap<i64, Arc<EntityMeta>>,
 }
 
 /// Loads and caches [`Catalog`]s and smart process schemas.
@@ -59,10 +62,13 @@ impl Describer {
         entity: &EntityInfo,
     ) -> Result<(Arc<Catalog>, Arc<EntityMeta>)> {
         let catalog = self.catalog(client, cx).await?;
-        let etid = kind::from_native(&entity.native)
-            .ok_or_else(|| Error::unknown_entity(&entity.name, &names(&catalog.entities)))?;
+        let etid = i64::try_from(entity.key)
+            .ok()
+            .filter(|k| *k > 0)
+            .or_else(|| kind::from_native(&entity.native))
+            .ok_or_else(|| Error::unknown_entity(&entity.name, &catalog.entities.names()))?;
         if let Some(meta) = catalog.metas.get(&etid) {
-            return Ok((catalog.clone(), Arc::new(meta.clone())));
+            return Ok((catalog.clone(), meta.clone()));
         }
         let item = format!("spa:{etid}");
         let name = entity.name.clone();
@@ -78,10 +84,6 @@ impl Describer {
             .await?;
         Ok((catalog, meta))
     }
-}
-
-fn names(entities: &[EntityInfo]) -> Vec<String> {
-    entities.iter().map(|e| e.name.clone()).collect()
 }
 
 async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
@@ -127,6 +129,7 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
     dicts.users.extend(dicts::parse_users(&users_first));
     let mut metas = HashMap::new();
     let mut entities = Vec::new();
+    let mut hidden = Vec::new();
     let mut first_error = None;
     for (etid, name, label) in kind::STANDARD {
         match out.take(&format!("fields_{etid}"), "crm.item.fields") {
@@ -139,9 +142,14 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
                     &dicts,
                 );
                 entities.push(entity_info(etid, name, label, &meta));
-                metas.insert(etid, meta);
+                metas.insert(etid, Arc::new(meta));
             }
             Err(e) if e.code == ErrorCode::PermissionDenied => {
+                hidden.push(HiddenEntity {
+                    name: name.to_owned(),
+                    native: kind::native(etid),
+                    permission: format!("CRM access rights to read {label}"),
+                });
                 first_error.get_or_insert(e);
             }
             Err(e) => return Err(e),
@@ -166,6 +174,7 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
             native: name,
             label: t.title.clone(),
             operations: ops,
+            // its fields load on first use: what crm.item.list runs; crm_describe says per field
             filter_ops: NATIVE_OPS.to_vec(),
             total: TotalKind::Exact,
             delete: DeleteKind::Soft,
@@ -177,6 +186,8 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
                 ),
                 DELETE_NOTE.into(),
             ],
+            denied: Vec::new(),
+            key: etid as u64,
         });
     }
     if entities.is_empty() {
@@ -190,7 +201,7 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
     }
     Ok(Catalog {
         dicts,
-        entities,
+        entities: Arc::new(EntityCatalog::new(entities).with_hidden(hidden)),
         metas,
     })
 }
@@ -328,11 +339,13 @@ fn entity_info(etid: i64, name: &str, label: &str, meta: &EntityMeta) -> EntityI
             }
             ops
         },
-        filter_ops: NATIVE_OPS.to_vec(),
+        filter_ops: meta.schema.filter_ops_union(),
         total: TotalKind::Exact,
         delete: DeleteKind::Soft,
         actions,
         notes,
+        denied: Vec::new(),
+        key: etid as u64,
     }
 }
 

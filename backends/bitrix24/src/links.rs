@@ -15,11 +15,12 @@ use crmgate_core::model::{EntityInfo, FieldSelection, Page, PageRequest, SearchR
 use crmgate_core::schema::LinkSchema;
 use crmgate_core::{CallContext, Error, ErrorCode, Result};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The target side of a link: its scope and entity info.
 pub struct Target<'a> {
-    /// Entity of the far side.
-    pub entity: &'a EntityInfo,
+    /// Entity of the far side (shared with the catalogue).
+    pub entity: &'a Arc<EntityInfo>,
     /// Its scope (schema, dictionaries, portal).
     pub scope: Scope<'a>,
 }

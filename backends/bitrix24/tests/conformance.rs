@@ -27,7 +27,7 @@ async fn bitrix24_backend_passes_the_conformance_suite() {
         missing_id: "999999".into(),
     };
     let report = conformance::run(&gateway, &fixture).await;
-    assert!(report.passed.len() >= 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
     // every list stayed on crm.item.* and the sandbox saw real traffic
     let log = sandbox.state().log();
     assert!(log.iter().any(|r| r.method == "crm.item.add"));

@@ -25,8 +25,8 @@ async fn request(
         .entities(&cx)
         .await
         .unwrap()
-        .into_iter()
-        .find(|e| e.name == entity)
+        .get(entity)
+        .cloned()
         .unwrap();
     let schema = backend.describe(&cx, &info).await.unwrap();
     SearchRequest {
@@ -129,8 +129,8 @@ async fn a_burst_of_200_calls_never_trips_the_bucket() {
         .entities(&cx)
         .await
         .unwrap()
-        .into_iter()
-        .find(|e| e.name == "leads")
+        .get("leads")
+        .cloned()
         .unwrap();
     let tasks: Vec<_> = (1..=200)
         .map(|i| {
@@ -236,8 +236,8 @@ async fn get_many_is_one_request() {
         .entities(&cx)
         .await
         .unwrap()
-        .into_iter()
-        .find(|e| e.name == "leads")
+        .get("leads")
+        .cloned()
         .unwrap();
     let ids: Vec<String> = (1..=100)
         .map(|i| i.to_string())

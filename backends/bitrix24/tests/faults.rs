@@ -1,7 +1,9 @@
 //! Faults, counting what reached the sandbox: auth failures (bad webhook, expired and
 //! refreshed OAuth tokens, hosted bearer tokens), missing scope, not found, the leaky bucket
-//! (reads retried, writes not), the operating-time limit (reset time, then no request), 5xx,
-//! malformed bodies, per-command batch errors; and no secret in any error.
+//! (reads retried, writes not), `OVERLOAD_LIMIT` (never retried), the operating-time limit
+//! (blocks at once; reset time, then no request), writes whose outcome is unknown
+//! (`OUTCOME_UNKNOWN`, exactly one record), a hung portal (one timeout per call), 5xx,
+//! malformed bodies, per-command batch errors, a wrong address; and no secret in any error.
 
 mod common;
 
@@ -10,9 +12,9 @@ use crmgate_bitrix24::sandbox::{
     SandboxOptions, WEBHOOK_CODE,
 };
 use crmgate_bitrix24::{Bitrix24Backend, Bitrix24Config, Refresh};
-use crmgate_core::cache::MetadataCache;
 use crmgate_core::gateway::{CallArgs, CreateArgs, GetArgs, SearchArgs, UpdateArgs};
-use crmgate_core::{CallContext, ErrorCode};
+use crmgate_core::upstream::UpstreamConfig;
+use crmgate_core::{Backend, CallContext, ErrorCode, testkit};
 use secrecy::SecretString;
 use serde_json::json;
 use std::sync::Arc;
@@ -45,8 +47,7 @@ fn oauth_backend(sandbox: &Sandbox, token: &str, refresh: bool) -> Arc<Bitrix24B
     .unwrap()
     .with_oauth_server(&sandbox.url())
     .unwrap();
-    let cache = MetadataCache::new(Duration::from_secs(60), 100);
-    Arc::new(Bitrix24Backend::new(config, cache).unwrap())
+    Arc::new(Bitrix24Backend::new(config, testkit::cache()).unwrap())
 }
 
 #[tokio::test]
@@ -110,11 +111,7 @@ async fn a_missing_scope_is_permission_denied_naming_it() {
         raw_call_allow: vec!["user.*".into(), "crm.*".into()],
         ..Default::default()
     };
-    let gateway = crmgate_core::gateway::Gateway::new(
-        backend,
-        settings,
-        crmgate_core::confirm::ConfirmSigner::random(),
-    );
+    let gateway = testkit::gateway_with(backend, settings);
     // the catalog still loads: users are optional, labels simply lack names
     let page = gateway
         .search(
@@ -300,10 +297,26 @@ async fn server_errors_malformed_bodies_and_batch_command_errors() {
         1,
     );
     let before = sandbox.requests();
+    gateway.get(&cx(), get("1")).await.unwrap();
+    assert_eq!(
+        sandbox.requests() - before,
+        2,
+        "a read is retried after Bitrix24's internal error"
+    );
+    sandbox.state().inject(
+        Some("crm.item.get"),
+        Fault::error(500, "INTERNAL_SERVER_ERROR", "Internal error"),
+        3,
+    );
+    let before = sandbox.requests();
     let e = gateway.get(&cx(), get("1")).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
     assert!(e.retryable);
-    assert_eq!(sandbox.requests() - before, 1);
+    assert_eq!(
+        sandbox.requests() - before,
+        3,
+        "first attempt and two retries"
+    );
 
     sandbox
         .state()
@@ -335,4 +348,166 @@ async fn server_errors_malformed_bodies_and_batch_command_errors() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Validation);
     assert!(e.suggestion.contains("title"));
+}
+
+#[tokio::test]
+async fn overload_limit_is_never_retried_and_the_first_operation_time_limit_blocks_at_once() {
+    let (sandbox, _backend, gateway) = common::start(common::roomy()).await;
+    gateway.describe(&cx(), "leads").await.unwrap();
+    sandbox.state().inject(
+        Some("crm.item.get"),
+        Fault::error(
+            503,
+            "OVERLOAD_LIMIT",
+            "REST API is blocked due to overload.",
+        ),
+        3,
+    );
+    let before = sandbox.requests();
+    let e = gateway.get(&cx(), get("1")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable, "{e}");
+    assert!(
+        !e.retryable,
+        "an administrator's block does not pass by retrying"
+    );
+    assert!(e.message.contains("OVERLOAD_LIMIT"), "{}", e.message);
+    assert_eq!(sandbox.requests() - before, 1, "not retried");
+
+    sandbox.state().clear_faults();
+    sandbox.state().inject(
+        Some("crm.item.get"),
+        Fault::error(
+            429,
+            "OPERATION_TIME_LIMIT",
+            "Method is blocked due to operation time limit.",
+        ),
+        1,
+    );
+    let before = sandbox.requests();
+    let e = gateway.get(&cx(), get("2")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::RateLimited, "{e}");
+    assert!(e.message.contains("OPERATION_TIME_LIMIT"), "{}", e.message);
+    assert_eq!(sandbox.requests() - before, 1, "the 429 is not retried");
+    let again = gateway.get(&cx(), get("3")).await.unwrap_err();
+    assert_eq!(again.code, ErrorCode::RateLimited);
+    assert_eq!(
+        sandbox.requests() - before,
+        1,
+        "the first OPERATION_TIME_LIMIT blocks the method at once"
+    );
+}
+
+/// A backend whose calls give up after one second.
+fn impatient(sandbox: &Sandbox) -> crmgate_core::gateway::Gateway {
+    common::gateway(common::backend_for(
+        &sandbox.webhook_url(),
+        UpstreamConfig {
+            timeout: Duration::from_secs(1),
+            ..common::fast_upstream()
+        },
+    ))
+}
+
+#[tokio::test]
+async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_record() {
+    let sandbox = Sandbox::start(common::roomy()).await.unwrap();
+    let gateway = impatient(&sandbox);
+    gateway.describe(&cx(), "leads").await.unwrap();
+    let faults = [
+        Fault::AfterApplying(Box::new(Fault::error(
+            500,
+            "INTERNAL_SERVER_ERROR",
+            "Internal error",
+        ))),
+        Fault::AfterApplying(Box::new(Fault::Drop)),
+        Fault::AfterApplying(Box::new(Fault::Delay(Duration::from_secs(5)))),
+    ];
+    for (i, fault) in faults.into_iter().enumerate() {
+        let title = format!("Once only {i}");
+        let count = sandbox.state().count(1);
+        sandbox
+            .state()
+            .inject(Some("crm.item.add"), fault.clone(), 1);
+        let before = sandbox.requests();
+        let e = gateway
+            .create(
+                &cx(),
+                CreateArgs {
+                    entity: "leads".into(),
+                    data: json!({"title": title}).as_object().cloned().unwrap(),
+                    skip_duplicate_check: true,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{fault:?}: {e}");
+        assert!(!e.retryable, "{fault:?}");
+        assert!(
+            e.suggestion
+                .contains(&format!("crm_search leads where title eq \"{title}\"")),
+            "{fault:?}: {}",
+            e.suggestion
+        );
+        assert_eq!(
+            sandbox.requests() - before,
+            1,
+            "{fault:?}: sent exactly once"
+        );
+        assert_eq!(
+            sandbox.state().count(1),
+            count + 1,
+            "{fault:?}: exactly one record upstream"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_hung_portal_costs_one_timeout_per_call() {
+    let sandbox = Sandbox::start(common::roomy()).await.unwrap();
+    let gateway = impatient(&sandbox);
+    gateway.describe(&cx(), "leads").await.unwrap();
+    sandbox.state().inject(
+        Some("crm.item.get"),
+        Fault::Delay(Duration::from_secs(10)),
+        3,
+    );
+    let before = sandbox.requests();
+    let (outcome, meta) = crmgate_core::meta::measure(gateway.get(&cx(), get("1"))).await;
+    let e = outcome.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamTimeout, "{e}");
+    assert!(e.message.contains("within 1s"), "{}", e.message);
+    assert_eq!(meta.upstream_calls, 1);
+    assert_eq!(sandbox.requests() - before, 1);
+}
+
+#[tokio::test]
+async fn the_probe_names_the_user_and_a_wrong_address_says_to_check_it() {
+    let (sandbox, backend, _gateway) = common::start(common::roomy()).await;
+    let report = backend.probe(&cx()).await.unwrap();
+    assert!(report.identity.unwrap().contains("user 1"));
+    // a web server that is not a Bitrix24 portal: 404 pages for everything
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "<html>Not Found</html>") });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    drop(sandbox);
+    let wrong = common::backend_for(
+        &format!("{site}/rest/1/{WEBHOOK_CODE}/"),
+        common::fast_upstream(),
+    );
+    let e = wrong.probe(&cx()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Config, "{e}");
+    assert!(e.suggestion.contains("webhook_url"), "{}", e.suggestion);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!(
+        "http://{}/rest/1/{WEBHOOK_CODE}/",
+        listener.local_addr().unwrap()
+    );
+    drop(listener);
+    let e = common::backend_for(&nowhere, common::fast_upstream())
+        .probe(&cx())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable, "{e}");
 }

@@ -84,12 +84,12 @@ fn item_fields_become_a_schema() {
     assert_eq!(s.fields[1].name, "title");
     let f = |n: &str| s.field(n).unwrap();
     assert_eq!(f("id").field_type, FieldType::Id);
-    assert!(f("id").read_only);
+    assert!(f("id").is_read_only());
     assert_eq!(f("opportunity").field_type, FieldType::Money);
     assert_eq!(f("opened").field_type, FieldType::Boolean);
     assert_eq!(f("closedate").field_type, FieldType::Date);
     assert_eq!(f("updatedTime").field_type, FieldType::DateTime);
-    assert!(f("updatedTime").read_only);
+    assert!(f("updatedTime").is_read_only());
     assert_eq!(f("assignedById").field_type, FieldType::Reference);
     assert!(f("assignedById").required);
     assert_eq!(f("companyId").link_entity.as_deref(), Some("companies"));
@@ -107,9 +107,31 @@ fn item_fields_become_a_schema() {
     let uf = f("UF_CRM_44_1721812814433");
     assert_eq!(uf.label, "Custom field (list)");
     assert_eq!(uf.options[1].value, "80");
-    assert!(f("stageSemanticId").read_only);
-    assert!(f("labels").read_only && f("labels").compact);
+    assert!(f("stageSemanticId").is_read_only());
+    assert!(f("labels").is_read_only() && f("labels").compact);
     assert!(s.links.iter().any(|l| l.name == "contacts" && l.writable));
+    // per field, from the recorded descriptors: isImmutable → create-only; what list runs
+    use crmgate_core::filter::FilterOp::*;
+    use crmgate_core::schema::FieldAccess;
+    assert_eq!(
+        f("categoryId").access,
+        FieldAccess::CreateOnly,
+        "recorded isImmutable"
+    );
+    assert_eq!(f("title").access, FieldAccess::ReadWrite);
+    assert!(f("title").filters_with(Contains) && f("title").filters_with(StartsWith));
+    assert!(
+        !f("stageId").filters_with(Contains),
+        "text matching only on text"
+    );
+    assert!(f("opportunity").filters_with(Between) && f("opportunity").sortable);
+    assert!(
+        f("fm").filter_ops.is_empty() && !f("fm").sortable,
+        "phones and e-mails"
+    );
+    assert!(f("labels").filter_ops.is_empty() && !f("labels").sortable);
+    assert!(!f("contactIds").sortable, "multiple fields do not sort");
+    assert_eq!(f("stageSemanticId").filter_ops, vec![Eq, Ne, In, NotIn]);
 }
 
 #[test]

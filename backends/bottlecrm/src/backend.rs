@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use crmgate_core::backend::unsupported;
 use crmgate_core::cache::{CacheScope, MetadataCache};
 use crmgate_core::model::{
-    ActionInfo, CreateOptions, EntityInfo, Features, FieldSelection, Fields, Page, PageRequest,
-    Record, SearchRequest, TimelinePage,
+    ActionInfo, CreateOptions, Created, EntityCatalog, EntityInfo, Features, FieldSelection,
+    Fields, Page, PageRequest, ProbeReport, Record, SearchRequest, TimelinePage,
 };
 use crmgate_core::schema::EntitySchema;
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
@@ -24,7 +24,7 @@ pub struct BottleCrmBackend {
     cache: MetadataCache,
     instance: String,
     app_url: Option<String>,
-    infos: Vec<EntityInfo>,
+    catalog: Arc<EntityCatalog>,
 }
 
 impl std::fmt::Debug for BottleCrmBackend {
@@ -43,7 +43,7 @@ impl BottleCrmBackend {
             cache,
             instance: format!("bottlecrm:{}", config.url),
             app_url: config.app_url.clone(),
-            infos: entity_infos(),
+            catalog: Arc::new(EntityCatalog::new(entity_infos())),
         })
     }
 
@@ -71,7 +71,9 @@ impl BottleCrmBackend {
 }
 
 fn entity_of(info: &EntityInfo) -> Result<Entity> {
-    Entity::from_name(&info.native)
+    Entity::from_key(info.key)
+        .filter(|e| e.spec().native == info.native)
+        .or_else(|| Entity::from_name(&info.native))
         .or_else(|| Entity::from_name(&info.name))
         .ok_or_else(|| {
             let known: Vec<String> = Entity::ALL
@@ -104,13 +106,32 @@ impl Backend for BottleCrmBackend {
     }
 
     /// The eight entities. The first call per caller also loads that caller's descriptions
-    /// (cached), so a bad, revoked or expired token is `AUTH_FAILED` here already — which is
-    /// what `crmgate check` relies on. Other failures of `/schema/` do not hide the entities.
-    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>> {
+    /// (cached), so a bad, revoked or expired token is `AUTH_FAILED` here already, and a
+    /// BottleCRM that does not answer is `UPSTREAM_UNAVAILABLE`. A `/schema/` that answers
+    /// something unreadable does not hide the entities (the static tables describe them).
+    async fn entities(&self, cx: &CallContext) -> Result<Arc<EntityCatalog>> {
         match self.schemas(cx).await {
-            Err(e) if e.code == ErrorCode::AuthFailed || e.code == ErrorCode::Config => Err(e),
-            _ => Ok(self.infos.clone()),
+            Err(e) if e.code == ErrorCode::UpstreamProtocol => Ok(self.catalog.clone()),
+            Err(e) => Err(e),
+            Ok(_) => Ok(self.catalog.clone()),
         }
+    }
+
+    /// `GET healthz/`: BottleCRM answers it to any valid credential (a scoped token is told
+    /// its scope does not cover it, which still proves the token).
+    async fn probe(&self, cx: &CallContext) -> Result<ProbeReport> {
+        let scoped = self.client.probe(cx).await?;
+        Ok(ProbeReport {
+            crm: format!("BottleCRM API at {}", self.client.base()),
+            identity: Some(
+                if scoped {
+                    "a scoped personal access token"
+                } else {
+                    "an unrestricted token"
+                }
+                .into(),
+            ),
+        })
     }
 
     async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>> {
@@ -154,7 +175,7 @@ impl Backend for BottleCrmBackend {
         entity: &EntityInfo,
         data: &Fields,
         _options: CreateOptions,
-    ) -> Result<Record> {
+    ) -> Result<Created> {
         let e = entity_of(entity)?;
         let schema = self.schemas(cx).await?.get(e);
         ops::write::create(self.api(cx), e, &schema, data).await

@@ -7,7 +7,7 @@
 
 use crate::config::BottleConfig;
 use crate::map::error::{self, Context};
-use crmgate_core::upstream::{Upstream, UpstreamRequest};
+use crmgate_core::upstream::{Upstream, UpstreamRequest, UpstreamResponse};
 use crmgate_core::{CallContext, Error, ErrorCode, Identity, Result};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
@@ -104,6 +104,17 @@ impl Client {
     /// Send `call` for `cx`; the JSON answer on 2xx (`Null` for an empty body), else the
     /// mapped error.
     pub async fn send(&self, cx: &CallContext, call: Call<'_>) -> Result<Value> {
+        let answer = self.exchange(cx, call).await?;
+        if answer.body.trim_ascii().is_empty() {
+            return Ok(Value::Null);
+        }
+        answer.json::<Value>()
+    }
+
+    /// Send `call` for `cx`; the answer on 2xx, else the mapped error. A write that may have
+    /// been applied (5xx, lost answer) is `OUTCOME_UNKNOWN`; a failed answer to a read is
+    /// mapped like any other error answer.
+    async fn exchange(&self, cx: &CallContext, call: Call<'_>) -> Result<UpstreamResponse> {
         let mut request =
             UpstreamRequest::new(call.method.clone(), format!("{}/{}", self.base, call.path))
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
@@ -112,16 +123,56 @@ impl Client {
         if let Some(body) = call.body {
             request = request.json(body);
         }
-        let answer = self.upstream.send(cx, request).await?;
-        let status = answer.status.as_u16();
+        let mut ctx = call.cx;
+        ctx.method = call.method.as_str();
+        let answer = match self.upstream.send(cx, request).await {
+            Ok(answer) => answer,
+            Err(failure) if failure.error.code == ErrorCode::OutcomeUnknown => {
+                return Err(failure.error);
+            }
+            Err(failure) => {
+                return Err(match &failure.answer {
+                    Some(a) if a.status.is_server_error() => {
+                        error::from_status(ctx, a.status.as_u16(), &a.body)
+                    }
+                    _ => failure.error,
+                });
+            }
+        };
         if !answer.is_success() {
-            let mut ctx = call.cx;
-            ctx.method = call.method.as_str();
-            return Err(error::from_status(ctx, status, &answer.body));
+            return Err(error::from_status(
+                ctx,
+                answer.status.as_u16(),
+                &answer.body,
+            ));
         }
-        if answer.body.trim_ascii().is_empty() {
-            return Ok(Value::Null);
+        Ok(answer)
+    }
+
+    /// `GET healthz/` for `cx`: `Ok(false)` when BottleCRM answers and accepts the token,
+    /// `Ok(true)` when it accepts a token scoped away from the health check; the mapped error
+    /// otherwise (`AUTH_FAILED`, `UPSTREAM_UNAVAILABLE`, `CONFIG` for a wrong url).
+    pub async fn probe(&self, cx: &CallContext) -> Result<bool> {
+        let call = Call::new(
+            Method::GET,
+            "healthz/",
+            Context {
+                entity: None,
+                id: None,
+                method: "GET",
+            },
+        );
+        match self.exchange(cx, call).await {
+            Ok(_) => Ok(false),
+            Err(e)
+                if e.code == ErrorCode::PermissionDenied
+                    && e.details
+                        .as_ref()
+                        .is_some_and(|d| d.get("missing_scope").is_some()) =>
+            {
+                Ok(true)
+            }
+            Err(e) => Err(e),
         }
-        answer.json::<Value>()
     }
 }

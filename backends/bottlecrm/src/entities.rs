@@ -104,6 +104,11 @@ impl Entity {
         &SPECS[self as usize]
     }
 
+    /// The entity whose catalogue key (its position in [`Entity::ALL`]) is `key`.
+    pub fn from_key(key: u64) -> Option<Entity> {
+        Entity::ALL.get(usize::try_from(key).ok()?).copied()
+    }
+
     /// The entity a resolved [`EntityInfo`] names.
     pub fn from_name(name: &str) -> Option<Entity> {
         Entity::ALL.into_iter().find(|e| {
@@ -450,6 +455,8 @@ pub fn entity_infos() -> Vec<EntityInfo> {
                 delete: DeleteKind::Hard,
                 actions,
                 notes: notes(entity),
+                denied: Vec::new(),
+                key: entity as u64,
             }
         })
         .collect()

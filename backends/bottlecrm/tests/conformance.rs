@@ -23,6 +23,6 @@ async fn bottlecrm_passes_the_conformance_suite_against_the_sandbox() {
         missing_id: common::MISSING.into(),
     };
     let report = conformance::run(&gateway, &fixture).await;
-    assert_eq!(report.passed.len(), 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
     assert!(sandbox.requests() > 20, "the suite ran against the sandbox");
 }

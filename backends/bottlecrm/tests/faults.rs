@@ -1,6 +1,8 @@
 //! Failures through the backend, counting what reached the sandbox: bad, revoked and expired
 //! tokens, scopes, roles, tenants, missing records, refused input (nothing sent), rate limits,
-//! 5xx, malformed answers — and hosted mode using the caller's own token.
+//! 5xx, writes whose outcome is unknown (`OUTCOME_UNKNOWN`, exactly one record), a hung
+//! BottleCRM (one timeout per call), malformed answers, the probe (nothing listening, a wrong
+//! url) — and hosted mode using the caller's own token.
 
 mod common;
 
@@ -10,9 +12,10 @@ use crmgate_bottlecrm::sandbox::{
     ADMIN_A, ADMIN_B, EXPIRED_A, Fault, LEADS_READ_A, REVOKED_A, Sandbox, USER_A,
 };
 use crmgate_core::gateway::{ConditionArg, CreateArgs, DeleteArgs, GetArgs, NoteArgs, SearchArgs};
-use crmgate_core::{CallContext, ErrorCode};
+use crmgate_core::{Backend, CallContext, ErrorCode, testkit};
 use secrecy::SecretString;
 use serde_json::json;
+use std::time::Duration;
 
 fn cx() -> CallContext {
     CallContext::configured()
@@ -33,9 +36,7 @@ fn get(entity: &str, id: &str) -> GetArgs {
     }
 }
 
-fn fields(v: serde_json::Value) -> crmgate_core::model::Fields {
-    v.as_object().unwrap().clone()
-}
+use crmgate_core::testkit::fields;
 
 async fn lead_id(sandbox: &Sandbox, query: &str) -> String {
     let g = gateway(sandbox, ADMIN_A);
@@ -83,14 +84,7 @@ async fn a_scoped_token_is_refused_naming_the_scope_and_described_statically() {
         Source::Static,
         "/schema/ is refused to scoped tokens"
     );
-    let g = crmgate_core::gateway::Gateway::new(
-        backend,
-        crmgate_core::gateway::GatewaySettings {
-            tier: crmgate_core::gateway::Tier::Destructive,
-            ..Default::default()
-        },
-        crmgate_core::confirm::ConfirmSigner::random(),
-    );
+    let g = testkit::gateway(backend);
     assert!(
         !g.search(&cx(), search("leads"))
             .await
@@ -217,7 +211,7 @@ async fn refused_input_sends_nothing() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::UnsupportedFilter);
     assert!(
-        e.suggestion.contains("title (contains)"),
+        e.suggestion.starts_with("title supports: contains"),
         "{}",
         e.suggestion
     );
@@ -351,8 +345,8 @@ async fn rate_limits_5xx_and_malformed_answers() {
         skip_duplicate_check: false,
     };
     let e = g.create(&cx(), create).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
-    assert!(e.suggestion.contains("not retried"), "{}", e.suggestion);
+    assert_eq!(e.code, ErrorCode::OutcomeUnknown, "a 5xx to a write: {e}");
+    assert!(!e.retryable);
     assert_eq!(sandbox.requests() - before, 1, "a write is never repeated");
     let found = g
         .search(
@@ -380,7 +374,7 @@ async fn rate_limits_5xx_and_malformed_answers() {
 async fn the_schema_endpoint_failing_fails_describe_without_caching_it() {
     let sandbox = Sandbox::start().await.unwrap();
     let g = gateway(&sandbox, ADMIN_A);
-    sandbox.inject(Fault::server_error().on_path("/schema/").times(2));
+    sandbox.inject(Fault::server_error().on_path("/schema/"));
     assert_eq!(
         g.describe(&cx(), "leads").await.unwrap_err().code,
         ErrorCode::UpstreamUnavailable
@@ -439,4 +433,129 @@ async fn several_ids_report_the_invisible_ones_missing() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].id, maria);
     assert_eq!(missing, vec![jane]);
+}
+
+/// A gateway whose calls give up after one second.
+fn impatient(sandbox: &Sandbox) -> crmgate_core::gateway::Gateway {
+    let mut config = crmgate_bottlecrm::BottleConfig::new(
+        &sandbox.url(),
+        Some(SecretString::from(ADMIN_A.to_owned())),
+    )
+    .unwrap();
+    config.upstream = crmgate_core::upstream::UpstreamConfig {
+        timeout: Duration::from_secs(1),
+        ..testkit::upstream()
+    };
+    let backend = crmgate_bottlecrm::BottleCrmBackend::new(config, testkit::cache()).unwrap();
+    testkit::gateway(std::sync::Arc::new(backend))
+}
+
+#[tokio::test]
+async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_record() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let g = impatient(&sandbox);
+    g.describe(&cx(), "contacts").await.unwrap();
+    let faults = [
+        Fault::after_applying(Fault::server_error()),
+        Fault::after_applying(Fault::drop_connection()),
+        Fault::after_applying(Fault::delay(Duration::from_secs(5))),
+    ];
+    for (i, fault) in faults.into_iter().enumerate() {
+        let email = format!("once.{i}@outcome.example");
+        let count = |email: &str| {
+            sandbox.with_store(|s| {
+                s.rows
+                    .get(&crmgate_bottlecrm::entities::Entity::Contacts)
+                    .map_or(0, |rows| {
+                        rows.iter()
+                            .filter(|r| format!("{r:?}").contains(email))
+                            .count()
+                    })
+            })
+        };
+        sandbox.inject(fault.clone().on_path("/api/contacts/").on_method("POST"));
+        let before = sandbox.requests();
+        let create = CreateArgs {
+            entity: "contacts".into(),
+            data: fields(json!({"first_name": "Once", "last_name": "Only", "email": email})),
+            skip_duplicate_check: true,
+        };
+        let e = g.create(&cx(), create).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{fault:?}: {e}");
+        assert!(!e.retryable, "{fault:?}");
+        assert!(
+            e.suggestion
+                .contains("crm_search contacts where email contains"),
+            "{fault:?}: {}",
+            e.suggestion
+        );
+        assert_eq!(
+            sandbox.requests() - before,
+            1,
+            "{fault:?}: sent exactly once"
+        );
+        assert_eq!(count(&email), 1, "{fault:?}: exactly one record upstream");
+    }
+}
+
+#[tokio::test]
+async fn a_hung_bottlecrm_costs_one_timeout_per_call() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let g = impatient(&sandbox);
+    g.describe(&cx(), "tasks").await.unwrap();
+    sandbox.inject(
+        Fault::delay(Duration::from_secs(10))
+            .times(6)
+            .on_path("/api/tasks/"),
+    );
+    let before = sandbox.requests();
+    let (outcome, meta) = crmgate_core::meta::measure(g.search(&cx(), search("tasks"))).await;
+    let e = outcome.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamTimeout, "{e}");
+    assert!(e.message.contains("within 1s"), "{}", e.message);
+    assert_eq!(meta.upstream_calls, 1);
+    assert_eq!(sandbox.requests() - before, 1);
+}
+
+#[tokio::test]
+async fn the_probe_tells_nothing_listening_and_a_wrong_url_from_a_working_token() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let backend = |url: &str, token: &str| {
+        let mut config =
+            crmgate_bottlecrm::BottleConfig::new(url, Some(SecretString::from(token.to_owned())))
+                .unwrap();
+        config.upstream = testkit::upstream();
+        crmgate_bottlecrm::BottleCrmBackend::new(config, testkit::cache()).unwrap()
+    };
+    let report = backend(&sandbox.url(), ADMIN_A).probe(&cx()).await.unwrap();
+    assert_eq!(report.identity.as_deref(), Some("an unrestricted token"));
+    let scoped = backend(&sandbox.url(), LEADS_READ_A)
+        .probe(&cx())
+        .await
+        .unwrap();
+    assert_eq!(
+        scoped.identity.as_deref(),
+        Some("a scoped personal access token")
+    );
+    let e = backend(&sandbox.url(), REVOKED_A)
+        .probe(&cx())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::AuthFailed, "{e}");
+    let e = backend(&format!("{}/crm", sandbox.url()), ADMIN_A)
+        .probe(&cx())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Config, "{e}");
+    assert!(e.suggestion.contains("check url"), "{}", e.suggestion);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let absent = backend(&nowhere, ADMIN_A);
+    let e = absent.probe(&cx()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable, "{e}");
+    // and the entity list no longer pretends BottleCRM answered
+    let e = absent.entities(&cx()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable, "{e}");
 }

@@ -9,8 +9,8 @@ use common::gateway;
 use crmgate_bottlecrm::entities::Entity;
 use crmgate_bottlecrm::sandbox::{ADMIN_A, Sandbox};
 use crmgate_core::gateway::{
-    ActionArgs, ActionOutput, ConditionArg, CreateArgs, Gateway, GetArgs, GetOutput, NoteArgs,
-    SearchArgs, TimelineArgs, UpdateArgs, UpdateOutput,
+    ActionArgs, ActionOutput, ConditionArg, CreateArgs, CreateOutput, Gateway, GetArgs, GetOutput,
+    NoteArgs, SearchArgs, TimelineArgs, UpdateArgs, UpdateOutput,
 };
 use crmgate_core::{CallContext, ErrorCode};
 use serde_json::{Value, json};
@@ -24,11 +24,11 @@ fn fields(v: Value) -> crmgate_core::model::Fields {
     v.as_object().unwrap().clone()
 }
 
-async fn create(
+async fn create_output(
     g: &Gateway,
     entity: &str,
     data: Value,
-) -> crmgate_core::Result<crmgate_core::model::Record> {
+) -> crmgate_core::Result<CreateOutput> {
     g.create(
         &cx(),
         CreateArgs {
@@ -38,7 +38,16 @@ async fn create(
         },
     )
     .await
-    .map(|o| o.record)
+}
+
+async fn create(
+    g: &Gateway,
+    entity: &str,
+    data: Value,
+) -> crmgate_core::Result<crmgate_core::model::Record> {
+    create_output(g, entity, data)
+        .await
+        .map(|o| o.into_record().expect("the record's id is known"))
 }
 
 async fn find(g: &Gateway, entity: &str, query: &str) -> crmgate_core::model::Record {
@@ -124,22 +133,57 @@ async fn leads_and_tasks_created_without_an_id_are_found_again() {
             );
         }
     });
-    let task = create(
+    let before = sandbox.with_store(|s| s.rows.get(&Entity::Tasks).map_or(0, Vec::len));
+    let out = create_output(
         &g,
         "tasks",
         json!({"title": "Bulk", "status": "New", "priority": "Low"}),
     )
     .await
     .unwrap();
-    assert_eq!(task.id, "");
+    let CreateOutput::IdUnknown {
+        created,
+        id_unknown,
+    } = out
+    else {
+        panic!("expected the id to be unknown: {out:?}");
+    };
+    assert!(created);
     assert!(
-        task.fields["_id_unknown"]
-            .as_str()
-            .unwrap()
-            .contains("cannot tell"),
-        "{:?}",
-        task.fields
+        id_unknown.reason.contains("cannot tell"),
+        "{}",
+        id_unknown.reason
     );
+    assert_eq!(id_unknown.find.entity, "tasks");
+    let json = serde_json::to_value(&id_unknown.find).unwrap();
+    assert_eq!(
+        json["where"],
+        json!([
+            {"field": "status", "op": "eq", "value": "New"},
+            {"field": "priority", "op": "eq", "value": "Low"},
+            {"field": "title", "op": "contains", "value": "Bulk"}
+        ]),
+        "a crm_search on the fields BottleCRM filters"
+    );
+    assert_eq!(
+        sandbox.with_store(|s| s.rows.get(&Entity::Tasks).map_or(0, Vec::len)),
+        before + 1,
+        "created exactly once"
+    );
+    // the search it names runs as given
+    let found = g
+        .search(
+            &cx(),
+            SearchArgs {
+                entity: "tasks".into(),
+                conditions: serde_json::from_value(json["where"].clone()).unwrap(),
+                limit: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!found.records.is_empty());
 }
 
 #[tokio::test]

@@ -9,8 +9,9 @@
 //! backend's job is the vendor API: translate, call, map back.
 
 use crate::model::{
-    ActionInfo, CreateOptions, EmailDraft, EntityInfo, Features, FieldSelection, Fields, Page,
-    PageRequest, Record, SearchRequest, SqlResult, TimelinePage,
+    ActionInfo, CreateOptions, Created, EmailDraft, EntityCatalog, EntityInfo, Features,
+    FieldSelection, Fields, Page, PageRequest, ProbeReport, Record, SearchRequest, SqlResult,
+    TimelinePage,
 };
 use crate::raw::{RawMethod, RawTarget};
 use crate::schema::{EntitySchema, LinkSchema};
@@ -95,8 +96,15 @@ pub trait Backend: Send + Sync + 'static {
     /// What the backend can do at all, known without I/O.
     fn features(&self) -> Features;
 
-    /// Entity types the caller can reach, with per-entity capabilities.
-    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>>;
+    /// Entity types the caller can reach, with per-entity capabilities. Built once per caller
+    /// and cached by the backend: a call costs an `Arc` clone, not a copy of the list.
+    async fn entities(&self, cx: &CallContext) -> Result<Arc<EntityCatalog>>;
+
+    /// Whether the CRM answers at the configured address and accepts the credentials
+    /// (`crmgate check`). `UPSTREAM_UNAVAILABLE` when nothing answers, `CONFIG` naming `url`
+    /// when something answers that is not this CRM's API, `AUTH_FAILED` when the credentials
+    /// are refused.
+    async fn probe(&self, cx: &CallContext) -> Result<ProbeReport>;
 
     /// Fields and links of one entity.
     async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>>;
@@ -138,14 +146,16 @@ pub trait Backend: Send + Sync + 'static {
         Err(unsupported(entity, "timelines"))
     }
 
-    /// Create a record. `data` is already validated.
+    /// Create a record. `data` is already validated. Once the CRM has accepted the create,
+    /// nothing may fail with a retryable error: an id the CRM did not report is
+    /// [`Created::IdUnknown`], and a write whose outcome is unclear is `OUTCOME_UNKNOWN`.
     async fn create(
         &self,
         _cx: &CallContext,
         entity: &EntityInfo,
         _data: &Fields,
         _options: CreateOptions,
-    ) -> Result<Record> {
+    ) -> Result<Created> {
         Err(unsupported(entity, "create"))
     }
 
@@ -271,10 +281,40 @@ fn no_raw_calls() -> Error {
     Error::not_allowed("this backend has no raw method call", "use the crm_* tools")
 }
 
-/// `NOT_ALLOWED` for an operation this backend does not offer on an entity.
+/// `NOT_ALLOWED` for an operation this backend does not offer on an entity. When the CRM offers
+/// it but the caller's role forbids it ([`EntityInfo::denied`]), `PERMISSION_DENIED` naming the
+/// permission instead.
 pub fn unsupported(entity: &EntityInfo, what: &str) -> Error {
+    let denied = entity.denied.iter().find(|d| op_word(d.operation) == what);
+    if let Some(denied) = denied {
+        return Error::permission_denied(
+            format!(
+                "your CRM role may not use {what} on {} (it lacks {})",
+                entity.name, denied.permission
+            ),
+            &denied.permission,
+        );
+    }
     Error::not_allowed(
         format!("{} does not support {what}", entity.name),
         "crm_entities lists the operations each entity supports",
     )
+}
+
+/// How errors name an operation (`create`, `reading related records`, …).
+pub fn op_word(op: crate::model::Operation) -> &'static str {
+    use crate::model::Operation;
+    match op {
+        Operation::Search => "search",
+        Operation::Get => "get",
+        Operation::Related => "reading related records",
+        Operation::Timeline => "timelines",
+        Operation::Create => "create",
+        Operation::Update => "update",
+        Operation::Delete => "delete",
+        Operation::Link => "linking",
+        Operation::Note => "notes",
+        Operation::DraftEmail => "email drafts",
+        Operation::Action => "actions",
+    }
 }

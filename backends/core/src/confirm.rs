@@ -1,11 +1,13 @@
 //! Confirm tokens for deletes and destructive actions.
 //!
 //! A preview returns a token that is an HMAC over what is about to happen: the operation, the
-//! entity, the record id and the record's version at preview time, plus an expiry. The key comes
+//! entity, the record id, the record's version at preview time and the caller it was issued to
+//! (`CallContext::scope()`, so in hosted mode one caller's token is refused for another's
+//! delete), plus an expiry. The key comes
 //! from configuration, so every replica of a hosted deployment accepts the others' tokens. When
 //! the call comes back with the token, the gateway reads the record again and recomputes the MAC
-//! with the *current* version: if anything changed — the record, the id, the operation — or the
-//! token was made up, the MAC differs and the call is refused with `STALE_CONFIRMATION`.
+//! with the *current* version: if anything changed — the record, the id, the operation, the
+//! caller — or the token was made up, the MAC differs and the call is refused with `STALE_CONFIRMATION`.
 //!
 //! Format: `v1.<expiry unix seconds>.<base64url MAC>`. Nothing secret is inside.
 
@@ -44,6 +46,8 @@ pub struct Intent<'a> {
     pub id: &'a str,
     /// The record's version (or a hash of its fields).
     pub version: &'a str,
+    /// The caller it is for: `CallContext::scope()`.
+    pub caller: &'a str,
 }
 
 impl ConfirmSigner {
@@ -90,7 +94,7 @@ impl ConfirmSigner {
         };
         if self.hasher(intent, expiry).verify_slice(&mac).is_err() {
             return Err(stale(
-                "the record changed since the preview, or the token was issued for another record or operation",
+                "the record changed since the preview, or the token was issued for another record, operation or caller",
             ));
         }
         if now_s() > expiry {
@@ -101,7 +105,14 @@ impl ConfirmSigner {
 
     fn hasher(&self, intent: Intent<'_>, expiry: u64) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
-        for part in [intent.operation, intent.entity, intent.id, intent.version] {
+        let parts = [
+            intent.operation,
+            intent.entity,
+            intent.id,
+            intent.version,
+            intent.caller,
+        ];
+        for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
@@ -130,6 +141,7 @@ mod tests {
             entity: "Deal",
             id: "d-1",
             version,
+            caller: "configured",
         }
     }
 
@@ -160,6 +172,15 @@ mod tests {
             ..intent("v1")
         };
         assert!(signer.verify(&token, action).is_err());
+        // another caller
+        let stranger = Intent {
+            caller: "caller:0123abcd",
+            ..intent("v1")
+        };
+        assert_eq!(
+            signer.verify(&token, stranger).unwrap_err().code,
+            ErrorCode::StaleConfirmation
+        );
         // other key
         assert!(
             ConfirmSigner::random()

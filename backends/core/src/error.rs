@@ -48,6 +48,10 @@ pub enum ErrorCode {
     NotAllowed,
     /// The configuration is wrong.
     Config,
+    /// A write may or may not have been applied (the connection broke or timed out after the
+    /// request was sent, or the CRM failed while handling it). Never retryable: the message
+    /// names the record or search that tells whether it happened.
+    OutcomeUnknown,
 }
 
 impl ErrorCode {
@@ -71,6 +75,7 @@ impl ErrorCode {
             ErrorCode::StaleConfirmation => "STALE_CONFIRMATION",
             ErrorCode::NotAllowed => "NOT_ALLOWED",
             ErrorCode::Config => "CONFIG",
+            ErrorCode::OutcomeUnknown => "OUTCOME_UNKNOWN",
         }
     }
 
@@ -131,8 +136,18 @@ impl Error {
         self
     }
 
-    /// Set `retry_after_s` (and mark the error retryable).
+    /// Replace the suggestion.
+    pub fn with_suggestion(mut self, suggestion: impl Into<String>) -> Self {
+        self.suggestion = suggestion.into();
+        self
+    }
+
+    /// Set `retry_after_s` (and mark the error retryable). An `OUTCOME_UNKNOWN` stays as it is:
+    /// it is never retryable.
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if self.code == ErrorCode::OutcomeUnknown {
+            return self;
+        }
         self.retry_after_s = Some(seconds);
         self.retryable = true;
         self
@@ -182,6 +197,24 @@ impl Error {
         )
     }
 
+    /// `PERMISSION_DENIED`: the CRM supports this, but the caller's role lacks `permission`.
+    pub fn permission_denied(message: impl Into<String>, permission: &str) -> Self {
+        Error::new(
+            ErrorCode::PermissionDenied,
+            message,
+            format!(
+                "ask a CRM administrator to grant {permission} to the user crmgate acts as, or \
+                 act on what this user may reach (crm_entities lists it)"
+            ),
+        )
+        .with_details(serde_json::json!({ "permission": permission }))
+    }
+
+    /// `OUTCOME_UNKNOWN`: a write may have reached the CRM. `check` says how to find out.
+    pub fn outcome_unknown(message: impl Into<String>, check: impl Into<String>) -> Self {
+        Error::new(ErrorCode::OutcomeUnknown, message, check)
+    }
+
     /// `NOT_ALLOWED` for an operation the backend or configuration does not offer.
     pub fn not_allowed(message: impl Into<String>, suggestion: impl Into<String>) -> Self {
         Error::new(ErrorCode::NotAllowed, message, suggestion)
@@ -229,6 +262,19 @@ mod tests {
         assert!(e.retryable);
         assert_eq!(serde_json::to_value(&e).unwrap()["retry_after_s"], 3);
         assert!(Error::new(ErrorCode::RateLimited, "x", "y").retryable);
+    }
+
+    #[test]
+    fn outcome_unknown_is_never_retryable() {
+        let e = Error::outcome_unknown("the write may have been applied", "crm_get it");
+        assert_eq!(e.code.as_str(), "OUTCOME_UNKNOWN");
+        assert!(!e.retryable);
+        let e = e.with_retry_after(5);
+        assert!(!e.retryable && e.retry_after_s.is_none());
+        assert_eq!(serde_json::to_value(&e).unwrap()["code"], "OUTCOME_UNKNOWN");
+        let denied = Error::permission_denied("may not create", "Contact: create");
+        assert_eq!(denied.code, ErrorCode::PermissionDenied);
+        assert!(denied.suggestion.contains("Contact: create"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! finish a filter on its own side (saying so in `applied`).
 
 use crate::model::Fields;
-use crate::schema::{EntitySchema, FieldType};
+use crate::schema::{EntitySchema, FieldSchema, FieldType};
 use crate::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,6 +61,34 @@ impl FilterOp {
         FilterOp::IsNotNull,
         FilterOp::Between,
     ];
+
+    /// The operators that make sense on a field of this type: equality and sets on anything
+    /// scalar, order and ranges on numbers and dates, text matching on text, emptiness on all
+    /// but ids. A backend narrows this to what its CRM runs (see `FieldSchema::filter_ops`).
+    pub fn for_type(field_type: FieldType) -> &'static [FilterOp] {
+        use FilterOp::*;
+        match field_type {
+            FieldType::Id => &[Eq, Ne, In, NotIn],
+            FieldType::Text
+            | FieldType::LongText
+            | FieldType::Email
+            | FieldType::Phone
+            | FieldType::Url => &[Eq, Ne, In, NotIn, Contains, StartsWith, IsNull, IsNotNull],
+            FieldType::Integer
+            | FieldType::Number
+            | FieldType::Money
+            | FieldType::Date
+            | FieldType::DateTime => &[
+                Eq, Ne, Gt, Gte, Lt, Lte, In, NotIn, IsNull, IsNotNull, Between,
+            ],
+            FieldType::Boolean => &[Eq, Ne, IsNull, IsNotNull],
+            FieldType::Enum
+            | FieldType::MultiEnum
+            | FieldType::Reference
+            | FieldType::References => &[Eq, Ne, In, NotIn, IsNull, IsNotNull],
+            FieldType::Json => &[IsNull, IsNotNull],
+        }
+    }
 
     /// The wire name (`starts_with`).
     pub fn as_str(self) -> &'static str {
@@ -138,8 +166,9 @@ impl Filter {
         self.all.iter().chain(self.any.iter().flatten())
     }
 
-    /// Validate fields, operators and operand shapes against the schema and the operators the
-    /// backend runs natively. Refuses clearly what cannot run.
+    /// Validate fields, operators and operand shapes against the schema: each operator must be
+    /// one the field runs natively (`FieldSchema::filter_ops`) and one the entity claims
+    /// (`native_ops`). Refuses clearly what cannot run, naming what can.
     pub fn check(&self, schema: &EntitySchema, native_ops: &[FilterOp]) -> Result<()> {
         for condition in self.conditions() {
             condition.check(schema, native_ops)?;
@@ -162,17 +191,8 @@ impl Condition {
     /// Validate this condition (see [`Filter::check`]).
     pub fn check(&self, schema: &EntitySchema, native_ops: &[FilterOp]) -> Result<()> {
         let field = schema.require_field(&self.field)?;
-        if !native_ops.contains(&self.op) {
-            let ops: Vec<&str> = native_ops.iter().map(|o| o.as_str()).collect();
-            return Err(Error::new(
-                ErrorCode::UnsupportedFilter,
-                format!(
-                    "operator {:?} is not supported on {}",
-                    self.op.as_str(),
-                    schema.entity
-                ),
-                format!("use one of: {}", ops.join(" ")),
-            ));
+        if !field.filters_with(self.op) || !native_ops.contains(&self.op) {
+            return Err(unsupported_on_field(schema, field, self.op, native_ops));
         }
         let bad = |what: &str| {
             Err(Error::validation(
@@ -198,15 +218,10 @@ impl Condition {
                 Value::String(s) if !s.is_empty() => Ok(()),
                 _ => bad("value must be a non-empty string"),
             },
-            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
-                if matches!(field.field_type, FieldType::Boolean | FieldType::MultiEnum) {
-                    return bad("this field cannot be compared by order");
-                }
-                match &self.value {
-                    Value::Number(_) | Value::String(_) => Ok(()),
-                    _ => bad("value must be a number or a string"),
-                }
-            }
+            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => match &self.value {
+                Value::Number(_) | Value::String(_) => Ok(()),
+                _ => bad("value must be a number or a string"),
+            },
             FilterOp::Eq | FilterOp::Ne => match &self.value {
                 Value::Array(_) | Value::Object(_) => {
                     bad("value must be a single value (use in for several)")
@@ -258,6 +273,51 @@ impl Condition {
             }
         }
     }
+}
+
+/// `UNSUPPORTED_FILTER` for `op` on `field`, naming what the field runs and, when it runs
+/// nothing, which fields do run the operator.
+fn unsupported_on_field(
+    schema: &EntitySchema,
+    field: &FieldSchema,
+    op: FilterOp,
+    native_ops: &[FilterOp],
+) -> Error {
+    let runs: Vec<&str> = field
+        .filter_ops
+        .iter()
+        .filter(|o| native_ops.contains(o))
+        .map(|o| o.as_str())
+        .collect();
+    let message = format!(
+        "{}.{} cannot be filtered with {:?}",
+        schema.entity,
+        field.name,
+        op.as_str()
+    );
+    let others: Vec<&str> = schema
+        .fields
+        .iter()
+        .filter(|f| f.filters_with(op) && native_ops.contains(&op))
+        .map(|f| f.name.as_str())
+        .take(12)
+        .collect();
+    let elsewhere = if others.is_empty() {
+        format!("no field of {} runs {:?}", schema.entity, op.as_str())
+    } else {
+        format!("{:?} runs on: {}", op.as_str(), others.join(", "))
+    };
+    let suggestion = if runs.is_empty() {
+        format!(
+            "{} cannot be filtered at all; {elsewhere}; or use query for free text",
+            field.name
+        )
+    } else {
+        format!("{} supports: {}; {elsewhere}", field.name, runs.join(" "))
+    };
+    Error::new(ErrorCode::UnsupportedFilter, message, suggestion).with_details(
+        serde_json::json!({"field": field.name, "op": op.as_str(), "supported": runs}),
+    )
 }
 
 fn as_array(v: &Value) -> &[Value] {
@@ -394,10 +454,12 @@ mod tests {
             fields: vec![
                 FieldSchema::new("amount", FieldType::Money),
                 FieldSchema::new("won", FieldType::Boolean),
+                FieldSchema::new("city", FieldType::Text).filter_ops(&[FilterOp::Contains]),
+                FieldSchema::new("website", FieldType::Url).filter_ops(&[]),
             ],
             links: vec![],
         };
-        let ops = [FilterOp::Eq, FilterOp::In, FilterOp::Gt];
+        let ops = [FilterOp::Eq, FilterOp::In, FilterOp::Gt, FilterOp::Contains];
         let check = |c: Condition| {
             Filter {
                 all: vec![c],
@@ -423,11 +485,38 @@ mod tests {
                 .code,
             ErrorCode::Validation
         );
-        assert_eq!(
-            check(cond("won", FilterOp::Gt, json!(1))).unwrap_err().code,
-            ErrorCode::Validation
+        // booleans do not order: the field does not run gt, whatever the entity claims
+        let e = check(cond("won", FilterOp::Gt, json!(1))).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedFilter);
+        assert!(e.message.contains("deals.won"), "{}", e.message);
+        assert!(
+            e.suggestion.contains("won supports: eq"),
+            "{}",
+            e.suggestion
+        );
+        assert!(
+            e.suggestion.contains("\"gt\" runs on: amount"),
+            "{}",
+            e.suggestion
         );
         assert!(check(cond("amount", FilterOp::Gt, json!(1))).is_ok());
+        // per field: the entity runs eq, this field only contains
+        let e = check(cond("city", FilterOp::Eq, json!("Oslo"))).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedFilter);
+        assert!(
+            e.suggestion.starts_with("city supports: contains"),
+            "{}",
+            e.suggestion
+        );
+        assert_eq!(e.details.unwrap()["supported"], json!(["contains"]));
+        assert!(check(cond("city", FilterOp::Contains, json!("Os"))).is_ok());
+        let e = check(cond("website", FilterOp::Contains, json!("x"))).unwrap_err();
+        assert!(
+            e.suggestion.contains("cannot be filtered at all"),
+            "{}",
+            e.suggestion
+        );
+        assert!(e.suggestion.contains("runs on: city"), "{}", e.suggestion);
         assert_eq!(
             FilterOp::parse("startswith").unwrap_err().code,
             ErrorCode::UnsupportedFilter

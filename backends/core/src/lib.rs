@@ -12,12 +12,16 @@
 //! - [`upstream`]: the shared HTTP layer (reqwest + governor + retry + size cap).
 //! - [`cache`]: the shared metadata cache (moka), scoped by backend instance and caller.
 //! - [`meta`]: per-call accounting reported in `_meta`.
+//! - [`deadline`]: one deadline per tool call, honoured by every upstream attempt and wait.
 //! - `conformance` (feature `conformance`): the suite every backend must pass.
+//! - `testkit` (feature `testkit`, implied by `conformance`): the gateway and upstream set-up
+//!   shared by backend tests.
 
 pub mod backend;
 pub mod cache;
 pub mod confirm;
 pub mod cursor;
+pub mod deadline;
 pub mod error;
 pub mod filter;
 pub mod gateway;
@@ -31,6 +35,9 @@ pub mod validate;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use backend::{Backend, CallContext, Identity};
 pub use error::{Error, ErrorCode, Result};

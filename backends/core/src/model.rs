@@ -2,11 +2,12 @@
 //! pages. Field values stay `serde_json::Value` under the vendor's native field names — the
 //! gateway does not invent a universal contact shape; it normalises the envelope.
 
-use crate::filter::{Filter, SortKey};
+use crate::filter::{Condition, Filter, SortKey};
 use crate::schema::EntitySchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// JSON object of native field name → value.
 pub type Fields = Map<String, Value>;
@@ -118,9 +119,34 @@ pub struct EntityInfo {
     /// assignees"), what a list covers ("converted leads are not listable").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Operations the CRM offers on this entity but the caller's role does not allow, each with
+    /// the permission that would allow it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub denied: Vec<Denied>,
+    /// The backend's own key for this entity (an enum index, Bitrix24's `entityTypeId`, …),
+    /// set when the catalogue is built so that no call re-parses names. Not shown to agents.
+    #[serde(skip)]
+    pub key: u64,
+}
+
+/// An operation the caller's role forbids on an entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Denied {
+    /// The operation.
+    pub operation: Operation,
+    /// The permission that would allow it, as the CRM names it (`Contact: create`).
+    pub permission: String,
 }
 
 impl EntityInfo {
+    /// What the caller's role lacks for `op`, when the CRM offers it but the role forbids it.
+    pub fn denied_permission(&self, op: Operation) -> Option<&str> {
+        self.denied
+            .iter()
+            .find(|d| d.operation == op)
+            .map(|d| d.permission.as_str())
+    }
+
     /// Whether the operation is supported.
     pub fn supports(&self, op: Operation) -> bool {
         self.operations.contains(&op)
@@ -129,6 +155,111 @@ impl EntityInfo {
     /// Whether the name (canonical or native, ASCII case-insensitive) denotes this entity.
     pub fn is_named(&self, name: &str) -> bool {
         self.name.eq_ignore_ascii_case(name) || self.native.eq_ignore_ascii_case(name)
+    }
+}
+
+/// An entity that exists in the CRM but that the caller's role does not let it see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HiddenEntity {
+    /// Canonical name.
+    pub name: String,
+    /// The vendor's name.
+    pub native: String,
+    /// The permission that would show it (`Opportunity: read`).
+    pub permission: String,
+}
+
+/// The entities one caller can reach: built once by a backend (and cached with its metadata),
+/// shared as `Arc<EntityCatalog>`. Name resolution is a hash lookup; handing an entity to a call
+/// is an `Arc` clone.
+#[derive(Debug, Default)]
+pub struct EntityCatalog {
+    entities: Vec<Arc<EntityInfo>>,
+    /// ASCII-lower-cased canonical and native names → index into `entities`.
+    index: HashMap<String, usize>,
+    hidden: Vec<HiddenEntity>,
+}
+
+impl EntityCatalog {
+    /// A catalogue of `entities`, in the order crm_entities lists them.
+    pub fn new(entities: Vec<EntityInfo>) -> Self {
+        let entities: Vec<Arc<EntityInfo>> = entities.into_iter().map(Arc::new).collect();
+        let mut index = HashMap::with_capacity(entities.len() * 2);
+        for (i, e) in entities.iter().enumerate() {
+            index.entry(e.name.to_ascii_lowercase()).or_insert(i);
+        }
+        for (i, e) in entities.iter().enumerate() {
+            index.entry(e.native.to_ascii_lowercase()).or_insert(i);
+        }
+        EntityCatalog {
+            entities,
+            index,
+            hidden: Vec::new(),
+        }
+    }
+
+    /// Also name the entities that exist but that this caller's role hides.
+    pub fn with_hidden(mut self, hidden: Vec<HiddenEntity>) -> Self {
+        self.hidden = hidden;
+        self
+    }
+
+    /// The entity a canonical or native name (ASCII case-insensitive) denotes.
+    pub fn get(&self, name: &str) -> Option<&Arc<EntityInfo>> {
+        let i = match self.index.get(name) {
+            Some(i) => *i,
+            None => *self.index.get(&name.to_ascii_lowercase())?,
+        };
+        self.entities.get(i)
+    }
+
+    /// The entity with the backend's key `key`.
+    pub fn by_key(&self, key: u64) -> Option<&Arc<EntityInfo>> {
+        self.entities.iter().find(|e| e.key == key)
+    }
+
+    /// Every reachable entity, in listing order.
+    pub fn entities(&self) -> &[Arc<EntityInfo>] {
+        &self.entities
+    }
+
+    /// Iterate over the reachable entities, in listing order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Arc<EntityInfo>> {
+        self.entities.iter()
+    }
+
+    /// Entities that exist but are hidden from this caller.
+    pub fn hidden(&self) -> &[HiddenEntity] {
+        &self.hidden
+    }
+
+    /// The hidden entity a name denotes, if any.
+    pub fn hidden_named(&self, name: &str) -> Option<&HiddenEntity> {
+        self.hidden
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name) || h.native.eq_ignore_ascii_case(name))
+    }
+
+    /// Canonical names, then the native names that differ (for "did you mean").
+    pub fn names(&self) -> Vec<String> {
+        let mut known: Vec<String> = self.entities.iter().map(|e| e.name.clone()).collect();
+        known.extend(
+            self.entities
+                .iter()
+                .filter(|e| e.native != e.name)
+                .map(|e| e.native.clone()),
+        );
+        known
+    }
+
+    /// How many entities are reachable.
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
     }
 }
 
@@ -198,8 +329,8 @@ pub struct PageRequest {
 /// A search as the backend receives it: names resolved, fields validated, limit capped.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
-    /// The entity.
-    pub entity: EntityInfo,
+    /// The entity (shared with the catalogue).
+    pub entity: Arc<EntityInfo>,
     /// Its schema.
     pub schema: std::sync::Arc<EntitySchema>,
     /// Conditions; every operator used is one the backend claims natively.
@@ -264,6 +395,36 @@ pub struct TimelinePage {
     pub next_cursor: Option<String>,
 }
 
+/// What a create produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// The record as the CRM stored it.
+    Record(Record),
+    /// The CRM created the record but did not say which id it got (BottleCRM answers some
+    /// creates with a message only), and crmgate could not single it out.
+    IdUnknown(IdUnknown),
+}
+
+/// A record created under an id nobody told crmgate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdUnknown {
+    /// Why the id is not known, in one sentence.
+    pub reason: String,
+    /// `where` items of a crm_search that finds the new record (among look-alikes).
+    pub find: Vec<Condition>,
+}
+
+/// What `crmgate check` learned from a backend's probe: the CRM answered and accepted the
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ProbeReport {
+    /// What answered, in a few words (`EspoCRM API`, `PostgreSQL 15.4`).
+    pub crm: String,
+    /// Whom the credentials act as, when the CRM says (`admin`, `user 1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
 /// Options of a create call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CreateOptions {
@@ -281,7 +442,7 @@ pub struct EmailDraft {
     /// Body (plain text).
     pub body: String,
     /// The record it concerns, if any.
-    pub parent: Option<(EntityInfo, String)>,
+    pub parent: Option<(Arc<EntityInfo>, String)>,
     /// A template to fill, by name or id.
     pub template: Option<String>,
 }

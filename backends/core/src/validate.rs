@@ -1,12 +1,13 @@
 //! Write validation against an entity's schema, shared by every backend and run before any
-//! upstream call: unknown field (with a "did you mean"), read-only field, missing required field,
+//! upstream call: unknown field (with a "did you mean"), read-only field, create-only field in an
+//! update, missing required field,
 //! bad enum value (listing allowed values and labels), wrong type, text too long.
 //!
 //! Every problem in the payload is collected into `details.problems`, so an agent can fix them
 //! all in one round; the error's code and message follow the first problem.
 
 use crate::model::Fields;
-use crate::schema::{EntitySchema, FieldSchema, FieldType};
+use crate::schema::{EntitySchema, FieldAccess, FieldSchema, FieldType};
 use crate::{Error, ErrorCode, Result};
 use serde_json::{Value, json};
 
@@ -75,7 +76,7 @@ pub fn validate_write(schema: &EntitySchema, data: &Fields, kind: WriteKind) -> 
             });
             continue;
         };
-        if field.read_only {
+        if field.is_read_only() {
             problems.push(Problem {
                 code: ErrorCode::Validation,
                 field: name.clone(),
@@ -85,12 +86,32 @@ pub fn validate_write(schema: &EntitySchema, data: &Fields, kind: WriteKind) -> 
             });
             continue;
         }
+        if field.access == FieldAccess::CreateOnly && kind == WriteKind::Update {
+            problems.push(Problem {
+                code: ErrorCode::Validation,
+                field: name.clone(),
+                message: format!(
+                    "{}.{name} can only be set when the record is created",
+                    schema.entity
+                ),
+                suggestion: format!(
+                    "remove {name:?} from data; to change it, create a new {} record",
+                    schema.entity
+                ),
+                details: None,
+            });
+            continue;
+        }
         if let Some(problem) = check_value(schema, field, value, kind) {
             problems.push(problem);
         }
     }
     if kind == WriteKind::Create {
-        for field in schema.fields.iter().filter(|f| f.required && !f.read_only) {
+        for field in schema
+            .fields
+            .iter()
+            .filter(|f| f.required && !f.is_read_only())
+        {
             if !data.contains_key(&field.name) {
                 problems.push(Problem {
                     code: ErrorCode::Validation,
@@ -360,6 +381,7 @@ mod tests {
                     ]),
                 FieldSchema::new("close_date", FieldType::Date),
                 FieldSchema::new("email", FieldType::Email),
+                FieldSchema::new("pipeline", FieldType::Integer).create_only(),
             ],
             links: vec![],
         }
@@ -378,6 +400,25 @@ mod tests {
         let ok = json!({"name": "Big", "stage": "prospecting", "amount": 10.5, "close_date": "2026-12-01"});
         assert!(validate_write(&schema(), &data(ok), WriteKind::Create).is_ok());
         assert!(validate_write(&schema(), &data(json!({"amount": 3})), WriteKind::Update).is_ok());
+    }
+
+    #[test]
+    fn create_only_fields_are_set_on_create_and_refused_in_updates() {
+        let create = json!({"name": "Big", "stage": "prospecting", "pipeline": 2});
+        assert!(validate_write(&schema(), &data(create), WriteKind::Create).is_ok());
+        let e = err(json!({"pipeline": 3, "amount": 1}), WriteKind::Update);
+        assert_eq!(e.code, ErrorCode::Validation);
+        assert!(
+            e.message
+                .contains("deals.pipeline can only be set when the record is created"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.suggestion.contains("remove \"pipeline\""),
+            "{}",
+            e.suggestion
+        );
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The upstream layer against a local axum server that counts the requests reaching it and
-//! injects failures: retries, the no-duplicate-writes rule, timeouts, refused connections,
-//! malformed JSON, the size cap, the rate limiters, the concurrency cap and `_meta` accounting.
+//! injects failures: retries, the no-duplicate-writes rule (`OUTCOME_UNKNOWN`), typed failed
+//! answers and per-request retry policies, one deadline per call, timeouts, refused
+//! connections, malformed JSON, the size cap, the rate limiters, the concurrency cap and
+//! `_meta` accounting.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use crmgate_core::upstream::{Upstream, UpstreamConfig, UpstreamRequest};
-use crmgate_core::{CallContext, Error, ErrorCode, meta};
+use crmgate_core::upstream::{
+    Delivery, RetryPolicy, Upstream, UpstreamConfig, UpstreamRequest, UpstreamResponse,
+};
+use crmgate_core::{CallContext, Error, ErrorCode, deadline, meta};
 use secrecy::SecretString;
 use std::future::Future;
 use std::sync::Arc;
@@ -145,7 +149,7 @@ async fn persistent_503_gives_up_after_max_retries() {
         UpstreamRequest::get(&server.url),
     ))
     .await;
-    let err = result.unwrap_err();
+    let err = result.unwrap_err().error;
     assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
     assert!(err.retryable);
     assert_clean(&err);
@@ -163,7 +167,8 @@ async fn persistent_429_is_rate_limited_with_retry_after() {
             UpstreamRequest::get(&server.url),
         )
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(err.code, ErrorCode::RateLimited);
     assert_eq!(err.retry_after_s, Some(1));
     assert_eq!(server.hits(), 3);
@@ -184,7 +189,8 @@ async fn retry_after_beyond_the_limit_gives_up_at_once() {
     let err = up
         .send(&cx, UpstreamRequest::get(&server.url))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(
         (err.code, err.retry_after_s),
         (ErrorCode::RateLimited, Some(120))
@@ -192,7 +198,8 @@ async fn retry_after_beyond_the_limit_gives_up_at_once() {
     let err = up
         .send(&cx, UpstreamRequest::get(&server.url))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(
         (err.code, err.retry_after_s),
         (ErrorCode::UpstreamUnavailable, Some(60))
@@ -201,8 +208,15 @@ async fn retry_after_beyond_the_limit_gives_up_at_once() {
 }
 
 #[tokio::test]
-async fn other_statuses_are_returned_for_the_backend_to_map() {
-    let server = fake(|n| async move { status(if n == 1 { 404 } else { 500 }, None) }).await;
+async fn four_hundreds_are_returned_and_failed_answers_come_back_typed() {
+    let server = fake(|n| async move {
+        if n == 1 {
+            status(404, None)
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"db down"}"#).into_response()
+        }
+    })
+    .await;
     let up = upstream(config());
     let cx = CallContext::configured();
     let response = up
@@ -210,15 +224,139 @@ async fn other_statuses_are_returned_for_the_backend_to_map() {
         .await
         .unwrap();
     assert_eq!(response.generic_error().code, ErrorCode::NotFound);
-    let response = up
+    let failed = up
         .send(&cx, UpstreamRequest::get(&server.url))
         .await
-        .unwrap();
-    assert_eq!(
-        response.generic_error().code,
-        ErrorCode::UpstreamUnavailable
-    );
+        .unwrap_err();
+    assert_eq!(failed.delivery, Delivery::Answered);
+    assert_eq!(failed.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
+    assert_eq!(&failed.body().unwrap()[..], br#"{"error":"db down"}"#);
+    assert_eq!(failed.error.code, ErrorCode::UpstreamUnavailable);
     assert_eq!(server.hits(), 2, "500 is not retried");
+}
+
+/// Bitrix24-like: the vendor's body says whether a 503 is worth retrying.
+fn retry_only_query_limit(answer: &UpstreamResponse) -> bool {
+    answer.body.starts_with(b"QUERY_LIMIT_EXCEEDED")
+}
+
+#[tokio::test]
+async fn a_judging_backend_sees_the_answer_before_any_retry() {
+    let server = fake(|n| async move {
+        let body = match n {
+            1 => "QUERY_LIMIT_EXCEEDED",
+            2 => "OVERLOAD_LIMIT",
+            _ => "QUERY_LIMIT_EXCEEDED",
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    })
+    .await;
+    let up = upstream(config());
+    let cx = CallContext::configured();
+    let request =
+        UpstreamRequest::get(&server.url).retry(RetryPolicy::Judge(retry_only_query_limit));
+    // QUERY_LIMIT_EXCEEDED is retried, OVERLOAD_LIMIT comes back at once with its body
+    let failed = up.send(&cx, request.clone()).await.unwrap_err();
+    assert_eq!(&failed.body().unwrap()[..], b"OVERLOAD_LIMIT");
+    assert_eq!(server.hits(), 2);
+    // never: the first failed answer comes back
+    let failed = up
+        .send(&cx, request.retry(RetryPolicy::Never))
+        .await
+        .unwrap_err();
+    assert_eq!(&failed.body().unwrap()[..], b"QUERY_LIMIT_EXCEEDED");
+    assert_eq!(failed.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(server.hits(), 3);
+}
+
+#[tokio::test]
+async fn a_hung_crm_costs_one_timeout_per_call_not_one_per_attempt() {
+    let server = fake(|_| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        ok_json()
+    })
+    .await;
+    let up = upstream(UpstreamConfig {
+        timeout: Duration::from_millis(300),
+        max_retries: 5,
+        ..config()
+    });
+    let cx = CallContext::configured();
+    let (failed, meta) = meta::measure(deadline::scope(None, async {
+        let first = up.send(&cx, UpstreamRequest::get(&server.url)).await;
+        // the same call's next request finds the budget spent: nothing is sent
+        let second = up.send(&cx, UpstreamRequest::get(&server.url)).await;
+        (first.unwrap_err(), second.unwrap_err())
+    }))
+    .await;
+    assert_eq!(failed.0.error.code, ErrorCode::UpstreamTimeout);
+    assert!(
+        failed
+            .0
+            .error
+            .message
+            .contains("within 1s (this call's whole budget"),
+        "{}",
+        failed.0.error.message
+    );
+    assert_eq!(failed.1.delivery, Delivery::NotSent);
+    assert_eq!(failed.1.error.code, ErrorCode::UpstreamTimeout);
+    assert_eq!(meta.upstream_calls, 1, "one attempt in the whole call");
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn backoff_never_outlasts_the_deadline() {
+    // every answer asks for a 2 s pause; the call's budget is 1 s: one attempt, no waiting
+    let server = fake(|_| async { status(503, Some("2")) }).await;
+    let up = upstream(UpstreamConfig {
+        timeout: Duration::from_secs(1),
+        ..config()
+    });
+    let failed = up
+        .send(
+            &CallContext::configured(),
+            UpstreamRequest::get(&server.url),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failed.error.code, ErrorCode::UpstreamUnavailable);
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_write_whose_outcome_is_unknown_says_so_and_is_never_repeated() {
+    // 500 after the write, 503, and a connection dropped after the request was read
+    let server = fake(|n| async move {
+        match n {
+            1 => status(500, None),
+            2 => status(503, Some("1")),
+            _ => {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                ok_json()
+            }
+        }
+    })
+    .await;
+    let up = upstream(UpstreamConfig {
+        timeout: Duration::from_millis(300),
+        ..config()
+    });
+    let cx = CallContext::configured();
+    for n in 1..=3 {
+        let request = UpstreamRequest::post(&server.url).json(serde_json::json!({"name": "Ada"}));
+        let failed = up.send(&cx, request).await.unwrap_err();
+        assert_eq!(failed.error.code, ErrorCode::OutcomeUnknown, "attempt {n}");
+        assert!(!failed.error.retryable);
+        assert!(failed.error.retry_after_s.is_none());
+        assert!(
+            failed.error.suggestion.contains("do not repeat"),
+            "{}",
+            failed.error.suggestion
+        );
+        assert_clean(&failed.error);
+        assert_eq!(server.hits(), n, "each write was sent exactly once");
+    }
 }
 
 #[tokio::test]
@@ -252,22 +390,7 @@ async fn redirects_are_followed_only_within_the_origin() {
 }
 
 #[tokio::test]
-async fn a_write_that_got_503_is_sent_exactly_once() {
-    let server = fake(|_| async { status(503, None) }).await;
-    let up = upstream(config());
-    let request = UpstreamRequest::post(&server.url).json(serde_json::json!({"name": "Ada"}));
-    let err = up
-        .send(&CallContext::configured(), request)
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
-    assert!(err.suggestion.contains("not retried"), "{}", err.suggestion);
-    assert_clean(&err);
-    assert_eq!(server.hits(), 1);
-}
-
-#[tokio::test]
-async fn slow_reads_time_out_after_retries_and_slow_writes_are_sent_once() {
+async fn slow_reads_time_out_within_the_budget_and_slow_writes_are_sent_once() {
     let server = fake(|_| async {
         tokio::time::sleep(Duration::from_secs(2)).await;
         ok_json()
@@ -282,18 +405,19 @@ async fn slow_reads_time_out_after_retries_and_slow_writes_are_sent_once() {
     let err = up
         .send(&cx, UpstreamRequest::get(&server.url))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(err.code, ErrorCode::UpstreamTimeout);
     assert_clean(&err);
-    assert_eq!(server.hits(), 2, "a read is retried");
+    assert_eq!(server.hits(), 1, "the one attempt used the whole budget");
 
-    let err = up
+    let failed = up
         .send(&cx, UpstreamRequest::post(&server.url))
         .await
         .unwrap_err();
-    assert_eq!(err.code, ErrorCode::UpstreamTimeout);
-    assert!(err.suggestion.contains("not retried"), "{}", err.suggestion);
-    assert_eq!(server.hits(), 3, "the write was attempted exactly once");
+    assert_eq!(failed.delivery, Delivery::Unknown);
+    assert_eq!(failed.error.code, ErrorCode::OutcomeUnknown);
+    assert_eq!(server.hits(), 2, "the write was attempted exactly once");
 }
 
 #[tokio::test]
@@ -305,7 +429,9 @@ async fn refused_connections_are_retried_and_fail_unavailable() {
     let cx = CallContext::configured();
     for request in [UpstreamRequest::get(&url), UpstreamRequest::post(&url)] {
         let (result, meta) = meta::measure(up.send(&cx, request)).await;
-        let err = result.unwrap_err();
+        let failed = result.unwrap_err();
+        assert_eq!(failed.delivery, Delivery::NotSent);
+        let err = failed.error;
         assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
         assert_clean(&err);
         // Never connected, so even the write may be repeated.
@@ -376,7 +502,8 @@ async fn oversized_bodies_are_refused_with_and_without_content_length() {
         let err = up
             .send(&cx, UpstreamRequest::get(&server.url))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .error;
         assert_eq!(err.code, ErrorCode::UpstreamProtocol);
         assert_eq!(err.message, "response larger than 1000 bytes");
     }
@@ -415,7 +542,8 @@ async fn a_declared_oversize_is_refused_before_reading() {
     let err = up
         .send(&CallContext::configured(), UpstreamRequest::get(&url))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(err.message, "response larger than 1000 bytes");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
@@ -455,7 +583,7 @@ async fn rate_limiter_waits_for_a_burst_then_fails_fast() {
         .await
         .unwrap();
     let started = Instant::now();
-    let err = up
+    let failed = up
         .send(&cx, UpstreamRequest::get(&server.url))
         .await
         .unwrap_err();
@@ -463,6 +591,8 @@ async fn rate_limiter_waits_for_a_burst_then_fails_fast() {
         started.elapsed() < Duration::from_millis(100),
         "failed fast"
     );
+    assert_eq!(failed.delivery, Delivery::NotSent);
+    let err = failed.error;
     assert_eq!(err.code, ErrorCode::RateLimited);
     assert_eq!(err.retry_after_s, Some(1));
     assert_eq!(server.hits(), 4, "the refused call was never sent");
@@ -484,7 +614,8 @@ async fn per_caller_limits_are_separate() {
     let err = up
         .send(&alice, UpstreamRequest::get(&server.url))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(err.code, ErrorCode::RateLimited);
     up.send(&bob, UpstreamRequest::get(&server.url))
         .await
@@ -594,6 +725,7 @@ async fn bad_configuration_is_refused() {
             UpstreamRequest::get("ftp://example.com/x"),
         )
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(err.code, ErrorCode::Config);
 }

@@ -2,9 +2,8 @@
 //! record actions (with their parameters), as reported by `entities()`.
 
 use crate::kind::{DEAL_STAGES, Kind};
-use crmgate_core::filter::FilterOp;
 use crmgate_core::model::{ActionInfo, ActionParam, DeleteKind, EntityInfo, Operation, TotalKind};
-use crmgate_core::schema::{EnumOption, FieldType as T};
+use crmgate_core::schema::{EntitySchema, EnumOption, FieldType as T};
 use std::collections::BTreeSet;
 
 /// Deal stages as enum options.
@@ -151,17 +150,24 @@ fn actions(kind: Kind) -> Vec<ActionInfo> {
     }
 }
 
-/// The entity info of a kind.
-pub(crate) fn info(kind: Kind) -> EntityInfo {
+/// The entity info of a kind: its filter operators are the union of its fields' (the demo
+/// runs every operator that makes sense for a field's type), its key the kind's index.
+pub(crate) fn info(kind: Kind, schema: &EntitySchema) -> EntityInfo {
+    let mut notes = Vec::new();
+    if kind == Kind::Deals {
+        notes.push("currency is set when a deal is created and cannot be changed".to_owned());
+    }
     EntityInfo {
         name: kind.name().into(),
         native: kind.native().into(),
         label: kind.label().into(),
         operations: operations(kind),
-        filter_ops: FilterOp::ALL.to_vec(),
+        filter_ops: schema.filter_ops_union(),
         total: TotalKind::Exact,
         delete: DeleteKind::Hard,
         actions: actions(kind),
-        notes: Vec::new(),
+        notes,
+        denied: Vec::new(),
+        key: kind.index() as u64,
     }
 }

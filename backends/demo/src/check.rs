@@ -5,7 +5,7 @@
 
 use crate::clock::{is_date, is_datetime};
 use crmgate_core::model::{ActionInfo, Fields};
-use crmgate_core::schema::{EntitySchema, EnumOption, FieldType};
+use crmgate_core::schema::{EntitySchema, EnumOption, FieldAccess, FieldType};
 use crmgate_core::{Error, Result};
 use serde_json::{Value, json};
 
@@ -43,10 +43,16 @@ pub(crate) fn check_write(schema: &EntitySchema, data: &Fields, creating: bool) 
     }
     for (name, value) in data {
         let field = schema.require_field(name)?;
-        if field.read_only {
+        if field.is_read_only() {
             return Err(Error::validation(
                 format!("{entity}.{name} is read-only"),
                 format!("leave {name} out; the CRM sets it"),
+            ));
+        }
+        if !creating && field.access == FieldAccess::CreateOnly {
+            return Err(Error::validation(
+                format!("{entity}.{name} can only be set when the record is created"),
+                format!("leave {name} out of the update"),
             ));
         }
         if is_blank(value) {

@@ -110,7 +110,12 @@ impl Kind {
         }
     }
 
-    /// The kind named canonically or natively (ASCII case-insensitive).
+    /// The kind whose catalogue key (its index) is `key`.
+    pub(crate) fn from_key(key: u64) -> Option<Kind> {
+        Kind::ALL.get(usize::try_from(key).ok()?).copied()
+    }
+
+    /// The kind with this canonical or native name (ASCII case-insensitive).
     pub(crate) fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL
             .into_iter()

@@ -33,14 +33,15 @@ mod tests;
 
 use crate::kind::Kind;
 use crate::links::LinkSpec;
-use crate::schema::entity_infos;
+use crate::schema::entity_catalog;
 use crate::store::Store;
 use async_trait::async_trait;
 use crmgate_core::backend::unsupported;
 use crmgate_core::filter::FilterOp;
 use crmgate_core::model::{
-    ActionInfo, CreateOptions, EmailDraft, EntityInfo, Features, FieldSelection, Fields, Operation,
-    Page, PageRequest, Record, SearchRequest, TimelinePage,
+    ActionInfo, CreateOptions, Created, EmailDraft, EntityCatalog, EntityInfo, Features,
+    FieldSelection, Fields, Operation, Page, PageRequest, ProbeReport, Record, SearchRequest,
+    TimelinePage,
 };
 use crmgate_core::schema::{EntitySchema, LinkSchema};
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Identity, Result};
@@ -140,29 +141,24 @@ impl DemoBackend {
     }
 }
 
-/// The kind an entity info names, if it supports `op`.
-fn resolve(entity: &EntityInfo, op: Operation) -> Result<Kind> {
-    let kind = Kind::from_name(&entity.name)
+/// The kind an entity info denotes: its catalogue key (checked against the native name, in
+/// case the info did not come from this catalogue), or its names.
+fn kind_of(entity: &EntityInfo) -> Result<Kind> {
+    Kind::from_key(entity.key)
+        .filter(|k| k.native() == entity.native)
         .or_else(|| Kind::from_name(&entity.native))
+        .or_else(|| Kind::from_name(&entity.name))
         .ok_or_else(|| {
             let known: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_string()).collect();
             Error::unknown_entity(&entity.name, &known)
-        })?;
+        })
+}
+
+/// The kind an entity info names, if it supports `op`.
+fn resolve(entity: &EntityInfo, op: Operation) -> Result<Kind> {
+    let kind = kind_of(entity)?;
     if !kind.info().supports(op) {
-        let what = match op {
-            Operation::Search => "search",
-            Operation::Get => "get",
-            Operation::Related => "reading related records",
-            Operation::Timeline => "timelines",
-            Operation::Create => "create",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-            Operation::Link => "linking",
-            Operation::Note => "notes",
-            Operation::DraftEmail => "email drafts",
-            Operation::Action => "actions",
-        };
-        return Err(unsupported(kind.info(), what));
+        return Err(unsupported(kind.info(), crmgate_core::backend::op_word(op)));
     }
     Ok(kind)
 }
@@ -204,18 +200,23 @@ impl Backend for DemoBackend {
         }
     }
 
-    async fn entities(&self, _cx: &CallContext) -> Result<Vec<EntityInfo>> {
-        Ok(entity_infos().to_vec())
+    async fn entities(&self, _cx: &CallContext) -> Result<Arc<EntityCatalog>> {
+        Ok(entity_catalog())
+    }
+
+    async fn probe(&self, cx: &CallContext) -> Result<ProbeReport> {
+        self.store(cx)?;
+        Ok(ProbeReport {
+            crm: "the built-in demo CRM (in memory)".into(),
+            identity: Some(match cx.identity() {
+                Identity::Configured => "the demo user".into(),
+                Identity::Bearer(_) => format!("the demo CRM of {}", cx.scope()),
+            }),
+        })
     }
 
     async fn describe(&self, _cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>> {
-        let kind = Kind::from_name(&entity.name)
-            .or_else(|| Kind::from_name(&entity.native))
-            .ok_or_else(|| {
-                let known: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_string()).collect();
-                Error::unknown_entity(&entity.name, &known)
-            })?;
-        Ok(kind.schema().clone())
+        Ok(kind_of(entity)?.schema().clone())
     }
 
     async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page> {
@@ -281,9 +282,12 @@ impl Backend for DemoBackend {
         entity: &EntityInfo,
         data: &Fields,
         options: CreateOptions,
-    ) -> Result<Record> {
+    ) -> Result<Created> {
         let kind = resolve(entity, Operation::Create)?;
-        self.write(cx).await?.create(kind, data, options)
+        self.write(cx)
+            .await?
+            .create(kind, data, options)
+            .map(Created::Record)
     }
 
     async fn update(

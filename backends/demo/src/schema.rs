@@ -7,14 +7,14 @@ use crate::kind::{
     PRIORITIES, ROLES, TASK_STATUSES,
 };
 use crate::links::{LinkSpec, link_schema, links};
-use crmgate_core::model::EntityInfo;
+use crmgate_core::model::{EntityCatalog, EntityInfo};
 use crmgate_core::schema::{EntitySchema, EnumOption, FieldSchema, FieldType as T};
 use std::sync::{Arc, OnceLock};
 
 /// Everything known about the entities, built once.
 pub(crate) struct Catalog {
     schemas: Vec<Arc<EntitySchema>>,
-    infos: Vec<EntityInfo>,
+    entities: Arc<EntityCatalog>,
     links: Vec<Vec<LinkSpec>>,
     text_fields: Vec<Vec<String>>,
 }
@@ -49,9 +49,13 @@ pub(crate) fn catalog() -> &'static Catalog {
                     .collect()
             })
             .collect();
+        let infos = Kind::ALL
+            .iter()
+            .map(|&k| info(k, &schemas[k.index()]))
+            .collect();
         Catalog {
             schemas,
-            infos: Kind::ALL.iter().map(|&k| info(k)).collect(),
+            entities: Arc::new(EntityCatalog::new(infos)),
             links: Kind::ALL.iter().map(|&k| links(k)).collect(),
             text_fields,
         }
@@ -66,7 +70,7 @@ impl Kind {
 
     /// This kind's entity info (operations, filter operators, actions).
     pub(crate) fn info(self) -> &'static EntityInfo {
-        &catalog().infos[self.index()]
+        &catalog().entities.entities()[self.index()]
     }
 
     /// This kind's links.
@@ -85,9 +89,9 @@ impl Kind {
     }
 }
 
-/// Every entity's info, in catalog order.
-pub(crate) fn entity_infos() -> &'static [EntityInfo] {
-    &catalog().infos
+/// Every entity's info, in catalog order, shared.
+pub(crate) fn entity_catalog() -> Arc<EntityCatalog> {
+    catalog().entities.clone()
 }
 
 /// `(value, label)` pairs as enum options.
@@ -199,7 +203,9 @@ fn fields(kind: Kind) -> Vec<FieldSchema> {
                 .compact()
                 .max_length(150),
             f("amount", T::Money, "Amount").compact(),
-            f("currency", T::Enum, "Currency").options(options(CURRENCIES)),
+            f("currency", T::Enum, "Currency")
+                .options(options(CURRENCIES))
+                .create_only(),
             f("stage", T::Enum, "Stage")
                 .required()
                 .options(stage_options())

@@ -1,27 +1,14 @@
 //! The demo backend, the reference implementation, passes the conformance suite.
 
-use crmgate_core::confirm::ConfirmSigner;
 use crmgate_core::conformance::{self, Fixture};
-use crmgate_core::gateway::{Gateway, GatewaySettings, Tier};
+use crmgate_core::testkit::{self, fields};
 use crmgate_demo::DemoBackend;
 use serde_json::json;
 use std::sync::Arc;
 
-fn fields(v: serde_json::Value) -> crmgate_core::model::Fields {
-    v.as_object().unwrap().clone()
-}
-
 #[tokio::test]
 async fn demo_backend_passes_the_conformance_suite() {
-    let settings = GatewaySettings {
-        tier: Tier::Destructive,
-        ..GatewaySettings::default()
-    };
-    let gateway = Gateway::new(
-        Arc::new(DemoBackend::new()),
-        settings,
-        ConfirmSigner::random(),
-    );
+    let gateway = testkit::gateway(Arc::new(DemoBackend::new()));
     let company = gateway
         .search(
             &crmgate_core::CallContext::configured(),
@@ -48,5 +35,5 @@ async fn demo_backend_passes_the_conformance_suite() {
         missing_id: "no-such-record".into(),
     };
     let report = conformance::run(&gateway, &fixture).await;
-    assert!(report.passed.len() >= 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
 }

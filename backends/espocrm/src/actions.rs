@@ -27,6 +27,8 @@ pub(crate) fn emails_entity() -> EntityInfo {
         delete: DeleteKind::Soft,
         actions: Vec::new(),
         notes: Vec::new(),
+        denied: Vec::new(),
+        key: u64::MAX,
     }
 }
 

@@ -15,8 +15,9 @@ use async_trait::async_trait;
 use crmgate_core::backend::unsupported;
 use crmgate_core::cache::MetadataCache;
 use crmgate_core::model::{
-    ActionInfo, CreateOptions, EmailDraft, EntityInfo, Features, FieldSelection, Fields, Operation,
-    Page, PageRequest, Record, SearchRequest, TimelinePage,
+    ActionInfo, CreateOptions, Created, EmailDraft, EntityCatalog, EntityInfo, Features,
+    FieldSelection, Fields, Operation, Page, PageRequest, ProbeReport, Record, SearchRequest,
+    TimelinePage,
 };
 use crmgate_core::raw::{RawMethod, RawTarget};
 use crmgate_core::schema::{EntitySchema, LinkSchema};
@@ -131,8 +132,33 @@ impl Backend for EspoBackend {
         }
     }
 
-    async fn entities(&self, cx: &CallContext) -> Result<Vec<EntityInfo>> {
+    async fn entities(&self, cx: &CallContext) -> Result<Arc<EntityCatalog>> {
         Ok(self.meta.access(cx).await?.entities.clone())
+    }
+
+    /// `GET App/user`: EspoCRM answers it for any valid credential, with the user's name.
+    async fn probe(&self, cx: &CallContext) -> Result<ProbeReport> {
+        let what = Ctx {
+            op: Op::Metadata,
+            entity: "the current user",
+            native: "User",
+            id: None,
+            link: None,
+            auth: self.client.auth_kind(cx),
+            site: self.client.site(),
+        };
+        let response = self.client.expect(cx, Call::get("/App/user"), what).await?;
+        let user =
+            crate::map::parse_json(&response.body).map_err(|_| crate::errors::wrong_url(&what))?;
+        let name = user
+            .get("user")
+            .and_then(|u| u.get("userName"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| crate::errors::wrong_url(&what))?;
+        Ok(ProbeReport {
+            crm: format!("EspoCRM at {}", self.client.site()),
+            identity: Some(name.to_owned()),
+        })
     }
 
     async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>> {
@@ -268,7 +294,7 @@ impl Backend for EspoBackend {
         entity: &EntityInfo,
         data: &Fields,
         options: CreateOptions,
-    ) -> Result<Record> {
+    ) -> Result<Created> {
         require(entity, Operation::Create, "create")?;
         let schema = self.meta.schema(cx, &entity.native).await?;
         let payload = map::write_payload(&schema, data)?;
@@ -282,6 +308,7 @@ impl Backend for EspoBackend {
             .expect(cx, call, self.ctx(cx, Op::Create, entity, None))
             .await?;
         map::record_from_body(self.client.site(), &entity.native, &response.body)
+            .map(Created::Record)
     }
 
     async fn update(

@@ -156,11 +156,15 @@ impl EspoClient {
         Ok(request.header(HeaderName::from_static(name), value))
     }
 
-    /// Send a call; any HTTP status comes back (only transport failures and overload
-    /// statuses that outlast the retries are errors).
+    /// Send a call; any 2xx–4xx answer comes back. Failed answers (5xx, 429 after retries)
+    /// and transport failures are errors — `OUTCOME_UNKNOWN` for a write that may have been
+    /// applied — with EspoCRM's `X-Status-Reason` when it gave one.
     pub async fn send(&self, cx: &CallContext, call: Call) -> Result<UpstreamResponse> {
         let request = self.build(cx, &call)?;
-        self.upstream.send(cx, request).await
+        self.upstream
+            .send(cx, request)
+            .await
+            .map_err(crate::errors::failed_answer)
     }
 
     /// Send a call and map any non-2xx answer to an error described by `what`.

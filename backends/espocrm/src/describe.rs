@@ -8,8 +8,15 @@
 //! link-multiple `teams` becomes `teamsIds` and `teamsNames`; a parent link becomes
 //! `parentType`, `parentId`, `parentName`; email and phone fields add their `…Data` arrays.
 //! Pure functions here; [`crate::backend`] loads the metadata and caches the result.
+//!
+//! Per field, what EspoCRM runs: a stored attribute filters with every operator its type takes
+//! ([`crate::filters`] maps them all) and sorts unless `orderDisabled`; a `notStorable` one
+//! filters only with the operators its own `where` definition lists and sorts only with an
+//! `order` definition; name lists (`…Names`), `…Data` arrays and a parent's name filter with
+//! nothing; `readOnlyAfterCreate` makes a field create-only.
 
 use crate::names::canonical;
+use crmgate_core::filter::FilterOp;
 use crmgate_core::schema::{
     EntitySchema, EnumOption, FieldSchema, FieldType, LinkKind, LinkSchema,
 };
@@ -196,7 +203,9 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
         let read_only = flag(def, "readOnly")
             || READ_ONLY_TYPES.contains(&kind)
             || (flag(def, "notStorable") && flag(def, "orderDisabled"));
+        let create_only = !read_only && flag(def, "readOnlyAfterCreate");
         let required = flag(def, "required") && !read_only;
+        let query = Query::of(def);
         let label = labels.field(name);
         let target = links
             .get(name)
@@ -205,7 +214,13 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
             .or_else(|| def.get("entity").and_then(Value::as_str))
             .map(canonical);
         let mut add = |f: FieldSchema| {
-            let f = if read_only { f.read_only() } else { f };
+            let f = if read_only {
+                f.read_only()
+            } else if create_only {
+                f.create_only()
+            } else {
+                f
+            };
             out.entry(f.name.clone()).or_insert(f);
         };
         let base = |attr: &str, t: FieldType, l: &str| {
@@ -213,7 +228,7 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
             if required {
                 f = f.required();
             }
-            f
+            query.apply(f)
         };
         match kind {
             "link" | "linkOne" | "file" | "image" => {
@@ -244,12 +259,16 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
                     ids = ids.links_to(t.clone());
                 }
                 add(ids);
-                add(FieldSchema::new(format!("{name}Names"), FieldType::Json)
-                    .label(format!("{label} (names)"))
-                    .read_only());
+                add(unqueried(
+                    FieldSchema::new(format!("{name}Names"), FieldType::Json)
+                        .label(format!("{label} (names)"))
+                        .read_only(),
+                ));
                 if def.get("columns").is_some() {
-                    add(FieldSchema::new(format!("{name}Columns"), FieldType::Json)
-                        .label(format!("{label} (relationship columns)")));
+                    add(unqueried(
+                        FieldSchema::new(format!("{name}Columns"), FieldType::Json)
+                            .label(format!("{label} (relationship columns)")),
+                    ));
                 }
             }
             "linkParent" => {
@@ -275,13 +294,17 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
                     FieldType::Reference,
                     &format!("{label} (id)"),
                 ));
-                add(FieldSchema::new(format!("{name}Name"), FieldType::Text)
-                    .label(format!("{label} (name)"))
-                    .read_only());
+                add(unqueried(
+                    FieldSchema::new(format!("{name}Name"), FieldType::Text)
+                        .label(format!("{label} (name)"))
+                        .read_only(),
+                ));
             }
+            // the full name: EspoCRM matches and orders it through first and last name
             "personName" => add(FieldSchema::new(name.clone(), FieldType::Text)
                 .label(label.clone())
-                .read_only()),
+                .read_only()
+                .filter_ops(&[FilterOp::Eq, FilterOp::Contains, FilterOp::StartsWith])),
             "email" | "phone" => {
                 let t = if kind == "email" {
                     FieldType::Email
@@ -289,8 +312,10 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
                     FieldType::Phone
                 };
                 add(base(name, t, &label));
-                add(FieldSchema::new(format!("{name}Data"), FieldType::Json)
-                    .label(format!("{label} (all, with primary/opt-out flags)")));
+                add(unqueried(
+                    FieldSchema::new(format!("{name}Data"), FieldType::Json)
+                        .label(format!("{label} (all, with primary/opt-out flags)")),
+                ));
             }
             "enum" | "multiEnum" | "array" | "checklist" => {
                 let values = match def.get("optionsReference").and_then(Value::as_str) {
@@ -345,6 +370,72 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
         native: native.to_owned(),
         fields: ordered,
         links: link_schemas(links),
+    }
+}
+
+/// Neither filtered nor sorted (EspoCRM has no query on it).
+fn unqueried(f: FieldSchema) -> FieldSchema {
+    f.filter_ops(&[]).sortable(false)
+}
+
+/// What EspoCRM can query on a field, from its definition.
+struct Query {
+    /// `notStorable`: only a `where` / `order` definition makes it queryable.
+    stored: bool,
+    /// The where types its own `where` definition lists (`=`, `LIKE`, `IS NULL`, …).
+    where_types: Vec<String>,
+    /// Sorts: stored or with an `order` definition, and not `orderDisabled`.
+    sortable: bool,
+}
+
+impl Query {
+    fn of(def: &Value) -> Query {
+        let stored = !flag(def, "notStorable");
+        Query {
+            stored,
+            where_types: def
+                .get("where")
+                .and_then(Value::as_object)
+                .map(|w| w.keys().map(|k| k.to_ascii_uppercase()).collect())
+                .unwrap_or_default(),
+            sortable: !flag(def, "orderDisabled") && (stored || def.get("order").is_some()),
+        }
+    }
+
+    /// Narrow a field's operators and sorting to what EspoCRM runs on it.
+    fn apply(&self, f: FieldSchema) -> FieldSchema {
+        let sortable = f.sortable && self.sortable;
+        if self.stored {
+            return f.sortable(sortable);
+        }
+        let has = |t: &str| self.where_types.iter().any(|w| w == t);
+        let boolean = f.field_type == FieldType::Boolean;
+        let textual = matches!(
+            f.field_type,
+            FieldType::Text | FieldType::LongText | FieldType::Enum | FieldType::Url
+        );
+        let ops: Vec<FilterOp> = f
+            .filter_ops
+            .iter()
+            .copied()
+            .filter(|op| match op {
+                FilterOp::Eq if boolean => has("= TRUE") && has("= FALSE"),
+                FilterOp::Ne if boolean => has("= TRUE") && has("= FALSE"),
+                FilterOp::Eq => has("="),
+                FilterOp::Ne => has("<>") && has("IS NULL"),
+                FilterOp::In => has("IN"),
+                FilterOp::NotIn => has("NOT IN") && has("IS NULL"),
+                FilterOp::Contains | FilterOp::StartsWith => has("LIKE"),
+                FilterOp::IsNull => has("IS NULL") && (!textual || has("=")),
+                FilterOp::IsNotNull => has("IS NOT NULL") && (!textual || has("<>")),
+                FilterOp::Gt => has(">"),
+                FilterOp::Gte => has(">="),
+                FilterOp::Lt => has("<"),
+                FilterOp::Lte => has("<="),
+                FilterOp::Between => has(">=") && has("<="),
+            })
+            .collect();
+        f.filter_ops(&ops).sortable(sortable)
     }
 }
 

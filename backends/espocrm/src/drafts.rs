@@ -86,6 +86,8 @@ async fn template(
         delete: crmgate_core::model::DeleteKind::Soft,
         actions: Vec::new(),
         notes: Vec::new(),
+        denied: Vec::new(),
+        key: u64::MAX,
     };
     let id = if email::looks_like_id(name) {
         name.to_owned()

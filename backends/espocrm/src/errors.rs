@@ -185,6 +185,8 @@ pub fn map_error(response: &UpstreamResponse, cx: &Ctx<'_>) -> Error {
         )
         .with_retry_after(60),
         403 => permission_denied(response, cx, said),
+        // EspoCRM always says why it answers 404; a bare 404 comes from something else
+        404 if reason.is_none() => wrong_url(cx),
         404 => not_found(cx, said),
         400 => validation(response, cx, said),
         409 if said == Some("duplicate") => duplicate(response, cx),
@@ -201,6 +203,35 @@ pub fn map_error(response: &UpstreamResponse, cx: &Ctx<'_>) -> Error {
             error
         }
     }
+}
+
+/// `CONFIG`: the configured address answers, but not as EspoCRM's API does.
+pub fn wrong_url(cx: &Ctx<'_>) -> Error {
+    Error::config(format!(
+        "{}/api/v1 does not answer like EspoCRM's API (HTTP 404 without EspoCRM's \
+         X-Status-Reason): the configured url is probably not the EspoCRM site",
+        cx.site
+    ))
+    .with_suggestion(
+        "check url in the crmgate config: it is the address you open EspoCRM at, e.g. \
+         https://crm.example.com (crmgate adds /api/v1)",
+    )
+}
+
+/// A failed answer (5xx, or a 429 after retries) the upstream layer handed back, with
+/// EspoCRM's `X-Status-Reason` added to the message when it gave one.
+pub fn failed_answer(failure: crmgate_core::upstream::UpstreamError) -> Error {
+    let said = failure
+        .answer
+        .as_ref()
+        .and_then(reason)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    let mut error = failure.error;
+    if let Some(r) = said {
+        error.message = format!("{}: EspoCRM says \"{r}\"", error.message);
+    }
+    error
 }
 
 fn record_words(cx: &Ctx<'_>) -> String {

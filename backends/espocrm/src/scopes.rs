@@ -5,11 +5,15 @@
 
 use crate::filters::NATIVE_OPS;
 use crate::names::canonical;
-use crmgate_core::model::{ActionInfo, ActionParam, DeleteKind, EntityInfo, Operation, TotalKind};
+use crmgate_core::model::{
+    ActionInfo, ActionParam, DeleteKind, Denied, EntityCatalog, EntityInfo, HiddenEntity,
+    Operation, TotalKind,
+};
 use crmgate_core::schema::{EnumOption, FieldType};
 use crmgate_core::{Error, Result};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Non-object scopes that are still useful records.
 const EXTRA: &[&str] = &["Note", "EmailTemplate"];
@@ -20,8 +24,9 @@ const ASSIGNED: &[&str] = &["Task", "Meeting", "Call"];
 /// What one caller may reach.
 #[derive(Debug, Clone)]
 pub struct Access {
-    /// The entity types, with operations and notes.
-    pub entities: Vec<EntityInfo>,
+    /// The entity types, with operations, notes and what the role denies; entity types the
+    /// role hides are named as such.
+    pub entities: Arc<EntityCatalog>,
     /// Native type → its kanban status field (`stage`, `status`).
     pub status_fields: BTreeMap<String, String>,
     /// The user's own email address (the default From of drafts).
@@ -82,6 +87,7 @@ pub fn access(scopes: &Value, app_user: &Value) -> Result<Access> {
             .unwrap_or(&Value::Null),
     );
     let mut entities = Vec::new();
+    let mut hidden = Vec::new();
     let mut status_fields = BTreeMap::new();
     for (native, scope) in scopes {
         let is = |k: &str| scope.get(k).and_then(Value::as_bool).unwrap_or(false);
@@ -93,6 +99,11 @@ pub fn access(scopes: &Value, app_user: &Value) -> Result<Access> {
         let (read, create, edit, delete) = (lv("read"), lv("create"), lv("edit"), lv("delete"));
         let stream = lv("stream");
         if !allowed(&read) {
+            hidden.push(HiddenEntity {
+                name: canonical(native),
+                native: native.clone(),
+                permission: format!("{native}: read"),
+            });
             continue;
         }
         let status_field = scope
@@ -118,9 +129,24 @@ pub fn access(scopes: &Value, app_user: &Value) -> Result<Access> {
         }
         entities.push(info);
     }
+    // EspoCRM cuts `scopes` to what the user may read; its ACL table still names the rest
+    if let Some(acl) = table.as_object() {
+        for native in acl.keys().filter(|k| !scopes.contains_key(*k)) {
+            if !allowed(&level(&table, native, "read", &Value::Null)) {
+                hidden.push(HiddenEntity {
+                    name: canonical(native),
+                    native: native.clone(),
+                    permission: format!("{native}: read"),
+                });
+            }
+        }
+    }
     entities.sort_by(|a, b| a.name.cmp(&b.name));
+    for (i, e) in entities.iter_mut().enumerate() {
+        e.key = i as u64;
+    }
     Ok(Access {
-        entities,
+        entities: Arc::new(EntityCatalog::new(entities).with_hidden(hidden)),
         status_fields,
         user_email: user
             .get("emailAddress")
@@ -161,18 +187,34 @@ fn entity_info(
             ops.insert(DraftEmail);
         }
     }
+    let mut denied = Vec::new();
+    let mut deny = |operation: Operation, action: &str| {
+        denied.push(Denied {
+            operation,
+            permission: format!("{native}: {action}"),
+        });
+    };
     if !special {
         if allowed(lv.create) {
             ops.insert(Create);
+        } else {
+            deny(Create, "create");
         }
         if allowed(lv.edit) {
             ops.insert(Update);
             ops.insert(Link);
+        } else {
+            deny(Update, "edit");
+            deny(Link, "edit");
         }
     }
     // emails may be deleted (drafts included); notes and users are not deleted from here
-    if allowed(lv.delete) && (native == "Email" || !special) {
-        ops.insert(Delete);
+    if native == "Email" || !special {
+        if allowed(lv.delete) {
+            ops.insert(Delete);
+        } else {
+            deny(Delete, "delete");
+        }
     }
     let mut actions = Vec::new();
     let mut notes = Vec::new();
@@ -224,11 +266,14 @@ fn entity_info(
         native: native.to_owned(),
         label: native.to_owned(),
         operations: ops,
+        // what EspoCRM's where language runs; crm_describe says per field
         filter_ops: NATIVE_OPS.to_vec(),
         total: TotalKind::Exact,
         delete: DeleteKind::Soft,
         actions,
         notes,
+        denied,
+        key: 0,
     }
 }
 

@@ -56,7 +56,8 @@ async fn duplicates_are_listed_and_can_be_overridden() {
         )
         .await
         .unwrap()
-        .record;
+        .into_record()
+        .unwrap();
     assert_ne!(created.id, ALICE);
     let posts: Vec<_> = sandbox
         .requests()
@@ -121,11 +122,7 @@ async fn pages_over_200_are_served_in_chunks_and_later_pages_skip_the_count() {
         limit_cap: 500,
         ..GatewaySettings::default()
     };
-    let gw = Gateway::new(
-        backend,
-        settings,
-        crmgate_core::confirm::ConfirmSigner::random(),
-    );
+    let gw = crmgate_core::testkit::gateway_with(backend, settings);
     gw.describe(&cx(), "leads").await.unwrap();
     sandbox.clear_requests();
     let first = gw
@@ -215,6 +212,12 @@ async fn metadata_is_cached_per_caller() {
     );
     assert!(sandbox.request_count() > loaded);
     let e = gw.describe(&restricted, "companies").await.unwrap_err();
+    assert_eq!(
+        e.code,
+        ErrorCode::PermissionDenied,
+        "hidden from this caller, not unknown"
+    );
+    let e = gw.describe(&restricted, "no_such_thing").await.unwrap_err();
     assert_eq!(e.code, ErrorCode::UnknownEntity);
 }
 
@@ -492,7 +495,8 @@ async fn iso_datetimes_are_stored_in_utc_espo_form() {
         })
         .await
         .unwrap()
-        .record;
+        .into_record()
+        .unwrap();
     assert_eq!(task.fields["dateEnd"], "2026-12-24 08:00:00");
     let found = gw
         .search(&cx(), args(json!({"entity": "tasks", "where": [{"field": "dateEnd", "op": "gte", "value": "2026-12-24T08:00:00Z"}]})))

@@ -32,7 +32,7 @@ fn fixture() -> Fixture {
 async fn passes_with_an_api_key() {
     let sandbox = Sandbox::start().await.unwrap();
     let report = conformance::run(&gateway(&sandbox, api_key()), &fixture()).await;
-    assert_eq!(report.passed.len(), 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
 }
 
 #[tokio::test]
@@ -43,7 +43,7 @@ async fn passes_with_hmac() {
         secret: SecretString::from(credentials::HMAC_SECRET),
     };
     let report = conformance::run(&gateway(&sandbox, auth), &fixture()).await;
-    assert_eq!(report.passed.len(), 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
     let auth_kinds: std::collections::BTreeSet<&str> =
         sandbox.requests().iter().map(|r| r.auth).collect();
     assert_eq!(auth_kinds, ["hmac"].into(), "every request was HMAC-signed");
@@ -57,5 +57,5 @@ async fn passes_with_username_and_password() {
         password: SecretString::from(credentials::ADMIN_PASSWORD),
     };
     let report = conformance::run(&gateway(&sandbox, auth), &fixture()).await;
-    assert_eq!(report.passed.len(), 10, "{:?}", report.passed);
+    assert_eq!(report.passed.len(), 12, "{:?}", report.passed);
 }

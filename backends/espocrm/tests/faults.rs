@@ -1,17 +1,23 @@
 //! Faults and vendor errors through the backend, counting what reached the sandbox: bad
 //! credentials, the lockout, a restricted user, missing records, 429/5xx (retried only when
-//! safe), malformed and dropped answers, and secrets staying out of errors.
+//! safe), writes whose outcome is unknown (`OUTCOME_UNKNOWN`, exactly one record), a hung
+//! EspoCRM (one timeout per call), malformed and dropped answers, a wrong url, and secrets
+//! staying out of errors.
 
 mod common;
 
 use common::*;
-use crmgate_core::gateway::{CreateArgs, GetArgs, NoteArgs, SearchArgs, TimelineArgs};
+use crmgate_core::gateway::{
+    CreateArgs, DeleteArgs, DeleteOutput, GetArgs, NoteArgs, SearchArgs, TimelineArgs, UpdateArgs,
+};
 use crmgate_core::model::{CreateOptions, FieldSelection, Operation};
+use crmgate_core::upstream::UpstreamConfig;
 use crmgate_core::{Backend, CallContext, ErrorCode};
 use crmgate_espocrm::Auth;
 use crmgate_espocrm::sandbox::{Fault, Sandbox, credentials};
 use secrecy::SecretString;
 use serde_json::json;
+use std::time::Duration;
 
 const ACME: &str = "6b012cf59353c4863";
 
@@ -88,15 +94,15 @@ async fn a_restricted_user_sees_its_entities_and_gets_permission_denied_with_the
         .entities(&cx)
         .await
         .unwrap()
-        .into_iter()
-        .find(|e| e.name == "companies")
+        .get("companies")
+        .cloned()
         .unwrap();
     let contacts_full = full
         .entities(&cx)
         .await
         .unwrap()
-        .into_iter()
-        .find(|e| e.name == "contacts")
+        .get("contacts")
+        .cloned()
         .unwrap();
     let restricted = backend(
         &sandbox,
@@ -118,7 +124,8 @@ async fn a_restricted_user_sees_its_entities_and_gets_permission_denied_with_the
     assert_eq!(e.code, ErrorCode::PermissionDenied);
     assert!(e.message.contains("No read access."), "{}", e.message);
     assert!(e.suggestion.contains("Roles"));
-    // the backend itself refuses what the entity does not offer, before any request
+    // the backend itself refuses what the role forbids, before any request, naming the
+    // permission
     let before = sandbox.request_count();
     let e = restricted
         .create(
@@ -129,8 +136,42 @@ async fn a_restricted_user_sees_its_entities_and_gets_permission_denied_with_the
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code, ErrorCode::NotAllowed);
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
+    assert!(e.message.contains("Contact: create"), "{}", e.message);
     assert_eq!(sandbox.request_count(), before);
+    // through the gateway: a hidden entity is hidden, not unknown; a forbidden operation
+    // names its permission
+    let gw = gateway_over(restricted.clone());
+    let listed = gw.entities(&cx).await.unwrap();
+    assert!(
+        listed
+            .hidden
+            .iter()
+            .any(|h| h.name == "companies" && h.permission == "Account: read"),
+        "crm_entities names what the role hides: {:?}",
+        listed.hidden
+    );
+    let e = gw.describe(&cx, "companies").await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
+    assert!(e.message.contains("may not see it"), "{}", e.message);
+    assert_eq!(e.details.as_ref().unwrap()["permission"], "Account: read");
+    let create = CreateArgs {
+        entity: "contacts".into(),
+        data: fields(json!({"lastName": "X"})),
+        skip_duplicate_check: false,
+    };
+    let e = gw.create(&cx, create).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e}");
+    assert!(
+        e.message.contains("may not create contacts"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        sandbox.request_count(),
+        before,
+        "refused before any request"
+    );
     // and EspoCRM's own 403 when asked anyway
     let e = restricted
         .create(
@@ -257,8 +298,8 @@ async fn server_errors_are_retried_only_when_safe() {
         skip_duplicate_check: false,
     };
     let e = gw.create(&cx, create.clone()).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::UpstreamUnavailable);
-    assert!(e.suggestion.contains("not retried"), "{}", e.suggestion);
+    assert_eq!(e.code, ErrorCode::OutcomeUnknown, "a 5xx to a write: {e}");
+    assert!(!e.retryable);
     assert_eq!(
         sandbox.request_count(),
         1,
@@ -269,13 +310,202 @@ async fn server_errors_are_retried_only_when_safe() {
     sandbox.clear_requests();
     sandbox.inject_for(Fault::Drop, "/api/v1/Contact", Some("POST"));
     let e = gw.create(&cx, create).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::UpstreamUnavailable, "{e}");
+    assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{e}");
     assert_eq!(
         sandbox.request_count(),
         1,
         "a write whose answer broke is not repeated"
     );
     assert_eq!(sandbox.stored("Contact").len(), before);
+}
+
+/// A backend whose calls give up after one second.
+fn impatient(sandbox: &Sandbox) -> crmgate_core::gateway::Gateway {
+    gateway_over(backend_with(
+        sandbox,
+        api_key(),
+        UpstreamConfig {
+            timeout: Duration::from_secs(1),
+            ..upstream()
+        },
+    ))
+}
+
+#[tokio::test]
+async fn writes_that_may_have_been_applied_are_outcome_unknown_with_exactly_one_record() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gw = impatient(&sandbox);
+    let cx = CallContext::configured();
+    gw.describe(&cx, "contacts").await.unwrap();
+    let faults = [
+        Fault::Applied(Box::new(Fault::Status(500, Some("Error".into())))),
+        Fault::Applied(Box::new(Fault::Drop)),
+        Fault::Applied(Box::new(Fault::Hang(Duration::from_secs(5)))),
+    ];
+    for (i, fault) in faults.into_iter().enumerate() {
+        let email = format!("once.{i}@outcome.example");
+        let before = sandbox.stored("Contact").len();
+        sandbox.clear_requests();
+        sandbox.inject_for(fault.clone(), "/api/v1/Contact", Some("POST"));
+        let create = CreateArgs {
+            entity: "contacts".into(),
+            data: fields(json!({"lastName": "Once", "emailAddress": email})),
+            skip_duplicate_check: true,
+        };
+        let e = gw.create(&cx, create).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{fault:?}: {e}");
+        assert!(!e.retryable && e.retry_after_s.is_none(), "{fault:?}");
+        assert!(
+            e.suggestion.contains(&format!(
+                "crm_search contacts where emailAddress eq \"{email}\""
+            )),
+            "{fault:?}: {}",
+            e.suggestion
+        );
+        let check = &e.details.as_ref().unwrap()["check"];
+        assert_eq!(check["tool"], "crm_search");
+        let posts = sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count();
+        assert_eq!(posts, 1, "{fault:?}: sent exactly once");
+        assert_eq!(
+            sandbox.stored("Contact").len(),
+            before + 1,
+            "{fault:?}: exactly one record upstream"
+        );
+        // the search the error names finds it
+        let found = gw
+            .search(
+                &cx,
+                SearchArgs {
+                    entity: "contacts".into(),
+                    conditions: vec![crmgate_core::gateway::ConditionArg {
+                        field: "emailAddress".into(),
+                        op: "eq".into(),
+                        value: json!(email),
+                    }],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.records.len(), 1, "{fault:?}");
+    }
+    // an update and a delete name the record to read
+    sandbox.inject_for(
+        Fault::Applied(Box::new(Fault::Status(502, None))),
+        &format!("/api/v1/Account/{ACME}"),
+        Some("PATCH"),
+    );
+    let update = UpdateArgs {
+        entity: "companies".into(),
+        id: ACME.into(),
+        data: fields(json!({"website": "https://acme.example"})),
+        preview: false,
+    };
+    let e = gw.update(&cx, update).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{e}");
+    assert!(
+        e.suggestion.contains(&format!("crm_get companies {ACME}")),
+        "{}",
+        e.suggestion
+    );
+    let preview = gw
+        .delete(
+            &cx,
+            DeleteArgs {
+                entity: "companies".into(),
+                id: ACME.into(),
+                confirm_token: None,
+            },
+        )
+        .await
+        .unwrap();
+    let DeleteOutput::Preview { confirm_token, .. } = preview else {
+        panic!("preview expected");
+    };
+    sandbox.inject_for(
+        Fault::Applied(Box::new(Fault::Drop)),
+        &format!("/api/v1/Account/{ACME}"),
+        Some("DELETE"),
+    );
+    let e = gw
+        .delete(
+            &cx,
+            DeleteArgs {
+                entity: "companies".into(),
+                id: ACME.into(),
+                confirm_token: Some(confirm_token),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::OutcomeUnknown, "{e}");
+    assert!(
+        e.suggestion.contains("NOT_FOUND means it happened"),
+        "{}",
+        e.suggestion
+    );
+}
+
+#[tokio::test]
+async fn a_hung_espocrm_costs_one_timeout_per_call() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let gw = impatient(&sandbox);
+    let cx = CallContext::configured();
+    gw.describe(&cx, "contacts").await.unwrap();
+    sandbox.clear_requests();
+    for _ in 0..3 {
+        sandbox.inject_for(
+            Fault::Hang(Duration::from_secs(10)),
+            "/api/v1/Contact",
+            Some("GET"),
+        );
+    }
+    let (outcome, meta) = crmgate_core::meta::measure(gw.search(&cx, search("contacts"))).await;
+    let e = outcome.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamTimeout, "{e}");
+    assert!(e.message.contains("within 1s"), "{}", e.message);
+    assert_eq!(
+        meta.upstream_calls, 1,
+        "no retry beyond the call's one-second budget"
+    );
+    assert_eq!(sandbox.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_url_says_to_check_url_and_nothing_listening_is_unavailable() {
+    // the sandbox answers bare 404s outside /api/v1: a site mounted elsewhere
+    let sandbox = Sandbox::start().await.unwrap();
+    let config =
+        crmgate_espocrm::EspoConfig::new(&format!("{}/crm", sandbox.url()), api_key()).unwrap();
+    let wrong = std::sync::Arc::new(
+        crmgate_espocrm::EspoBackend::new(config, upstream(), crmgate_core::testkit::cache())
+            .unwrap(),
+    );
+    let cx = CallContext::configured();
+    let e = wrong.probe(&cx).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Config, "{e}");
+    assert!(e.suggestion.contains("check url"), "{}", e.suggestion);
+    let e = wrong.entities(&cx).await.unwrap_err();
+    assert!(e.suggestion.contains("check url"), "{}", e.suggestion);
+    assert!(!e.suggestion.contains("check the id"));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let config = crmgate_espocrm::EspoConfig::new(&nowhere, api_key()).unwrap();
+    let absent =
+        crmgate_espocrm::EspoBackend::new(config, upstream(), crmgate_core::testkit::cache())
+            .unwrap();
+    let e = absent.probe(&cx).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::UpstreamUnavailable, "{e}");
+    assert!(e.suggestion.contains("url"), "{}", e.suggestion);
+
+    let report = backend(&sandbox, api_key()).probe(&cx).await.unwrap();
+    assert_eq!(report.identity.as_deref(), Some("api-full"));
 }
 
 #[tokio::test]

@@ -212,23 +212,49 @@ fn the_contact_schema_expands_fields_to_attributes_with_labels() {
     assert_eq!(schema.fields[0].name, "id");
     assert_eq!(schema.fields[1].name, "name");
     let f = |n: &str| schema.field(n).unwrap_or_else(|| panic!("no {n}"));
-    assert!(f("name").read_only, "personName is computed");
+    assert!(f("name").is_read_only(), "personName is computed");
     assert!(f("lastName").required && f("lastName").max_length == Some(100));
     assert_eq!(f("emailAddress").field_type, FieldType::Email);
     assert_eq!(f("accountId").field_type, FieldType::Reference);
     assert_eq!(f("accountId").link_entity.as_deref(), Some("companies"));
-    assert!(f("accountName").read_only);
+    assert!(f("accountName").is_read_only());
     assert_eq!(f("accountsIds").field_type, FieldType::References);
-    assert!(f("createdAt").read_only && f("createdById").read_only);
-    assert!(f("accountType").read_only, "foreign fields are read-only");
+    assert!(f("createdAt").is_read_only() && f("createdById").is_read_only());
     assert!(
-        f("opportunityRole").read_only,
+        f("accountType").is_read_only(),
+        "foreign fields are read-only"
+    );
+    assert!(
+        f("opportunityRole").is_read_only(),
         "relationship columns are read-only"
     );
     assert!(
-        !f("title").read_only,
+        !f("title").is_read_only(),
         "Contact title is notStorable but writable (recorded)"
     );
+    // per field, what EspoCRM runs: a notStorable attribute only what its `where` lists
+    use crmgate_core::filter::FilterOp::*;
+    assert_eq!(
+        f("title").filter_ops,
+        vec![Eq, Ne, Contains, StartsWith, IsNull, IsNotNull],
+        "title's where: LIKE, =, <>, IS NULL, IS NOT NULL (no IN)"
+    );
+    assert!(f("title").sortable, "title has an order definition");
+    assert_eq!(
+        f("hasPortalUser").filter_ops,
+        vec![Eq, Ne],
+        "where: = TRUE, = FALSE"
+    );
+    assert!(
+        f("hasPortalUser").sortable,
+        "notStorable, with an order definition"
+    );
+    assert!(f("opportunityRole").filter_ops.is_empty() && !f("opportunityRole").sortable);
+    assert!(f("emailAddressData").filter_ops.is_empty());
+    assert!(f("lastName").filters_with(Contains) && f("lastName").sortable);
+    assert!(f("createdAt").filters_with(Between) && f("createdAt").sortable);
+    assert!(f("accountsIds").filters_with(In) && !f("accountsIds").sortable);
+    assert_eq!(f("name").filter_ops, vec![Eq, Contains, StartsWith]);
     assert_eq!(f("salutationName").options[0].value, "");
     assert!(
         schema.field("accountAnyId").is_none(),
@@ -282,7 +308,7 @@ fn enum_labels_come_from_i18n_and_options_references_are_resolved() {
         FieldType::Text,
         "enum without options"
     );
-    assert!(schema.field("amountConverted").unwrap().read_only);
+    assert!(schema.field("amountConverted").unwrap().is_read_only());
     assert!(schema.field("contactsColumns").is_some());
 }
 

@@ -25,6 +25,21 @@ enum Category {
     Json,
 }
 
+/// The operators a field of this type runs (what [`condition`] translates): text takes every
+/// operator, ordered scalars all but text matching, id arrays membership and emptiness, JSON
+/// emptiness only.
+pub fn ops_for(ty: FieldType) -> &'static [FilterOp] {
+    use FilterOp::*;
+    match category(ty) {
+        Category::Text => &FilterOp::ALL,
+        Category::Scalar(_) => &[
+            Eq, Ne, Gt, Gte, Lt, Lte, In, NotIn, IsNull, IsNotNull, Between,
+        ],
+        Category::Ids => &[Eq, Ne, In, NotIn, IsNull, IsNotNull],
+        Category::Json => &[IsNull, IsNotNull],
+    }
+}
+
 fn category(ty: FieldType) -> Category {
     match ty {
         FieldType::Id | FieldType::Reference | FieldType::Integer => Category::Scalar(Cast::BigInt),

@@ -92,11 +92,18 @@ impl Kind {
         }
     }
 
-    /// The kind an entity names (canonical or native).
+    /// The kind an entity denotes: its catalogue key (checked against the table, in case the
+    /// info did not come from the catalogue), else its names.
     pub fn of(entity: &EntityInfo) -> Option<Kind> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.name() == entity.name || k.table() == entity.native)
+        usize::try_from(entity.key)
+            .ok()
+            .and_then(|i| Kind::ALL.get(i).copied())
+            .filter(|k| k.table() == entity.native)
+            .or_else(|| {
+                Kind::ALL
+                    .into_iter()
+                    .find(|k| k.name() == entity.name || k.table() == entity.native)
+            })
     }
 
     /// The kind whose table is `table`.
@@ -190,6 +197,8 @@ impl Kind {
             delete: DeleteKind::Hard,
             actions: Vec::new(),
             notes: self.notes_text().iter().map(|s| (*s).to_owned()).collect(),
+            denied: Vec::new(),
+            key: self as u64,
         }
     }
 

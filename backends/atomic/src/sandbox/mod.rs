@@ -284,20 +284,45 @@ async fn log_and_faults(
         });
         state.take_fault(&path)
     };
-    if let Some(fault) = fault {
-        let mut response = (
-            axum::http::StatusCode::from_u16(fault.status)
-                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-            [("content-type", "application/json")],
-            fault.body,
-        )
-            .into_response();
-        if let Some(s) = fault.retry_after
-            && let Ok(v) = s.to_string().parse()
-        {
-            response.headers_mut().insert("retry-after", v);
-        }
-        return response;
+    let Some(fault) = fault else {
+        return next.run(request).await;
+    };
+    let mut pending = Some((next, request));
+    let mut real = None;
+    if fault.after_applying
+        && let Some((next, request)) = pending.take()
+    {
+        real = Some(next.run(request).await);
     }
-    next.run(request).await
+    if let Some(delay) = fault.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if fault.drop {
+        let stream = futures::stream::once(async {
+            Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+                "connection dropped by fault injection",
+            ))
+        });
+        return Response::new(axum::body::Body::from_stream(stream));
+    }
+    if fault.status == 0 {
+        return match (real, pending) {
+            (Some(response), _) => response,
+            (None, Some((next, request))) => next.run(request).await,
+            (None, None) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+    }
+    let mut response = (
+        axum::http::StatusCode::from_u16(fault.status)
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        fault.body,
+    )
+        .into_response();
+    if let Some(s) = fault.retry_after
+        && let Ok(v) = s.to_string().parse()
+    {
+        response.headers_mut().insert("retry-after", v);
+    }
+    response
 }

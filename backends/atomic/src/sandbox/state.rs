@@ -33,6 +33,12 @@ pub struct Fault {
     pub retry_after: Option<u64>,
     /// How many requests get it.
     pub times: u32,
+    /// Wait this long first (with `status` 0: then answer for real — a hung Data API).
+    pub delay: Option<std::time::Duration>,
+    /// Close the connection instead of answering.
+    pub drop: bool,
+    /// Handle the request for real first (a write is applied), then answer with the fault.
+    pub after_applying: bool,
 }
 
 impl Fault {
@@ -44,7 +50,32 @@ impl Fault {
             body: json!({"message": format!("sandbox fault {status}")}).to_string(),
             retry_after: None,
             times,
+            delay: None,
+            drop: false,
+            after_applying: false,
         }
+    }
+
+    /// Close the connection without an answer, for `times` requests.
+    pub fn drop_connection(times: u32) -> Self {
+        Fault {
+            drop: true,
+            ..Fault::status(0, times)
+        }
+    }
+
+    /// Wait `delay`, then answer for real, for `times` requests.
+    pub fn hang(delay: std::time::Duration, times: u32) -> Self {
+        Fault {
+            delay: Some(delay),
+            ..Fault::status(0, times)
+        }
+    }
+
+    /// Apply the request first, then answer with this fault instead of the real answer.
+    pub fn after_applying(mut self) -> Self {
+        self.after_applying = true;
+        self
     }
 
     /// 429 with `Retry-After`.

@@ -29,7 +29,7 @@ pub async fn create(
         },
     )
     .await
-    .map(|o| o.record)
+    .map(|o| o.into_record().expect("Atomic reports created ids"))
 }
 
 pub async fn search(
@@ -184,7 +184,8 @@ pub async fn triggers_and_identities(alice: &Gateway, bob: CallContext) {
         )
         .await
         .unwrap()
-        .record;
+        .into_record()
+        .unwrap();
     assert_eq!(made.fields["sales_id"], "2");
     // users are read-only
     let e = create(alice, "users", json!({"first_name": "Eve"}))

@@ -2,8 +2,14 @@
 //! common types, enum options from the dictionaries (stages with their semantics, pipelines,
 //! currencies, `crm.status` dictionaries, enumeration `items`), references to their entities.
 //! The Bitrix-side type of each field is kept ([`FieldMeta`]) to convert values both ways.
+//!
+//! Per field, what `crm.item.list` runs: the prefix operators on any single-valued field, text
+//! matching (`%`, `=%`) only on text, nothing on phones / e-mails (`crm_multifield`), files and
+//! the computed `labels`; stage semantics by eq / ne / in / not_in; sorting on single-valued
+//! fields. `isImmutable` (set only on create) makes a field create-only.
 
 use super::dicts::{Dictionaries, Semantics};
+use crmgate_core::filter::FilterOp;
 use crmgate_core::schema::{EntitySchema, EnumOption, FieldSchema, FieldType, LinkSchema};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -71,6 +77,8 @@ pub struct FieldMeta {
     pub multiple: bool,
     /// Read-only.
     pub read_only: bool,
+    /// Set only when the record is created (`isImmutable`).
+    pub immutable: bool,
     /// Required on create.
     pub required: bool,
     /// The `crm.status` dictionary, for `crm_status` fields.
@@ -123,6 +131,7 @@ pub fn parse_fields(result: &Value) -> Vec<FieldMeta> {
                     .to_owned(),
                 multiple: flag("isMultiple"),
                 read_only: flag("isReadOnly"),
+                immutable: flag("isImmutable"),
                 required: flag("isRequired"),
                 status_type: d
                     .get("statusType")
@@ -168,7 +177,9 @@ pub fn build(
     fields.push(
         FieldSchema::new(LABELS, FieldType::Json)
             .label("Human names of this record's ids (responsible user, stage, source, pipeline, currency, list values), from cached dictionaries")
-            .read_only(),
+            .read_only()
+            .filter_ops(&[])
+            .sortable(false),
     );
     for f in &mut fields {
         if COMPACT.contains(&f.name.as_str()) {
@@ -296,10 +307,30 @@ fn field_schema(entity_type_id: i64, m: &FieldMeta, dicts: &Dictionaries) -> Fie
     };
     f.label = m.title.clone();
     if m.read_only || m.name == "id" || m.name == "stageSemanticId" {
-        f.read_only = true;
+        f = f.read_only();
+    } else if m.immutable {
+        f = f.create_only();
     }
-    if m.required && !f.read_only {
+    if m.required && !f.is_read_only() {
         f.required = true;
+    }
+    with_query(f, m)
+}
+
+/// Narrow a field's operators and sorting to what `crm.item.list` runs on it.
+fn with_query(f: FieldSchema, m: &FieldMeta) -> FieldSchema {
+    use FilterOp::*;
+    if m.btype == "crm_multifield" || f.field_type == FieldType::Json {
+        return f.filter_ops(&[]).sortable(false);
+    }
+    if m.name == "stageSemanticId" {
+        return f.filter_ops(&[Eq, Ne, In, NotIn]);
+    }
+    let textual = matches!(m.btype.as_str(), "string" | "text" | "url") && !m.multiple;
+    let mut f = f.sortable(!m.multiple);
+    if !textual {
+        f.filter_ops
+            .retain(|op| !matches!(op, Contains | StartsWith));
     }
     f
 }

@@ -81,7 +81,7 @@ pub(super) async fn batch(
                     break;
                 }
             }
-            Outcome::Malformed => {
+            Outcome::Malformed | Outcome::Dropped => {
                 return Err(ApiError::new(
                     500,
                     "INTERNAL_SERVER_ERROR",

@@ -39,6 +39,8 @@ pub(super) enum Outcome {
     Done(Reply, (f64, i64)),
     Failed(ApiError),
     Malformed,
+    /// Close the connection without an answer.
+    Dropped,
 }
 
 fn error_response(e: &ApiError) -> Response {
@@ -108,6 +110,7 @@ async fn rest(
                 Some(Outcome::Failed(e)) => {
                     return reply(&state, e.status, 0, &params, error_response(&e));
                 }
+                Some(Outcome::Dropped) => return reply(&state, 0, 0, &params, dropped()),
                 Some(_) => return reply(&state, 200, 0, &params, malformed()),
                 None => {}
             }
@@ -137,6 +140,7 @@ async fn rest(
         }
         Outcome::Failed(e) => reply(&state, e.status, 0, &params, error_response(&e)),
         Outcome::Malformed => reply(&state, 200, 0, &params, malformed()),
+        Outcome::Dropped => reply(&state, 0, 0, &params, dropped()),
     }
 }
 
@@ -153,6 +157,16 @@ fn logged_target(uri: &Uri, webhook: bool) -> String {
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_owned(),
     }
+}
+
+/// A response whose body fails mid-way: the client sees the connection break.
+fn dropped() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other(
+            "connection dropped by fault injection",
+        ))
+    });
+    Response::new(axum::body::Body::from_stream(stream))
 }
 
 fn malformed() -> Response {
@@ -325,10 +339,13 @@ async fn apply_fault(fault: Fault) -> Option<Outcome> {
             description,
         } => Some(Outcome::Failed(ApiError::new(status, &code, &description))),
         Fault::Malformed => Some(Outcome::Malformed),
+        Fault::Drop => Some(Outcome::Dropped),
         Fault::Delay(d) => {
             tokio::time::sleep(d).await;
             None
         }
+        // handled in `execute`, around the real call
+        Fault::AfterApplying(_) => None,
     }
 }
 
@@ -350,11 +367,25 @@ pub(super) async fn execute(
     method: &str,
     params: &Value,
 ) -> Outcome {
-    if let Some(fault) = state.take_fault(method)
-        && let Some(outcome) = apply_fault(fault).await
-    {
-        return outcome;
+    let mut after = None;
+    match state.take_fault(method) {
+        Some(Fault::AfterApplying(inner)) => after = Some(*inner),
+        Some(fault) => {
+            if let Some(outcome) = Box::pin(apply_fault(fault)).await {
+                return outcome;
+            }
+        }
+        None => {}
     }
+    let outcome = run(state, credential, method, params);
+    match after {
+        None => outcome,
+        Some(fault) => Box::pin(apply_fault(fault)).await.unwrap_or(outcome),
+    }
+}
+
+/// The call itself: scope, operating budget, then the handler.
+fn run(state: &State, credential: &Credential, method: &str, params: &Value) -> Outcome {
     if let (Some(scope), Some(allowed)) = (scope_of(method), credential.scopes)
         && !allowed.contains(&scope)
     {
@@ -399,6 +430,7 @@ fn dispatch(state: &State, user: i64, method: &str, params: &Value) -> Answer {
         "crm.type.list" => misc::types(),
         "user.get" => misc::users(params),
         "user.current" => misc::current_user(user),
+        "profile" => misc::profile(user),
         "crm.timeline.comment.add" => misc::comment_add(&mut data, params, user),
         "crm.timeline.comment.list" => misc::comment_list(&data, params),
         "crm.duplicate.findbycomm" => misc::find_by_comm(&data, params),

@@ -18,6 +18,8 @@ pub struct Field {
     pub btype: &'static str,
     /// Read-only.
     pub read_only: bool,
+    /// Set only on create (`isImmutable`).
+    pub immutable: bool,
     /// Multiple.
     pub multiple: bool,
     /// `statusType` of crm_status fields.
@@ -37,6 +39,7 @@ const fn f(
         upper,
         btype,
         read_only: false,
+        immutable: false,
         multiple: false,
         status_type: None,
         title,
@@ -45,6 +48,13 @@ const fn f(
 const fn ro(field: Field) -> Field {
     Field {
         read_only: true,
+        ..field
+    }
+}
+/// Settable only on create, as the recorded deal `categoryId` is.
+const fn immutable(field: Field) -> Field {
+    Field {
+        immutable: true,
         ..field
     }
 }
@@ -133,7 +143,7 @@ const DEAL: &[Field] = &[
     ID,
     f("title", "TITLE", "string", "Deal name"),
     st(f("typeId", "TYPE_ID", "crm_status", "Type"), "DEAL_TYPE"),
-    f("categoryId", "CATEGORY_ID", "crm_category", "Pipeline"),
+    immutable(f("categoryId", "CATEGORY_ID", "crm_category", "Pipeline")),
     st(
         f("stageId", "STAGE_ID", "crm_status", "Stage"),
         "DEAL_STAGE",
@@ -278,7 +288,7 @@ pub fn descriptor(field: &Field) -> Value {
         "type": field.btype,
         "isRequired": false,
         "isReadOnly": field.read_only,
-        "isImmutable": false,
+        "isImmutable": field.immutable,
         "isMultiple": field.multiple,
         "isDynamic": dynamic,
         "title": if dynamic { field.name } else { field.title },

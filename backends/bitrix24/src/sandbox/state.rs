@@ -69,6 +69,12 @@ pub enum Fault {
     Malformed,
     /// Wait before answering.
     Delay(Duration),
+    /// Close the connection without an answer.
+    Drop,
+    /// Run the method for real — a write is applied — then answer with the inner fault
+    /// instead (an error status, a dropped connection, or a delay before the real answer).
+    /// Top-level calls only; inside a batch the command simply runs.
+    AfterApplying(Box<Fault>),
 }
 
 impl Fault {

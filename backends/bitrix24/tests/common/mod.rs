@@ -3,23 +3,15 @@
 
 use crmgate_bitrix24::sandbox::{Sandbox, SandboxOptions};
 use crmgate_bitrix24::{Bitrix24Backend, Bitrix24Config};
-use crmgate_core::cache::MetadataCache;
-use crmgate_core::confirm::ConfirmSigner;
-use crmgate_core::gateway::{Gateway, GatewaySettings, Tier};
+use crmgate_core::gateway::Gateway;
+use crmgate_core::testkit;
 use crmgate_core::upstream::UpstreamConfig;
 use secrecy::SecretString;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A generous client-side limiter, so tests are not slowed by it (unless they mean to be).
 pub fn fast_upstream() -> UpstreamConfig {
-    UpstreamConfig {
-        rate_per_second: 10_000,
-        burst: 10_000,
-        max_wait: Duration::from_secs(30),
-        base_backoff: Duration::from_millis(5),
-        ..UpstreamConfig::default()
-    }
+    testkit::upstream()
 }
 
 /// A sandbox with a bucket that never fills in normal tests.
@@ -33,16 +25,11 @@ pub fn roomy() -> SandboxOptions {
 
 pub fn backend_for(url: &str, upstream: UpstreamConfig) -> Arc<Bitrix24Backend> {
     let config = Bitrix24Config::webhook(SecretString::from(url.to_owned()), upstream).unwrap();
-    let cache = MetadataCache::new(Duration::from_secs(300), 1000);
-    Arc::new(Bitrix24Backend::new(config, cache).unwrap())
+    Arc::new(Bitrix24Backend::new(config, testkit::cache()).unwrap())
 }
 
 pub fn gateway(backend: Arc<Bitrix24Backend>) -> Gateway {
-    let settings = GatewaySettings {
-        tier: Tier::Destructive,
-        ..GatewaySettings::default()
-    };
-    Gateway::new(backend, settings, ConfirmSigner::random())
+    testkit::gateway(backend)
 }
 
 pub async fn start(options: SandboxOptions) -> (Sandbox, Arc<Bitrix24Backend>, Gateway) {

@@ -8,6 +8,10 @@
 //!
 //! Fields are ordered: the id, then the fields BottleCRM can filter (in the order crm_entities'
 //! note lists them), then the rest, read-only metadata last.
+//!
+//! Each field carries what BottleCRM runs on it, from the filter table ([`filters::fields`]):
+//! its operators (none for a field the list endpoint does not filter), and whether it sorts
+//! (invoices only, by a handful of fields). The gateway refuses anything else before a request.
 
 pub mod fields;
 pub mod openapi;
@@ -57,12 +61,22 @@ fn ordered(entity: Entity, mut fields: Vec<FieldSchema>) -> Vec<FieldSchema> {
             .position(|ff| ff.field == f.name)
         {
             Some(i) => 1 + i,
-            None if f.read_only => 10_000,
+            None if f.is_read_only() => 10_000,
             None => 1_000,
         }
     };
     fields.sort_by_key(rank); // stable: declared order within each rank
     fields
+}
+
+/// A field with the operators BottleCRM's list endpoint runs on it and whether it sorts.
+fn queryable(entity: Entity, f: FieldSchema) -> FieldSchema {
+    let ops = filters::fields(entity)
+        .iter()
+        .find(|ff| ff.field == f.name)
+        .map_or(&[][..], |ff| ff.kind.ops());
+    let sortable = entity == Entity::Invoices && filters::INVOICE_SORT.contains(&f.name.as_str());
+    f.filter_ops(ops).sortable(sortable)
 }
 
 /// Build every description from the static tables, enriched from `doc` when given.
@@ -74,6 +88,7 @@ pub fn build(doc: Option<&Value>) -> Schemas {
             if let Some(doc) = doc {
                 openapi::enrich(doc, entity, &mut fields);
             }
+            let fields = fields.into_iter().map(|f| queryable(entity, f)).collect();
             let spec = entity.spec();
             let schema = EntitySchema {
                 entity: spec.name.into(),
@@ -116,5 +131,40 @@ pub async fn load(client: &Client, cx: &CallContext) -> Result<Schemas> {
             Ok(build(None))
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crmgate_core::filter::FilterOp::*;
+
+    #[test]
+    fn each_field_carries_what_the_list_endpoint_runs_on_it() {
+        let schemas = build(None);
+        let leads = schemas.get(Entity::Leads);
+        let f = |s: &EntitySchema, n: &str| s.field(n).unwrap().clone();
+        assert_eq!(f(&leads, "email").filter_ops, vec![Contains]);
+        assert_eq!(f(&leads, "status").filter_ops, vec![Eq, In]);
+        assert_eq!(f(&leads, "created_at").filter_ops, vec![Gte, Lte, Between]);
+        assert!(
+            f(&leads, "first_name").filter_ops.is_empty(),
+            "not a list filter"
+        );
+        assert!(
+            leads.fields.iter().all(|f| !f.sortable),
+            "leads keep BottleCRM's order"
+        );
+        let invoices = schemas.get(Entity::Invoices);
+        assert!(f(&invoices, "due_date").sortable);
+        assert!(!f(&invoices, "currency").sortable);
+        // the entity-level operators are the union of the fields'
+        for entity in Entity::ALL {
+            assert_eq!(
+                schemas.get(entity).filter_ops_union(),
+                filters::entity_ops(entity),
+                "{entity:?}"
+            );
+        }
     }
 }

@@ -167,7 +167,7 @@ pub fn enrich(doc: &Value, entity: Entity, fields: &mut Vec<FieldSchema>) -> usi
                 // insert before the read-only metadata at the end
                 let at = fields
                     .iter()
-                    .rposition(|f| !f.read_only)
+                    .rposition(|f| !f.is_read_only())
                     .map_or(fields.len(), |i| i + 1);
                 fields.insert(at, field);
             }

@@ -153,6 +153,14 @@ pub fn from_status(cx: Context<'_>, status: u16, bytes: &[u8]) -> Error {
                 ),
                 format!("check the id, or find the record with crm_search on {name}"),
             ),
+            (_, None) => Error::config(
+                "the configured url answers with a page that is not BottleCRM's API (HTTP 404 \
+                 without a JSON body)",
+            )
+            .with_suggestion(
+                "check url in the crmgate config: it is the address of BottleCRM's API (the \
+                 one that serves /api/leads/), e.g. https://api.bottlecrm.io",
+            ),
             _ => Error::new(
                 ErrorCode::NotFound,
                 "BottleCRM has no such page (an HTML 404: the id or route does not exist)",

@@ -8,16 +8,19 @@
 //! Leads and tasks are created without BottleCRM answering the new id. The record is found
 //! again: a lead by its email (unique per organisation), otherwise by listing the records that
 //! look like it before and after the create and taking the one that appeared. When that is not
-//! exactly one, the result says plainly that the id is unknown.
+//! exactly one — or reading back fails after the create went through — the outcome is
+//! [`model::Created::IdUnknown`] with the search that finds it, never a retryable error (a
+//! retry would create the record twice).
 
 use super::search;
 use super::{Api, about, detail_path, record_id, records};
 use crate::client::Call;
 use crate::entities::{Created, Entity};
-use crate::filters::{Plan, section_count};
+use crate::filters::{Plan, fields as filter_fields, section_count};
 use crate::ids;
 use crate::map::{answer, error, record};
-use crmgate_core::model::{Fields, PageRequest, Record};
+use crmgate_core::filter::{Condition, FilterOp};
+use crmgate_core::model::{self, Fields, IdUnknown, PageRequest, Record};
 use crmgate_core::schema::{EntitySchema, FieldType};
 use crmgate_core::{Error, ErrorCode, Result};
 use reqwest::Method;
@@ -181,12 +184,33 @@ impl Finder {
     }
 }
 
-/// A record created without a known id: what was sent, and a plain statement.
-fn id_unknown(entity: Entity, data: &Fields, why: String) -> Record {
+/// A record created without a known id: why, and the `where` items of a crm_search that finds
+/// it (equality or containment on the sent values of the fields BottleCRM filters).
+fn id_unknown(entity: Entity, data: &Fields, why: String) -> model::Created {
+    let find = filter_fields(entity)
+        .iter()
+        .filter_map(|f| {
+            let value = data
+                .get(f.field)
+                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))?;
+            let op = [FilterOp::Eq, FilterOp::Contains]
+                .into_iter()
+                .find(|op| f.kind.ops().contains(op))?;
+            Some(Condition {
+                field: f.field.to_owned(),
+                op,
+                value: value.clone(),
+            })
+        })
+        .collect();
+    model::Created::IdUnknown(IdUnknown { reason: why, find })
+}
+
+/// A record BottleCRM created under `id` but that could not be read back: what was sent.
+fn unread(entity: Entity, id: &str, data: &Fields) -> Record {
     let mut fields = data.clone();
-    fields.insert("_id_unknown".into(), json!(why));
-    let title = format!("{} (created; id unknown)", record::title(entity, data));
-    Record::new("", title, fields)
+    fields.insert("id".into(), json!(id));
+    Record::new(id, record::title(entity, data), fields)
 }
 
 async fn post(api: Api<'_>, entity: Entity, payload: &Fields) -> Result<Value> {
@@ -195,37 +219,75 @@ async fn post(api: Api<'_>, entity: Entity, payload: &Fields) -> Result<Value> {
     api.client.send(api.cx, call).await
 }
 
-/// Create a record and return it as BottleCRM stored it.
+/// Create a record and return it as BottleCRM stored it. Once the create went through,
+/// nothing fails retryably: a record that cannot be read back is returned as sent (with its
+/// id), or as [`model::Created::IdUnknown`].
 pub async fn create(
     api: Api<'_>,
     entity: Entity,
     schema: &EntitySchema,
     data: &Fields,
-) -> Result<Record> {
+) -> Result<model::Created> {
     let payload = preflight(entity, schema, data)?;
     let result = async {
         match entity.spec().created {
             Created::NoId => create_without_id(api, entity, &payload).await,
             Created::Id => {
                 let body = post(api, entity, &payload).await?;
-                let id = answer::created_id(&body)?;
-                records::one(api, entity, &id).await?.ok_or_else(|| {
-                    Error::upstream_protocol(format!(
-                        "BottleCRM created {} {id} but does not show it to this token",
-                        entity.spec().name
-                    ))
-                })
+                let id = match answer::created_id(&body) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        return Ok(id_unknown(
+                            entity,
+                            &payload,
+                            format!(
+                                "BottleCRM created the record but its answer had no usable id ({})",
+                                e.message
+                            ),
+                        ));
+                    }
+                };
+                let record = match records::one(api, entity, &id).await {
+                    Ok(Some(record)) => record,
+                    _ => unread(entity, &id, &payload),
+                };
+                Ok(model::Created::Record(record))
             }
             Created::BareObject => {
                 let body = post(api, entity, &payload).await?;
-                record::to_record(entity, &body, api.app_url)
+                Ok(match record::to_record(entity, &body, api.app_url) {
+                    Ok(record) => model::Created::Record(record),
+                    Err(e) => id_unknown(
+                        entity,
+                        &payload,
+                        format!(
+                            "BottleCRM created the record but its answer could not be read ({})",
+                            e.message
+                        ),
+                    ),
+                })
             }
             Created::Wrapped(key) => {
                 let body = post(api, entity, &payload).await?;
-                let object = body.get(key).ok_or_else(|| {
-                    Error::upstream_protocol(format!("BottleCRM answered the create without {key}"))
-                })?;
-                record::to_record(entity, object, api.app_url)
+                let read = body
+                    .get(key)
+                    .ok_or_else(|| {
+                        Error::upstream_protocol(format!(
+                            "BottleCRM answered the create without {key}"
+                        ))
+                    })
+                    .and_then(|object| record::to_record(entity, object, api.app_url));
+                Ok(match read {
+                    Ok(record) => model::Created::Record(record),
+                    Err(e) => id_unknown(
+                        entity,
+                        &payload,
+                        format!(
+                            "BottleCRM created the record but its answer could not be read ({})",
+                            e.message
+                        ),
+                    ),
+                })
             }
         }
     }
@@ -238,7 +300,11 @@ pub async fn create(
     }
 }
 
-async fn create_without_id(api: Api<'_>, entity: Entity, payload: &Fields) -> Result<Record> {
+async fn create_without_id(
+    api: Api<'_>,
+    entity: Entity,
+    payload: &Fields,
+) -> Result<model::Created> {
     let finder = Finder::new(entity, payload);
     let before: Option<HashSet<String>> = if finder.unique {
         Some(HashSet::new())
@@ -256,27 +322,42 @@ async fn create_without_id(api: Api<'_>, entity: Entity, payload: &Fields) -> Re
             payload,
             format!(
                 "BottleCRM created the record but does not answer the id of new {name}, and more \
-                 than {SNAPSHOT_CAP} look-alike records exist, so crmgate cannot tell which is new; \
-                 find it with crm_search"
+                 than {SNAPSHOT_CAP} look-alike records exist, so crmgate cannot tell which is new"
             ),
         ));
     };
-    let (after, _) = finder.candidates(api, entity).await?;
+    // the create went through: from here on nothing may fail retryably
+    let after = match finder.candidates(api, entity).await {
+        Ok((after, _)) => after,
+        Err(e) => {
+            return Ok(id_unknown(
+                entity,
+                payload,
+                format!(
+                    "BottleCRM created the record but does not answer the id of new {name}, and \
+                     listing the look-alikes afterwards failed ({})",
+                    e.message
+                ),
+            ));
+        }
+    };
     let new: Vec<String> = after
         .into_iter()
         .filter(|id| !before.contains(id))
         .collect();
     match new.as_slice() {
-        [id] => records::one(api, entity, id).await?.ok_or_else(|| {
-            Error::upstream_protocol(format!("the new {name} record {id} could not be read back"))
-        }),
+        [id] => Ok(model::Created::Record(
+            match records::one(api, entity, id).await {
+                Ok(Some(record)) => record,
+                _ => unread(entity, id, payload),
+            },
+        )),
         others => Ok(id_unknown(
             entity,
             payload,
             format!(
                 "BottleCRM created the record but does not answer the id of new {name}; {} \
-                 matching records appeared meanwhile, so crmgate cannot tell which is this one; \
-                 find it with crm_search",
+                 matching records appeared meanwhile, so crmgate cannot tell which is this one",
                 others.len()
             ),
         )),

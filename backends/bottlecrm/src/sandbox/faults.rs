@@ -23,6 +23,11 @@ pub enum FaultKind {
     Delay(Duration),
     /// 200 with a JSON body of about this many bytes.
     Huge(usize),
+    /// Close the connection without an answer.
+    Drop,
+    /// Handle the request for real — a write is applied — then answer with the inner fault
+    /// instead (a 5xx page, a dropped connection, or a delay before the real answer).
+    AfterApplying(Box<FaultKind>),
 }
 
 /// One injected fault.
@@ -87,6 +92,21 @@ impl Fault {
             content_type: "text/html",
             retry_after: None,
         })
+    }
+
+    /// Apply the request, then answer with `after` instead of the real answer.
+    pub fn after_applying(after: Fault) -> Self {
+        Fault::new(FaultKind::AfterApplying(Box::new(after.kind)))
+    }
+
+    /// Close the connection without an answer.
+    pub fn drop_connection() -> Self {
+        Fault::new(FaultKind::Drop)
+    }
+
+    /// Wait `d`, then answer normally.
+    pub fn delay(d: Duration) -> Self {
+        Fault::new(FaultKind::Delay(d))
     }
 
     /// 200 with a body that is not JSON.

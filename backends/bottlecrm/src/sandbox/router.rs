@@ -344,28 +344,13 @@ pub async fn handle(
                 f.kind.clone()
             })
     };
+    let mut after = None;
     match fault {
-        Some(FaultKind::Delay(d)) => tokio::time::sleep(d).await,
-        Some(FaultKind::Status {
-            status,
-            body,
-            content_type,
-            retry_after,
-        }) => {
-            let mut r = Reply::html(status, &body);
-            r.content_type = content_type;
-            if let Some(s) = retry_after {
-                r.headers.push(("retry-after", s.to_string()));
+        Some(FaultKind::AfterApplying(kind)) => after = Some(*kind),
+        Some(kind) => {
+            if let Some(response) = faulted(kind).await {
+                return response;
             }
-            return r.into_response();
-        }
-        Some(FaultKind::Malformed) => {
-            let mut r = Reply::html(200, "{\"per_page\": 10, \"open_leads\": [");
-            r.content_type = "application/json";
-            return r.into_response();
-        }
-        Some(FaultKind::Huge(n)) => {
-            return Reply::json(200, json!({"results": "x".repeat(n), "count": 1})).into_response();
         }
         None => {}
     }
@@ -374,6 +359,52 @@ pub async fn handle(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
     let base = format!("http://{host}");
-    let mut store = shared.lock();
-    dispatch(&mut store, &method, &uri, &headers, &body, &base).into_response()
+    let response = {
+        let mut store = shared.lock();
+        dispatch(&mut store, &method, &uri, &headers, &body, &base).into_response()
+    };
+    match after {
+        Some(kind) => Box::pin(faulted(kind)).await.unwrap_or(response),
+        None => response,
+    }
+}
+
+/// The answer of a fault; `None` means "answer normally" (after a delay).
+async fn faulted(kind: FaultKind) -> Option<Response> {
+    match kind {
+        FaultKind::Delay(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        FaultKind::Status {
+            status,
+            body,
+            content_type,
+            retry_after,
+        } => {
+            let mut r = Reply::html(status, &body);
+            r.content_type = content_type;
+            if let Some(s) = retry_after {
+                r.headers.push(("retry-after", s.to_string()));
+            }
+            Some(r.into_response())
+        }
+        FaultKind::Malformed => {
+            let mut r = Reply::html(200, "{\"per_page\": 10, \"open_leads\": [");
+            r.content_type = "application/json";
+            Some(r.into_response())
+        }
+        FaultKind::Huge(n) => {
+            Some(Reply::json(200, json!({"results": "x".repeat(n), "count": 1})).into_response())
+        }
+        FaultKind::Drop => {
+            let stream = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other(
+                    "connection dropped by fault injection",
+                ))
+            });
+            Some(Response::new(axum::body::Body::from_stream(stream)))
+        }
+        FaultKind::AfterApplying(_) => None,
+    }
 }

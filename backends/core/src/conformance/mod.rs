@@ -4,9 +4,12 @@
 //! naming an entity it may write to, then calls [`run`]. Checks discover the rest from
 //! `entities()` and `describe()`: every operator the backend claims must work and give only
 //! matching records; every operator it does not claim must be refused with
-//! `UNSUPPORTED_FILTER`; pagination must reach the end with no duplicates or gaps; writes must
-//! be validated; deletes must go through the confirm-token flow; missing records must be
-//! `NOT_FOUND`. Every failed check is reported, not just the first.
+//! `UNSUPPORTED_FILTER`; per field, the operators a field does not run and the sorts it does not
+//! support must be refused before any request leaves, and the entity's operators must be the
+//! union of its fields'; pagination must reach the end with no duplicates or gaps; writes must
+//! be validated, read-only and create-only fields enforced; deletes must go through the
+//! confirm-token flow, bound to the caller; missing records must be `NOT_FOUND`. Every failed
+//! check is reported, not just the first.
 
 use crate::gateway::*;
 use crate::model::{EntityInfo, Fields};
@@ -78,6 +81,10 @@ pub async fn run(gateway: &Gateway, fixture: &Fixture) -> Report {
         unclaimed_operators_refused(gateway, &cx, fixture).await,
     );
     record(
+        "per_field_capabilities",
+        per_field_capabilities(gateway, &cx, fixture).await,
+    );
+    record(
         "pagination_to_the_end",
         pagination_to_the_end(gateway, &cx, fixture).await,
     );
@@ -92,6 +99,10 @@ pub async fn run(gateway: &Gateway, fixture: &Fixture) -> Report {
     record(
         "validation_before_write",
         validation_before_write(gateway, &cx, fixture).await,
+    );
+    record(
+        "field_access_enforced",
+        field_access_enforced(gateway, &cx, fixture).await,
     );
     record(
         "write_lifecycle",
@@ -131,7 +142,7 @@ async fn entity_and_schema(
     gateway: &Gateway,
     cx: &CallContext,
     name: &str,
-) -> std::result::Result<(EntityInfo, std::sync::Arc<EntitySchema>), String> {
+) -> std::result::Result<(std::sync::Arc<EntityInfo>, std::sync::Arc<EntitySchema>), String> {
     let entity = ok("resolve", gateway.resolve(cx, name).await)?;
     let schema = ok("describe", gateway.describe(cx, name).await)?;
     Ok((entity, schema))

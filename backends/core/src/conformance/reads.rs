@@ -44,7 +44,7 @@ pub(super) async fn describe_every_entity(gateway: &Gateway, cx: &CallContext) -
         for f in &schema.fields {
             if f.field_type == FieldType::Enum {
                 ensure!(
-                    !f.options.is_empty() || !f.read_only,
+                    !f.options.is_empty() || !f.is_read_only(),
                     "{}.{} is an enum without options",
                     e.name,
                     f.name
@@ -55,18 +55,14 @@ pub(super) async fn describe_every_entity(gateway: &Gateway, cx: &CallContext) -
     Ok(())
 }
 
-/// A condition using `op` on some field of the schema, with a value taken from `sample`.
-pub(super) fn condition_for(
+/// Conditions using `op` on fields of the schema that claim it (at most `max`, of the types the
+/// in-memory evaluation compares reliably), with values taken from `sample`.
+pub(super) fn conditions_for(
     op: FilterOp,
     schema: &EntitySchema,
     sample: &Fields,
-) -> Option<Condition> {
-    let pick = |types: &[FieldType]| {
-        schema.fields.iter().find(|f| {
-            types.contains(&f.field_type)
-                && sample.get(&f.name).is_some_and(|v| !v.is_null() && v != "")
-        })
-    };
+    max: usize,
+) -> Vec<Condition> {
     let text = [FieldType::Text, FieldType::Email, FieldType::Enum];
     let ordered = [
         FieldType::Integer,
@@ -75,48 +71,52 @@ pub(super) fn condition_for(
         FieldType::Date,
         FieldType::DateTime,
     ];
-    let make = |field: &str, value: Value| Condition {
-        field: field.to_owned(),
-        op,
-        value,
+    let types: &[FieldType] = match op {
+        FilterOp::Eq
+        | FilterOp::Ne
+        | FilterOp::In
+        | FilterOp::NotIn
+        | FilterOp::IsNull
+        | FilterOp::IsNotNull => &text,
+        FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte | FilterOp::Between => &ordered,
+        FilterOp::Contains | FilterOp::StartsWith => &[FieldType::Text],
     };
-    match op {
-        FilterOp::Eq | FilterOp::Ne | FilterOp::In | FilterOp::NotIn => {
-            let f = pick(&text)?;
+    schema
+        .fields
+        .iter()
+        .filter(|f| {
+            f.filters_with(op)
+                && types.contains(&f.field_type)
+                && sample.get(&f.name).is_some_and(|v| !v.is_null() && v != "")
+        })
+        .filter_map(|f| {
             let v = sample[&f.name].clone();
-            Some(make(
-                &f.name,
-                if matches!(op, FilterOp::In | FilterOp::NotIn) {
-                    json!([v])
-                } else {
-                    v
-                },
-            ))
-        }
-        FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
-            let f = pick(&ordered)?;
-            Some(make(&f.name, sample[&f.name].clone()))
-        }
-        FilterOp::Between => {
-            let f = pick(&ordered)?;
-            let v = sample[&f.name].clone();
-            Some(make(&f.name, json!([v, v])))
-        }
-        FilterOp::Contains | FilterOp::StartsWith => {
-            let f = pick(&[FieldType::Text])?;
-            let s = sample[&f.name].as_str()?;
-            let part: String = if op == FilterOp::Contains {
-                s.chars().skip(1).take(3).collect()
-            } else {
-                s.chars().take(3).collect()
+            let value = match op {
+                FilterOp::In | FilterOp::NotIn => json!([v]),
+                FilterOp::Between => json!([v, v]),
+                FilterOp::IsNull | FilterOp::IsNotNull => Value::Null,
+                FilterOp::Contains | FilterOp::StartsWith => {
+                    let s = v.as_str()?;
+                    let part: String = if op == FilterOp::Contains {
+                        s.chars().skip(1).take(3).collect()
+                    } else {
+                        s.chars().take(3).collect()
+                    };
+                    if part.trim().is_empty() {
+                        return None;
+                    }
+                    json!(part)
+                }
+                _ => v,
             };
-            (!part.trim().is_empty()).then(|| make(&f.name, json!(part)))
-        }
-        FilterOp::IsNull | FilterOp::IsNotNull => {
-            let f = pick(&text)?;
-            Some(make(&f.name, Value::Null))
-        }
-    }
+            Some(Condition {
+                field: f.name.clone(),
+                op,
+                value,
+            })
+        })
+        .take(max)
+        .collect()
 }
 
 pub(super) async fn claimed_operators_work(
@@ -146,55 +146,162 @@ pub(super) async fn claimed_operators_work(
         .fields
         .clone();
     for op in &entity.filter_ops {
-        let Some(condition) = condition_for(*op, &schema, &sample) else {
-            continue;
-        };
-        let args = SearchArgs {
-            entity: entity.name.clone(),
-            conditions: vec![ConditionArg {
-                field: condition.field.clone(),
-                op: op.as_str().into(),
-                value: condition.value.clone(),
-            }],
-            fields: Some(vec!["*".into()]),
-            limit: Some(gateway.settings().limit_cap as i64),
-            ..Default::default()
-        };
-        let page = ok(
-            &format!("search with {}", op.as_str()),
-            gateway.search(cx, args).await,
-        )?;
-        for r in &page.records {
-            ensure!(
-                condition.matches(&r.fields),
-                "{} {} {}: record {} does not match ({:?})",
-                condition.field,
-                op.as_str(),
-                condition.value,
-                r.id,
-                r.fields.get(&condition.field)
-            );
-        }
-        let must_find = matches!(
+        // up to three fields per operator; one for order and ranges, whose operands (dates,
+        // date-times) each CRM takes in its own shape
+        let ordered = matches!(
             op,
-            FilterOp::Eq
-                | FilterOp::In
-                | FilterOp::Gte
-                | FilterOp::Lte
-                | FilterOp::Between
-                | FilterOp::IsNotNull
-                | FilterOp::StartsWith
-                | FilterOp::Contains
+            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte | FilterOp::Between
         );
-        ensure!(
-            !must_find || !page.records.is_empty(),
-            "{} {} {} found nothing, though the sample record matches",
-            condition.field,
-            op.as_str(),
-            condition.value
-        );
+        let max = if ordered { 1 } else { 3 };
+        for condition in conditions_for(*op, &schema, &sample, max) {
+            check_condition(gateway, cx, &entity, &condition).await?;
+        }
     }
     Ok(())
+}
+
+/// Search with one condition: every record returned matches it, and the records a sample
+/// matches are found.
+async fn check_condition(
+    gateway: &Gateway,
+    cx: &CallContext,
+    entity: &EntityInfo,
+    condition: &Condition,
+) -> Check {
+    let op = condition.op;
+    let args = SearchArgs {
+        entity: entity.name.clone(),
+        conditions: vec![ConditionArg {
+            field: condition.field.clone(),
+            op: op.as_str().into(),
+            value: condition.value.clone(),
+        }],
+        fields: Some(vec!["*".into()]),
+        limit: Some(gateway.settings().limit_cap as i64),
+        ..Default::default()
+    };
+    let page = ok(
+        &format!("search with {}", op.as_str()),
+        gateway.search(cx, args).await,
+    )?;
+    for r in &page.records {
+        ensure!(
+            condition.matches(&r.fields),
+            "{} {} {}: record {} does not match ({:?})",
+            condition.field,
+            op.as_str(),
+            condition.value,
+            r.id,
+            r.fields.get(&condition.field)
+        );
+    }
+    let must_find = matches!(
+        op,
+        FilterOp::Eq
+            | FilterOp::In
+            | FilterOp::Gte
+            | FilterOp::Lte
+            | FilterOp::Between
+            | FilterOp::IsNotNull
+            | FilterOp::StartsWith
+            | FilterOp::Contains
+    );
+    ensure!(
+        !must_find || !page.records.is_empty(),
+        "{} {} {} found nothing, though the sample record matches",
+        condition.field,
+        op.as_str(),
+        condition.value
+    );
+    Ok(())
+}
+
+/// Per field: the entity's operators are the union of its fields' operators; every operator a
+/// field does not claim, and every sort on a field that does not sort, is refused by the
+/// gateway with `UNSUPPORTED_FILTER` before any request leaves; sortable fields sort.
+pub(super) async fn per_field_capabilities(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    for e in ok("crm_entities", gateway.entities(cx).await)?.entities {
+        let schema = ok("describe", gateway.describe(cx, &e.name).await)?;
+        let union = schema.filter_ops_union();
+        let mut claimed = e.filter_ops.clone();
+        claimed.sort();
+        let mut union_sorted = union.clone();
+        union_sorted.sort();
+        ensure!(
+            claimed == union_sorted,
+            "{}: entity filter_ops {:?} are not the union of its fields' operators {:?}",
+            e.name,
+            e.filter_ops,
+            union
+        );
+    }
+    let (entity, schema) = entity_and_schema(gateway, cx, &fixture.paging_entity).await?;
+    for field in &schema.fields {
+        for op in FilterOp::ALL
+            .into_iter()
+            .filter(|op| !field.filters_with(*op))
+        {
+            let args = SearchArgs {
+                entity: entity.name.clone(),
+                conditions: vec![ConditionArg {
+                    field: field.name.clone(),
+                    op: op.as_str().into(),
+                    value: json!("x"),
+                }],
+                ..Default::default()
+            };
+            let what = format!("{}.{} {}", entity.name, field.name, op.as_str());
+            refused_before_sending(gateway.search(cx, args), &what).await?;
+        }
+        let sort = SearchArgs {
+            entity: entity.name.clone(),
+            sort: Some(SortArg::One(format!("-{}", field.name))),
+            limit: Some(2),
+            ..Default::default()
+        };
+        if !field.sortable {
+            let what = format!("sort by {}.{}", entity.name, field.name);
+            refused_before_sending(gateway.search(cx, sort), &what).await?;
+        }
+    }
+    for field in schema.fields.iter().filter(|f| f.sortable).take(3) {
+        let sort = SearchArgs {
+            entity: entity.name.clone(),
+            sort: Some(SortArg::One(format!("-{}", field.name))),
+            limit: Some(2),
+            ..Default::default()
+        };
+        ok(
+            &format!("sort by sortable {}", field.name),
+            gateway.search(cx, sort).await,
+        )?;
+    }
+    Ok(())
+}
+
+/// The call fails with `UNSUPPORTED_FILTER` (with a suggestion) and sends nothing upstream.
+pub(super) async fn refused_before_sending<T>(
+    call: impl Future<Output = crate::Result<T>>,
+    what: &str,
+) -> Check {
+    let (outcome, meta) = crate::meta::measure(call).await;
+    match outcome {
+        Ok(_) => Err(format!("{what}: expected UNSUPPORTED_FILTER, got success")),
+        Err(e) if e.code == ErrorCode::UnsupportedFilter => {
+            ensure!(!e.suggestion.is_empty(), "{what}: no suggestion");
+            ensure!(
+                meta.upstream_calls == 0,
+                "{what}: refused, but only after {} upstream request(s)",
+                meta.upstream_calls
+            );
+            Ok(())
+        }
+        Err(e) => Err(format!("{what}: expected UNSUPPORTED_FILTER, got {e}")),
+    }
 }
 
 pub(super) async fn unclaimed_operators_refused(

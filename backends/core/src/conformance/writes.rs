@@ -28,7 +28,11 @@ pub(super) async fn validation_before_write(
         "unknown field",
     )
     .await?;
-    if let Some(required) = schema.fields.iter().find(|f| f.required && !f.read_only) {
+    if let Some(required) = schema
+        .fields
+        .iter()
+        .find(|f| f.required && !f.is_read_only())
+    {
         let mut data = fixture.create.clone();
         data.remove(&required.name);
         expect_code(
@@ -45,7 +49,7 @@ pub(super) async fn validation_before_write(
         )
         .await?;
     }
-    if let Some(read_only) = schema.fields.iter().find(|f| f.read_only) {
+    if let Some(read_only) = schema.fields.iter().find(|f| f.is_read_only()) {
         let mut data = fixture.create.clone();
         data.insert(read_only.name.clone(), json!("x"));
         expect_code(
@@ -65,7 +69,7 @@ pub(super) async fn validation_before_write(
     if let Some(enum_field) = schema
         .fields
         .iter()
-        .find(|f| f.field_type == FieldType::Enum && !f.read_only && !f.options.is_empty())
+        .find(|f| f.field_type == FieldType::Enum && !f.is_read_only() && !f.options.is_empty())
     {
         let mut data = fixture.create.clone();
         data.insert(enum_field.name.clone(), json!("no_such_value_xyz"));
@@ -90,7 +94,7 @@ pub(super) async fn validation_before_write(
         matches!(
             f.field_type,
             FieldType::Integer | FieldType::Number | FieldType::Money
-        ) && !f.read_only
+        ) && !f.is_read_only()
     }) {
         let mut data = fixture.create.clone();
         data.insert(number.name.clone(), json!("twelve"));
@@ -113,6 +117,56 @@ pub(super) async fn validation_before_write(
         before == after,
         "a refused create changed the record count ({before:?} -> {after:?})"
     );
+    Ok(())
+}
+
+/// On every entity that can be updated: read-only and create-only fields are refused in an
+/// update by the gateway, before any request (so even for a record that does not exist).
+pub(super) async fn field_access_enforced(
+    gateway: &Gateway,
+    cx: &CallContext,
+    fixture: &Fixture,
+) -> Check {
+    let entities = ok("crm_entities", gateway.entities(cx).await)?.entities;
+    for entity in entities.iter().filter(|e| e.supports(Operation::Update)) {
+        let schema = ok("describe", gateway.describe(cx, &entity.name).await)?;
+        let guarded = schema
+            .fields
+            .iter()
+            .filter(|f| f.access != crate::schema::FieldAccess::ReadWrite);
+        for field in guarded {
+            let mut data = Fields::new();
+            data.insert(field.name.clone(), json!("x"));
+            let args = UpdateArgs {
+                entity: entity.name.clone(),
+                id: fixture.missing_id.clone(),
+                data,
+                preview: false,
+            };
+            let (outcome, meta) = crate::meta::measure(gateway.update(cx, args)).await;
+            let what = format!(
+                "update of {} {}.{}",
+                field.access.as_str(),
+                entity.name,
+                field.name
+            );
+            match outcome {
+                Err(e) if e.code == ErrorCode::Validation => {
+                    ensure!(
+                        e.message.contains(&field.name),
+                        "{what}: the refusal does not name the field ({e})"
+                    );
+                    ensure!(
+                        meta.upstream_calls == 0,
+                        "{what}: refused only after {} upstream request(s)",
+                        meta.upstream_calls
+                    );
+                }
+                Err(e) => return Err(format!("{what}: expected VALIDATION, got {e}")),
+                Ok(_) => return Err(format!("{what}: accepted")),
+            }
+        }
+    }
     Ok(())
 }
 
@@ -155,8 +209,16 @@ pub(super) async fn write_lifecycle(
                 },
             )
             .await,
-    )?
-    .record;
+    )?;
+    let created = match created {
+        CreateOutput::Created { record } => record,
+        CreateOutput::IdUnknown { id_unknown, .. } => {
+            return Err(format!(
+                "the fixture's write entity must report created ids: {}",
+                id_unknown.reason
+            ));
+        }
+    };
     let id = created.id.clone();
     ensure!(!id.is_empty(), "created record has no id");
     for (k, v) in &fixture.create {
@@ -273,6 +335,24 @@ pub(super) async fn write_lifecycle(
         ),
         ErrorCode::StaleConfirmation,
         "forged token",
+    )
+    .await?;
+    // a token is bound to the caller it was issued to
+    let token = delete_preview_token(gateway, cx, &entity.name, &id).await?;
+    let stranger = CallContext::configured_for(&secrecy::SecretString::from(
+        "conformance: another caller".to_owned(),
+    ));
+    expect_code(
+        gateway.delete(
+            &stranger,
+            DeleteArgs {
+                entity: entity.name.clone(),
+                id: id.clone(),
+                confirm_token: Some(token),
+            },
+        ),
+        ErrorCode::StaleConfirmation,
+        "token used by another caller",
     )
     .await?;
     ok(

@@ -8,12 +8,13 @@
 
 use super::id_arg;
 use crate::filter::{Condition, FilterOp, SortKey};
-use crate::model::{DeleteKind, EntityInfo, Fields, Record, TimelineItem};
+use crate::model::{DeleteKind, EntityInfo, Fields, HiddenEntity, Record, TimelineItem};
 use crate::raw::{RawClass, RawTarget};
 use crate::{Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Schema stand-in for a JSON object (a record, a nested result): output schemas stay shallow.
 type Object = Map<String, Value>;
@@ -398,9 +399,14 @@ pub struct CallArgs {
 /// crm_entities result.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EntitiesOutput {
-    /// Every reachable entity with its capabilities.
+    /// Every reachable entity with its capabilities (shared with the backend's catalogue).
     #[schemars(with = "Vec<Object>")]
-    pub entities: Vec<EntityInfo>,
+    pub entities: Vec<Arc<EntityInfo>>,
+    /// Entities that exist in the CRM but that the caller's role does not let it see, with the
+    /// permission that would.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<Object>")]
+    pub hidden: Vec<HiddenEntity>,
 }
 
 /// How a limit was applied.
@@ -414,13 +420,12 @@ pub struct LimitApplied {
     pub capped: bool,
 }
 
-/// What ran where: the honest account of a search.
+/// What ran where: the honest account of a search. Every condition runs in the CRM (the
+/// gateway refuses what a field cannot run natively; it never filters pages itself).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Applied {
     /// Conditions the CRM evaluated (`field op`).
     pub native: Vec<String>,
-    /// Conditions the gateway evaluated itself, on this page only.
-    pub gateway: Vec<String>,
     /// The projection: `compact`, `all`, or `list`.
     #[schemars(with = "String")]
     pub fields: &'static str,
@@ -501,12 +506,66 @@ pub struct TimelineOutput {
     pub limit: LimitApplied,
 }
 
-/// Result carrying one record (crm_create, crm_update).
+/// crm_create result: the record, or — when the CRM created it without saying under which id
+/// — how to find it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct RecordOutput {
-    /// The record.
+#[serde(untagged)]
+pub enum CreateOutput {
+    /// Created.
+    Created {
+        /// The record as the CRM stored it.
+        #[schemars(with = "Object")]
+        record: Record,
+    },
+    /// Created, but the CRM did not report the new record's id.
+    IdUnknown {
+        /// Always true: the record was created; do not create it again.
+        created: bool,
+        /// How to find it.
+        id_unknown: IdUnknownOutput,
+    },
+}
+
+impl CreateOutput {
+    /// The record, when the CRM reported it.
+    pub fn record(&self) -> Option<&Record> {
+        match self {
+            CreateOutput::Created { record } => Some(record),
+            CreateOutput::IdUnknown { .. } => None,
+        }
+    }
+
+    /// The record, when the CRM reported it.
+    pub fn into_record(self) -> Option<Record> {
+        match self {
+            CreateOutput::Created { record } => Some(record),
+            CreateOutput::IdUnknown { .. } => None,
+        }
+    }
+}
+
+/// A record created under an id the CRM did not report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IdUnknownOutput {
+    /// Why the id is not known.
+    pub reason: String,
+    /// crm_search arguments that find it (among look-alikes, if any).
     #[schemars(with = "Object")]
-    pub record: Record,
+    pub find: SearchHint,
+    /// The data that was sent.
+    #[schemars(with = "Object")]
+    pub data: Fields,
+}
+
+/// The arguments of a crm_search that answers a question (where is the new record? did the
+/// write happen?).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchHint {
+    /// Entity (canonical).
+    pub entity: String,
+    /// Conditions.
+    #[serde(rename = "where")]
+    pub conditions: Vec<Condition>,
 }
 
 /// One changed field in an update preview.

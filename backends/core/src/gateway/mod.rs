@@ -8,6 +8,7 @@
 
 mod args;
 mod id_arg;
+mod outcome;
 mod present;
 mod raw;
 mod read;
@@ -77,6 +78,9 @@ pub struct GatewaySettings {
     /// Raw vendor methods crm_call may use: exact names, or a prefix ending in `*`, in the
     /// vendor's normalised form (the config loader normalises them). Empty: off.
     pub raw_call_allow: Vec<String>,
+    /// An upper bound on one call's time whatever the CRM's own `timeout_s` (hosted mode: a
+    /// little under `request_timeout_s`, so the call ends with an honest tool result first).
+    pub call_time_limit: Option<std::time::Duration>,
 }
 
 impl Default for GatewaySettings {
@@ -88,6 +92,7 @@ impl Default for GatewaySettings {
             text_cap: 2000,
             max_get_ids: 100,
             raw_call_allow: Vec::new(),
+            call_time_limit: None,
         }
     }
 }
@@ -126,27 +131,61 @@ impl Gateway {
         &self.settings
     }
 
-    /// Resolve a canonical or native entity name.
-    pub async fn resolve(&self, cx: &CallContext, name: &str) -> Result<EntityInfo> {
-        let name = name.trim();
-        let entities = self.backend.entities(cx).await?;
-        if let Some(found) = entities.iter().find(|e| e.is_named(name)) {
-            return Ok(found.clone());
-        }
-        let mut known: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
-        known.extend(
-            entities
-                .iter()
-                .filter(|e| e.native != e.name)
-                .map(|e| e.native.clone()),
-        );
-        Err(Error::unknown_entity(name, &known))
+    /// Bound every operation of this gateway by `limit` (see
+    /// [`GatewaySettings::call_time_limit`]).
+    pub fn with_call_time_limit(mut self, limit: std::time::Duration) -> Self {
+        let mut settings = (*self.settings).clone();
+        settings.call_time_limit = Some(limit);
+        self.settings = Arc::new(settings);
+        self
     }
 
-    /// Resolve an entity and require an operation on it.
-    async fn resolve_for(&self, cx: &CallContext, name: &str, op: Operation) -> Result<EntityInfo> {
+    /// Run one operation under one deadline ([`crate::deadline`]).
+    async fn within_deadline<T>(&self, operation: impl std::future::Future<Output = T>) -> T {
+        crate::deadline::scope(self.settings.call_time_limit, operation).await
+    }
+
+    /// Resolve a canonical or native entity name: a lookup in the caller's catalogue. An
+    /// entity the caller's role hides is `PERMISSION_DENIED`, not unknown.
+    pub async fn resolve(&self, cx: &CallContext, name: &str) -> Result<Arc<EntityInfo>> {
+        let name = name.trim();
+        let catalog = self.backend.entities(cx).await?;
+        if let Some(found) = catalog.get(name) {
+            return Ok(found.clone());
+        }
+        if let Some(hidden) = catalog.hidden_named(name) {
+            return Err(Error::permission_denied(
+                format!(
+                    "{} exists in this CRM, but your CRM role may not see it (it lacks {})",
+                    hidden.name, hidden.permission
+                ),
+                &hidden.permission,
+            ));
+        }
+        Err(Error::unknown_entity(name, &catalog.names()))
+    }
+
+    /// Resolve an entity and require an operation on it: `PERMISSION_DENIED` naming the
+    /// permission when the CRM offers it but the caller's role forbids it, `NOT_ALLOWED` when
+    /// the CRM (or crmgate) does not offer it here.
+    async fn resolve_for(
+        &self,
+        cx: &CallContext,
+        name: &str,
+        op: Operation,
+    ) -> Result<Arc<EntityInfo>> {
         let entity = self.resolve(cx, name).await?;
         if !entity.supports(op) {
+            if let Some(permission) = entity.denied_permission(op) {
+                return Err(Error::permission_denied(
+                    format!(
+                        "your CRM role may not {} {} (it lacks {permission})",
+                        op_verb(op),
+                        entity.name
+                    ),
+                    permission,
+                ));
+            }
             let ops: Vec<String> = entity
                 .operations
                 .iter()
@@ -171,7 +210,7 @@ impl Gateway {
         cx: &CallContext,
         name: &str,
         op: Operation,
-    ) -> Result<(EntityInfo, Arc<EntitySchema>)> {
+    ) -> Result<(Arc<EntityInfo>, Arc<EntitySchema>)> {
         let entity = self.resolve_for(cx, name, op).await?;
         let schema = self.backend.describe(cx, &entity).await?;
         Ok((entity, schema))
@@ -210,6 +249,23 @@ fn op_word(op: Operation) -> &'static str {
         Operation::Note => "notes",
         Operation::DraftEmail => "email drafts",
         Operation::Action => "actions",
+    }
+}
+
+/// The verb for a permission message: "may not create contacts".
+fn op_verb(op: Operation) -> &'static str {
+    match op {
+        Operation::Search => "search",
+        Operation::Get => "read",
+        Operation::Related => "read the related records of",
+        Operation::Timeline => "read the timeline of",
+        Operation::Create => "create",
+        Operation::Update => "update",
+        Operation::Delete => "delete",
+        Operation::Link => "link or unlink",
+        Operation::Note => "add notes to",
+        Operation::DraftEmail => "file email drafts on",
+        Operation::Action => "run actions on",
     }
 }
 

@@ -19,6 +19,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 impl Gateway {
     /// crm_call: a raw vendor method from the configured allow-list.
     pub async fn raw_call(&self, cx: &CallContext, args: CallArgs) -> Result<CallOutput> {
+        self.within_deadline(self.raw_call_now(cx, args)).await
+    }
+
+    async fn raw_call_now(&self, cx: &CallContext, args: CallArgs) -> Result<CallOutput> {
         let method = self.backend.raw_method(&args.method)?;
         let name = method.name().to_owned();
         if !raw::allowed(&self.settings.raw_call_allow, &name) {
@@ -56,7 +60,7 @@ impl Gateway {
             Some(t) => format!("h:{}", raw::digest(&raw::canonical_json(&t.record))),
             None => "none".to_owned(),
         };
-        let intent = raw_intent(&method, &params, &version);
+        let intent = raw_intent(&method, &params, &version, cx.scope());
         match args
             .confirm_token
             .as_deref()
@@ -96,12 +100,18 @@ impl Gateway {
 
 /// What a raw-call token authorises: this normalised method with these canonical parameters,
 /// on the record version read now.
-fn raw_intent<'a>(method: &'a RawMethod, params: &'a str, version: &'a str) -> Intent<'a> {
+fn raw_intent<'a>(
+    method: &'a RawMethod,
+    params: &'a str,
+    version: &'a str,
+    caller: &'a str,
+) -> Intent<'a> {
     Intent {
         operation: "crm_call",
         entity: method.name(),
         id: params,
         version,
+        caller,
     }
 }
 
@@ -145,26 +155,26 @@ mod tests {
     fn the_intent_binds_method_params_and_version() {
         let signer = crate::confirm::ConfirmSigner::new(b"k");
         let delete = RawMethod::new("crm.item.delete", RawClass::Destructive);
-        let token = signer.issue(raw_intent(&delete, "params:1", "h:a"));
+        let token = signer.issue(raw_intent(&delete, "params:1", "h:a", "caller:a"));
         assert!(
             signer
-                .verify(&token, raw_intent(&delete, "params:1", "h:a"))
+                .verify(&token, raw_intent(&delete, "params:1", "h:a", "caller:a"))
                 .is_ok()
         );
         assert!(
             signer
-                .verify(&token, raw_intent(&delete, "params:2", "h:a"))
+                .verify(&token, raw_intent(&delete, "params:2", "h:a", "caller:a"))
                 .is_err()
         );
         assert!(
             signer
-                .verify(&token, raw_intent(&delete, "params:1", "h:b"))
+                .verify(&token, raw_intent(&delete, "params:1", "h:b", "caller:a"))
                 .is_err()
         );
         let other = RawMethod::new("crm.lead.delete", RawClass::Destructive);
         assert!(
             signer
-                .verify(&token, raw_intent(&other, "params:1", "h:a"))
+                .verify(&token, raw_intent(&other, "params:1", "h:a", "caller:a"))
                 .is_err()
         );
     }

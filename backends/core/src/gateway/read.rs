@@ -10,19 +10,31 @@ use crate::schema::EntitySchema;
 impl Gateway {
     /// crm_entities
     pub async fn entities(&self, cx: &CallContext) -> Result<EntitiesOutput> {
-        Ok(EntitiesOutput {
-            entities: self.backend.entities(cx).await?,
+        self.within_deadline(async {
+            let catalog = self.backend.entities(cx).await?;
+            Ok(EntitiesOutput {
+                entities: catalog.entities().to_vec(),
+                hidden: catalog.hidden().to_vec(),
+            })
         })
+        .await
     }
 
     /// crm_describe
     pub async fn describe(&self, cx: &CallContext, entity: &str) -> Result<Arc<EntitySchema>> {
-        let entity = self.resolve(cx, entity).await?;
-        self.backend.describe(cx, &entity).await
+        self.within_deadline(async {
+            let entity = self.resolve(cx, entity).await?;
+            self.backend.describe(cx, &entity).await
+        })
+        .await
     }
 
     /// crm_search
     pub async fn search(&self, cx: &CallContext, args: SearchArgs) -> Result<SearchOutput> {
+        self.within_deadline(self.search_now(cx, args)).await
+    }
+
+    async fn search_now(&self, cx: &CallContext, args: SearchArgs) -> Result<SearchOutput> {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Search)
             .await?;
@@ -61,7 +73,7 @@ impl Gateway {
             Some(sort) => sort.keys()?,
         };
         for key in &sort {
-            schema.require_field(&key.field)?;
+            check_sortable(&schema, &key.field)?;
         }
         let fields = self.selection(&schema, &args.fields)?;
         let limit = self.limit(args.limit)?;
@@ -73,7 +85,7 @@ impl Gateway {
             .transpose()?;
 
         let request = SearchRequest {
-            entity: entity.clone(),
+            entity,
             schema: schema.clone(),
             filter: filter.clone(),
             sort: sort.clone(),
@@ -99,7 +111,6 @@ impl Gateway {
                     .conditions()
                     .map(|c| format!("{} {}", c.field, c.op.as_str()))
                     .collect(),
-                gateway: Vec::new(),
                 fields: selection_label(&args.fields),
                 sort: sort
                     .iter()
@@ -113,6 +124,10 @@ impl Gateway {
 
     /// crm_get
     pub async fn get(&self, cx: &CallContext, args: GetArgs) -> Result<GetOutput> {
+        self.within_deadline(self.get_now(cx, args)).await
+    }
+
+    async fn get_now(&self, cx: &CallContext, args: GetArgs) -> Result<GetOutput> {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Get)
             .await?;
@@ -169,6 +184,10 @@ impl Gateway {
 
     /// crm_related
     pub async fn related(&self, cx: &CallContext, args: RelatedArgs) -> Result<RelatedOutput> {
+        self.within_deadline(self.related_now(cx, args)).await
+    }
+
+    async fn related_now(&self, cx: &CallContext, args: RelatedArgs) -> Result<RelatedOutput> {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Related)
             .await?;
@@ -211,6 +230,10 @@ impl Gateway {
 
     /// crm_timeline
     pub async fn timeline(&self, cx: &CallContext, args: TimelineArgs) -> Result<TimelineOutput> {
+        self.within_deadline(self.timeline_now(cx, args)).await
+    }
+
+    async fn timeline_now(&self, cx: &CallContext, args: TimelineArgs) -> Result<TimelineOutput> {
         let entity = self
             .resolve_for(cx, &args.entity, Operation::Timeline)
             .await?;
@@ -238,6 +261,28 @@ impl Gateway {
             limit,
         })
     }
+}
+
+/// The field, if a search can sort by it; `UNSUPPORTED_FILTER` naming the sortable fields if
+/// not.
+fn check_sortable(schema: &EntitySchema, name: &str) -> Result<()> {
+    let field = schema.require_field(name)?;
+    if field.sortable {
+        return Ok(());
+    }
+    let sortable: Vec<&str> = schema.sortable_fields().take(20).collect();
+    Err(Error::new(
+        crate::ErrorCode::UnsupportedFilter,
+        format!("{} cannot be sorted by {}", schema.entity, field.name),
+        if sortable.is_empty() {
+            format!(
+                "{} has no sortable field: leave sort out (the CRM lists in its own order)",
+                schema.entity
+            )
+        } else {
+            format!("sort by one of: {}", sortable.join(", "))
+        },
+    ))
 }
 
 /// Cursors stay valid across projection changes, not across filter or sort changes.

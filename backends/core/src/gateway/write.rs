@@ -3,10 +3,11 @@
 //!
 //! Every write is validated before the backend sees it; a refused write sends nothing upstream.
 
+use super::outcome::{Check, explain, find_created};
 use super::*;
 use crate::confirm::{Intent, TOKEN_LIFETIME};
 use crate::model::{
-    ActionInfo, CreateOptions, EmailDraft, FieldSelection, Fields, Record, SqlResult,
+    ActionInfo, CreateOptions, Created, EmailDraft, FieldSelection, Fields, Record, SqlResult,
 };
 use crate::schema::FieldType;
 use crate::validate::{WriteKind, ids_as_text, validate_write};
@@ -16,7 +17,11 @@ const MAX_NOTE_CHARS: usize = 100_000;
 
 impl Gateway {
     /// crm_create
-    pub async fn create(&self, cx: &CallContext, mut args: CreateArgs) -> Result<RecordOutput> {
+    pub async fn create(&self, cx: &CallContext, args: CreateArgs) -> Result<CreateOutput> {
+        self.within_deadline(self.create_now(cx, args)).await
+    }
+
+    async fn create_now(&self, cx: &CallContext, mut args: CreateArgs) -> Result<CreateOutput> {
         self.require_tier(Tier::Write, "crm_create")?;
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Create)
@@ -26,17 +31,41 @@ impl Gateway {
         let options = CreateOptions {
             skip_duplicate_check: args.skip_duplicate_check,
         };
-        let record = self
+        let created = self
             .backend
             .create(cx, &entity, &args.data, options)
-            .await?;
-        Ok(RecordOutput {
-            record: self.present(record, &FieldSelection::All),
+            .await
+            .map_err(|e| {
+                explain(
+                    e,
+                    Check::Created {
+                        entity: &entity,
+                        schema: &schema,
+                        data: &args.data,
+                    },
+                )
+            })?;
+        Ok(match created {
+            Created::Record(record) => CreateOutput::Created {
+                record: self.present(record, &FieldSelection::All),
+            },
+            Created::IdUnknown(unknown) => CreateOutput::IdUnknown {
+                created: true,
+                id_unknown: IdUnknownOutput {
+                    reason: unknown.reason,
+                    find: find_created(&entity, &schema, &args.data, &unknown.find),
+                    data: args.data,
+                },
+            },
         })
     }
 
     /// crm_update; with `preview` only the diff, nothing written.
-    pub async fn update(&self, cx: &CallContext, mut args: UpdateArgs) -> Result<UpdateOutput> {
+    pub async fn update(&self, cx: &CallContext, args: UpdateArgs) -> Result<UpdateOutput> {
+        self.within_deadline(self.update_now(cx, args)).await
+    }
+
+    async fn update_now(&self, cx: &CallContext, mut args: UpdateArgs) -> Result<UpdateOutput> {
         self.require_tier(Tier::Write, "crm_update")?;
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Update)
@@ -64,7 +93,20 @@ impl Gateway {
                 applied: false,
             });
         }
-        let record = self.backend.update(cx, &entity, &id, &args.data).await?;
+        let record = self
+            .backend
+            .update(cx, &entity, &id, &args.data)
+            .await
+            .map_err(|e| {
+                explain(
+                    e,
+                    Check::Record {
+                        entity: &entity,
+                        id: &id,
+                        what: "update",
+                    },
+                )
+            })?;
         Ok(UpdateOutput::Updated {
             record: self.present(record, &FieldSelection::All),
         })
@@ -72,6 +114,10 @@ impl Gateway {
 
     /// crm_delete: without a token, a preview and a token; with it, the delete.
     pub async fn delete(&self, cx: &CallContext, args: DeleteArgs) -> Result<DeleteOutput> {
+        self.within_deadline(self.delete_now(cx, args)).await
+    }
+
+    async fn delete_now(&self, cx: &CallContext, args: DeleteArgs) -> Result<DeleteOutput> {
         self.require_tier(Tier::Destructive, "crm_delete")?;
         let entity = self
             .resolve_for(cx, &args.entity, Operation::Delete)
@@ -84,6 +130,7 @@ impl Gateway {
             entity: &entity.native,
             id: &id,
             version: &version,
+            caller: cx.scope(),
         };
         match args
             .confirm_token
@@ -100,11 +147,20 @@ impl Gateway {
             }),
             Some(token) => {
                 self.signer.verify(token, intent)?;
-                self.backend.delete(cx, &entity, &id).await?;
+                self.backend.delete(cx, &entity, &id).await.map_err(|e| {
+                    explain(
+                        e,
+                        Check::Record {
+                            entity: &entity,
+                            id: &id,
+                            what: "delete",
+                        },
+                    )
+                })?;
                 Ok(DeleteOutput::Deleted {
                     deleted: true,
                     delete: entity.delete,
-                    entity: entity.name,
+                    entity: entity.name.clone(),
                     id,
                 })
             }
@@ -122,6 +178,16 @@ impl Gateway {
     }
 
     async fn change_link(&self, cx: &CallContext, args: LinkArgs, add: bool) -> Result<OkOutput> {
+        self.within_deadline(self.change_link_now(cx, args, add))
+            .await
+    }
+
+    async fn change_link_now(
+        &self,
+        cx: &CallContext,
+        args: LinkArgs,
+        add: bool,
+    ) -> Result<OkOutput> {
         self.require_tier(Tier::Write, if add { "crm_link" } else { "crm_unlink" })?;
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Link)
@@ -138,16 +204,30 @@ impl Gateway {
         }
         let id = require_id(&args.id, "id")?;
         let target = require_id(&args.target_id, "target_id")?;
-        if add {
-            self.backend.link(cx, &entity, &id, link, &target).await?;
+        let done = if add {
+            self.backend.link(cx, &entity, &id, link, &target).await
         } else {
-            self.backend.unlink(cx, &entity, &id, link, &target).await?;
-        }
+            self.backend.unlink(cx, &entity, &id, link, &target).await
+        };
+        done.map_err(|e| {
+            explain(
+                e,
+                Check::Link {
+                    entity: &entity,
+                    id: &id,
+                    link: &link.name,
+                },
+            )
+        })?;
         Ok(OkOutput { ok: true })
     }
 
     /// crm_note
     pub async fn note(&self, cx: &CallContext, args: NoteArgs) -> Result<NoteOutput> {
+        self.within_deadline(self.note_now(cx, args)).await
+    }
+
+    async fn note_now(&self, cx: &CallContext, args: NoteArgs) -> Result<NoteOutput> {
         self.require_tier(Tier::Write, "crm_note")?;
         let entity = self.resolve_for(cx, &args.entity, Operation::Note).await?;
         let id = require_id(&args.id, "id")?;
@@ -164,7 +244,19 @@ impl Gateway {
                 "summarise it, or split it into several notes",
             ));
         }
-        let note = self.backend.note(cx, &entity, &id, text).await?;
+        let note = self
+            .backend
+            .note(cx, &entity, &id, text)
+            .await
+            .map_err(|e| {
+                explain(
+                    e,
+                    Check::Timeline {
+                        entity: &entity,
+                        id: &id,
+                    },
+                )
+            })?;
         Ok(NoteOutput {
             note: self.present(note, &FieldSelection::All),
         })
@@ -172,6 +264,10 @@ impl Gateway {
 
     /// crm_draft_email: files a draft; never sends.
     pub async fn draft_email(&self, cx: &CallContext, args: DraftEmailArgs) -> Result<DraftOutput> {
+        self.within_deadline(self.draft_email_now(cx, args)).await
+    }
+
+    async fn draft_email_now(&self, cx: &CallContext, args: DraftEmailArgs) -> Result<DraftOutput> {
         self.require_tier(Tier::Write, "crm_draft_email")?;
         let to: Vec<String> = args
             .to
@@ -228,6 +324,10 @@ impl Gateway {
 
     /// crm_action: destructive actions need the destructive tier and a confirm token.
     pub async fn action(&self, cx: &CallContext, args: ActionArgs) -> Result<ActionOutput> {
+        self.within_deadline(self.action_now(cx, args)).await
+    }
+
+    async fn action_now(&self, cx: &CallContext, args: ActionArgs) -> Result<ActionOutput> {
         self.require_tier(Tier::Write, "crm_action")?;
         let entity = self
             .resolve_for(cx, &args.entity, Operation::Action)
@@ -250,11 +350,23 @@ impl Gateway {
         };
         check_action_params(&entity.name, &action, &args.params)?;
         let id = require_id(&args.id, "id")?;
+        let what = format!("{} action", action.name);
+        let check = |e| {
+            explain(
+                e,
+                Check::Record {
+                    entity: &entity,
+                    id: &id,
+                    what: &what,
+                },
+            )
+        };
         if !action.destructive {
             let result = self
                 .backend
                 .action(cx, &entity, &id, &action, &args.params)
-                .await?;
+                .await
+                .map_err(check)?;
             return Ok(ActionOutput::Done {
                 action: action.name,
                 result,
@@ -268,6 +380,7 @@ impl Gateway {
             entity: &entity.native,
             id: &id,
             version: &version,
+            caller: cx.scope(),
         };
         match args
             .confirm_token
@@ -287,7 +400,8 @@ impl Gateway {
                 let result = self
                     .backend
                     .action(cx, &entity, &id, &action, &args.params)
-                    .await?;
+                    .await
+                    .map_err(check)?;
                 Ok(ActionOutput::Done {
                     action: action.name,
                     result,
@@ -298,6 +412,10 @@ impl Gateway {
 
     /// crm_query: one read-only SQL statement under the caller's row-level security.
     pub async fn sql(&self, cx: &CallContext, args: QueryArgs) -> Result<SqlResult> {
+        self.within_deadline(self.sql_now(cx, args)).await
+    }
+
+    async fn sql_now(&self, cx: &CallContext, args: QueryArgs) -> Result<SqlResult> {
         if args.sql.trim().is_empty() {
             return Err(Error::validation(
                 "sql is empty",

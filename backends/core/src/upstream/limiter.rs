@@ -2,8 +2,9 @@
 //! (protecting the vendor's limit), plus an optional bucket per caller scope (hosted mode, so one
 //! caller cannot spend everyone's budget).
 //!
-//! A call waits for its turn up to `max_wait`; when the next free slot is further away than that
-//! it fails at once with `RATE_LIMITED` and `retry_after_s`, without sending anything.
+//! A call waits for its turn up to `max_wait` (never past the call's deadline); when the next
+//! free slot is further away than that it fails at once with `RATE_LIMITED` and
+//! `retry_after_s`, without sending anything.
 
 use super::retry::ceil_secs;
 use crate::{Error, ErrorCode, Result};
@@ -28,7 +29,6 @@ enum Bucket {
 pub(crate) struct Limiters {
     backend: DefaultDirectRateLimiter,
     per_caller: Option<DefaultKeyedRateLimiter<String>>,
-    max_wait: Duration,
     acquisitions: AtomicU64,
 }
 
@@ -38,7 +38,6 @@ impl Limiters {
         rate_per_second: u32,
         burst: u32,
         per_caller_rate_per_second: Option<u32>,
-        max_wait: Duration,
     ) -> Result<Self> {
         let rate = nonzero(rate_per_second, "rate_per_second")?;
         let burst = nonzero(burst, "burst")?;
@@ -49,16 +48,15 @@ impl Limiters {
         Ok(Limiters {
             backend: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             per_caller,
-            max_wait,
             acquisitions: AtomicU64::new(0),
         })
     }
 
     /// Wait for a slot in the caller's bucket (if any) and then the backend's, within
     /// `max_wait` in total. Time spent waiting is recorded in the call's `_meta`.
-    pub async fn acquire(&self, scope: &str) -> Result<()> {
+    pub async fn acquire(&self, scope: &str, max_wait: Duration) -> Result<()> {
         let started = Instant::now();
-        let deadline = started + self.max_wait;
+        let deadline = started + max_wait;
         let result = self.acquire_until(scope, deadline).await;
         let waited = started.elapsed();
         if waited >= Duration::from_micros(1) {
@@ -137,11 +135,12 @@ mod tests {
 
     #[tokio::test]
     async fn burst_passes_then_fails_fast() {
-        let limiters = Limiters::new(1, 2, None, Duration::from_millis(50)).unwrap();
-        limiters.acquire("a").await.unwrap();
-        limiters.acquire("a").await.unwrap();
+        let limiters = Limiters::new(1, 2, None).unwrap();
+        let wait = Duration::from_millis(50);
+        limiters.acquire("a", wait).await.unwrap();
+        limiters.acquire("a", wait).await.unwrap();
         let started = Instant::now();
-        let err = limiters.acquire("a").await.unwrap_err();
+        let err = limiters.acquire("a", wait).await.unwrap_err();
         assert!(
             started.elapsed() < Duration::from_millis(40),
             "should not wait"
@@ -152,16 +151,16 @@ mod tests {
 
     #[tokio::test]
     async fn callers_have_separate_buckets() {
-        let limiters = Limiters::new(100, 100, Some(1), Duration::ZERO).unwrap();
-        limiters.acquire("a").await.unwrap();
-        assert!(limiters.acquire("a").await.is_err());
-        limiters.acquire("b").await.unwrap();
+        let limiters = Limiters::new(100, 100, Some(1)).unwrap();
+        limiters.acquire("a", Duration::ZERO).await.unwrap();
+        assert!(limiters.acquire("a", Duration::ZERO).await.is_err());
+        limiters.acquire("b", Duration::ZERO).await.unwrap();
     }
 
     #[test]
     fn zero_rates_are_config_errors() {
-        let err = Limiters::new(0, 1, None, Duration::ZERO).unwrap_err();
+        let err = Limiters::new(0, 1, None).unwrap_err();
         assert_eq!(err.code, ErrorCode::Config);
-        assert!(Limiters::new(1, 1, Some(0), Duration::ZERO).is_err());
+        assert!(Limiters::new(1, 1, Some(0)).is_err());
     }
 }

@@ -2,23 +2,29 @@
 //! client-side rate limits ([`limiter`]), a concurrency cap, retries that never duplicate a
 //! write ([`retry`]), a response size cap, and accounting into the call's `_meta`.
 //!
-//! [`Upstream::send`] hands back any HTTP status for the backend to map (it may use
-//! [`UpstreamResponse::generic_error`]); only "the CRM is overloaded" statuses that outlast the
-//! retry policy (429, 502, 503, 504) and transport failures come back as errors. URLs, query
-//! strings, header values and bodies never reach an error message or a log line.
+//! [`Upstream::send`] hands back 2xx–4xx answers for the backend to map (it may use
+//! [`UpstreamResponse::generic_error`]); failed answers (429, 5xx) that outlast the request's
+//! [`RetryPolicy`], transport failures and refusals before sending come back as a typed
+//! [`UpstreamError`] (what happened to the request, and the CRM's answer if any), so a backend
+//! can decide from the vendor's own error. One deadline bounds a whole call
+//! ([`crate::deadline`]). URLs, query strings, header values and bodies never reach an error
+//! message or a log line.
 
 mod limiter;
 mod request;
 mod retry;
 
-pub use request::{RequestBody, UpstreamRequest, UpstreamResponse};
+mod failure;
+
+pub use failure::{Delivery, UpstreamError};
+pub use request::{RequestBody, RetryPolicy, UpstreamRequest, UpstreamResponse};
 pub use retry::parse_retry_after;
 
 use crate::{CallContext, Error, Result};
 use bytes::Bytes;
 use limiter::Limiters;
+use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
-use reqwest::{StatusCode, Url};
 use retry::Failure;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +33,9 @@ use tokio::sync::Semaphore;
 /// Tuning for one [`Upstream`]; every field has a sensible default.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
-    /// Whole-request timeout, body included (default 30s).
+    /// The budget of one tool call's upstream work, body reading, retries, backoff and
+    /// rate-limit waits included (default 30s): the first request of a call fixes the
+    /// deadline at now + `timeout` ([`crate::deadline`]).
     pub timeout: Duration,
     /// TCP/TLS connect timeout (default 5s).
     pub connect_timeout: Duration,
@@ -107,7 +115,6 @@ impl Upstream {
             config.rate_per_second,
             config.burst,
             config.per_caller_rate_per_second,
-            config.max_wait,
         )?;
         let permits = config.max_concurrency.min(Semaphore::MAX_PERMITS);
         Ok(Upstream {
@@ -125,42 +132,68 @@ impl Upstream {
         &self.inner.client
     }
 
-    /// Send `request` for `cx` under the rate limits, concurrency cap and retry policy.
+    /// Send `request` for `cx` under the rate limits, concurrency cap, retry policy and the
+    /// call's deadline ([`crate::deadline`]: the first request of a call fixes it at now +
+    /// `timeout`, and every attempt, backoff and wait of the call stays within it).
     ///
-    /// Returns the response for any status, except: 429 after retries is `RATE_LIMITED`;
-    /// 502/503/504 after retries is `UPSTREAM_UNAVAILABLE`; a timeout is `UPSTREAM_TIMEOUT`;
-    /// a connection failure is `UPSTREAM_UNAVAILABLE`; an oversized body is `UPSTREAM_PROTOCOL`.
-    /// A non-idempotent request is repeated only when its connection was never established.
+    /// Any 2xx, 3xx or 4xx answer comes back as a response for the backend to map. A failed
+    /// answer (429 or 5xx) that outlasts the request's [`RetryPolicy`], a transport failure,
+    /// and a refusal before sending (rate limit, spent deadline) come back as an
+    /// [`UpstreamError`] saying whether the request may have reached the CRM and carrying the
+    /// answer, if any. A write is sent again only when its connection never opened; once it may
+    /// have been sent, a failure is `OUTCOME_UNKNOWN`.
     pub async fn send(
         &self,
         cx: &CallContext,
         request: UpstreamRequest,
-    ) -> Result<UpstreamResponse> {
+    ) -> std::result::Result<UpstreamResponse, UpstreamError> {
         let config = &self.inner.config;
-        let url = Url::parse(&request.url)
-            .map_err(|e| Error::config(format!("the CRM's URL is invalid: {e}")))?;
+        let url = Url::parse(&request.url).map_err(|e| {
+            UpstreamError::not_sent(Error::config(format!("the CRM's URL is invalid: {e}")))
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::config(
+            return Err(UpstreamError::not_sent(Error::config(
                 "the CRM's URL must start with http:// or https://",
-            ));
+            )));
         }
         let host = url.host_str().unwrap_or("").to_owned();
-        let body = request.body.as_ref().map(RequestBody::encode).transpose()?;
+        let body = request
+            .body
+            .as_ref()
+            .map(RequestBody::encode)
+            .transpose()
+            .map_err(UpstreamError::not_sent)?;
+        let deadline = crate::deadline::fix(config.timeout);
+        let wrote = !request.idempotent;
+        // the last failure, returned when the deadline leaves no room for another attempt
+        let mut last: Option<UpstreamError> = None;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let retries_left = attempt <= config.max_retries;
-            self.inner.limiters.acquire(cx.scope()).await?;
+            let max_wait = config.max_wait.min(deadline.remaining());
+            if let Err(e) = self.inner.limiters.acquire(cx.scope(), max_wait).await {
+                return Err(last.unwrap_or_else(|| UpstreamError::not_sent(e)));
+            }
+            if deadline.passed() {
+                return Err(last.unwrap_or_else(|| spent(deadline)));
+            }
             let started = Instant::now();
             let outcome = {
-                let _permit = self
-                    .inner
-                    .semaphore
-                    .acquire()
-                    .await
-                    .map_err(|_| Error::config("the upstream layer was shut down"))?;
+                let permit =
+                    tokio::time::timeout(deadline.remaining(), self.inner.semaphore.acquire())
+                        .await;
+                let _permit = match permit {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(_)) => {
+                        return Err(UpstreamError::not_sent(Error::config(
+                            "the upstream layer was shut down",
+                        )));
+                    }
+                    Err(_) => return Err(last.unwrap_or_else(|| spent(deadline))),
+                };
                 crate::meta::record_upstream_call();
-                self.attempt(&request, &url, body.as_ref()).await
+                self.attempt(&request, &url, body.as_ref(), deadline).await
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let wait = match outcome {
@@ -169,39 +202,56 @@ impl Upstream {
                         method = %request.method, host = %host, status = response.status.as_u16(),
                         attempt, elapsed_ms, "upstream call"
                     );
-                    if !is_overloaded(response.status) {
+                    if !response.is_failed_answer() {
                         return Ok(response);
                     }
+                    let retry = request.idempotent
+                        && retries_left
+                        && request.retry.retries_answer(&response);
                     let retry_after = response.retry_after();
-                    let mut error = response.generic_error();
-                    if !request.idempotent && response.status != StatusCode::TOO_MANY_REQUESTS {
-                        error = warn_not_retried(error);
+                    let failed = UpstreamError::answered(response, wrote);
+                    if !retry {
+                        return Err(failed);
                     }
-                    if !request.idempotent || !retries_left {
-                        return Err(error);
-                    }
-                    match retry_after {
-                        Some(ra) if ra > config.max_retry_after => return Err(error),
+                    let wait = match retry_after {
+                        Some(ra) if ra > config.max_retry_after => return Err(failed),
                         Some(ra) => ra,
                         None => retry::backoff(config.base_backoff, attempt),
-                    }
+                    };
+                    last = Some(failed);
+                    wait
                 }
                 Err(failure) => {
                     tracing::debug!(
                         method = %request.method, host = %host, error = %failure.error.code,
                         attempt, elapsed_ms, "upstream call failed"
                     );
-                    if !retries_left || !failure.may_retry(request.idempotent) {
-                        let sent = failure.kind == retry::FailureKind::Transient;
-                        return Err(if sent && !request.idempotent {
-                            warn_not_retried(failure.error)
-                        } else {
-                            failure.error
-                        });
+                    let delivery = match failure.kind {
+                        retry::FailureKind::Connect | retry::FailureKind::Unsendable => {
+                            Delivery::NotSent
+                        }
+                        retry::FailureKind::Transient => Delivery::Unknown,
+                        retry::FailureKind::Fatal => Delivery::Answered,
+                    };
+                    let may_retry = retries_left
+                        && request.retry.retries_transport()
+                        && failure.may_retry(request.idempotent);
+                    let failed = UpstreamError {
+                        error: failure.error,
+                        delivery,
+                        answer: None,
+                    };
+                    if !may_retry {
+                        return Err(failed);
                     }
+                    last = Some(failed);
                     retry::backoff(config.base_backoff, attempt)
                 }
             };
+            if wait >= deadline.remaining() {
+                // no room for another attempt: the last failure stands
+                return Err(last.unwrap_or_else(|| spent(deadline)));
+            }
             crate::meta::record_retry(attempt + 1, wait);
             tokio::time::sleep(wait).await;
         }
@@ -213,13 +263,15 @@ impl Upstream {
         request: &UpstreamRequest,
         url: &Url,
         body: Option<&(Bytes, HeaderValue)>,
+        deadline: crate::deadline::Deadline,
     ) -> std::result::Result<UpstreamResponse, Failure> {
         let config = &self.inner.config;
         let mut builder = self
             .inner
             .client
             .request(request.method.clone(), url.clone())
-            .headers(request.headers.clone());
+            .headers(request.headers.clone())
+            .timeout(deadline.remaining().min(config.timeout));
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
@@ -229,7 +281,8 @@ impl Upstream {
             }
             builder = builder.body(bytes.clone());
         }
-        let failure = |e| Failure::from_reqwest(e, config.timeout);
+        let budget_s = deadline.budget_s();
+        let failure = |e| Failure::from_reqwest(e, budget_s, !request.idempotent);
         let mut response = builder.send().await.map_err(failure)?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
@@ -258,12 +311,6 @@ impl Upstream {
     }
 }
 
-/// Statuses that mean "overloaded or briefly down": retried for idempotent requests, and
-/// errors if they outlast the policy.
-fn is_overloaded(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 502 | 503 | 504)
-}
-
 /// Follow at most five redirects, and only within the origin (scheme, host, port) the request
 /// started at: a vendor's API-key header must never be forwarded to another host, and an
 /// https request must never be downgraded. A redirect elsewhere is handed back as the 3xx.
@@ -280,12 +327,14 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
-/// Say why a write that may have reached the CRM was not repeated.
-fn warn_not_retried(mut error: Error) -> Error {
-    error.suggestion = format!(
-        "{}; this write was not retried automatically because it may already have been \
-         applied — check the record before repeating it",
-        error.suggestion
-    );
-    error
+/// `UPSTREAM_TIMEOUT` before anything (more) was sent: the call's budget is spent.
+fn spent(deadline: crate::deadline::Deadline) -> UpstreamError {
+    UpstreamError::not_sent(Error::new(
+        crate::ErrorCode::UpstreamTimeout,
+        format!(
+            "this call used up its {}s budget before the CRM answered; nothing more was sent",
+            deadline.budget_s()
+        ),
+        "try again later, or ask for less (fewer records or fields)",
+    ))
 }

@@ -27,6 +27,42 @@ pub struct UpstreamRequest {
     /// Whether repeating the request is harmless. Only idempotent requests are retried after
     /// a response or a timeout; writes are retried only if they never reached the server.
     pub idempotent: bool,
+    /// What the layer does with a failed answer (429, 5xx) to an idempotent request.
+    pub retry: RetryPolicy,
+}
+
+/// What the upstream layer does with a failed answer (429 or 5xx) to an idempotent request.
+/// Writes are never repeated once sent, whatever the policy; a request whose connection never
+/// opened is repeated under every policy but [`RetryPolicy::Never`].
+#[derive(Debug, Clone, Copy, Default)]
+pub enum RetryPolicy {
+    /// Retry 429, 502, 503 and 504 (honouring `Retry-After`), timeouts and broken connections,
+    /// within the call's deadline; hand any other 5xx back at once.
+    #[default]
+    Standard,
+    /// The backend judges each failed answer from the vendor's own body: `true` retries it
+    /// (with backoff, within the deadline), `false` hands it back at once as an
+    /// [`super::UpstreamError`] carrying the answer. Timeouts and broken connections are
+    /// retried as under `Standard`.
+    Judge(fn(&UpstreamResponse) -> bool),
+    /// Never repeat: the first failure comes back.
+    Never,
+}
+
+impl RetryPolicy {
+    /// Whether this policy retries a failed answer with `status` (idempotent requests only).
+    pub(crate) fn retries_answer(&self, response: &UpstreamResponse) -> bool {
+        match self {
+            RetryPolicy::Standard => matches!(response.status.as_u16(), 429 | 502 | 503 | 504),
+            RetryPolicy::Judge(judge) => judge(response),
+            RetryPolicy::Never => false,
+        }
+    }
+
+    /// Whether transport failures (timeouts, broken or refused connections) are retried.
+    pub(crate) fn retries_transport(&self) -> bool {
+        !matches!(self, RetryPolicy::Never)
+    }
 }
 
 /// A request body; encoded once and reused for every attempt.
@@ -75,6 +111,7 @@ impl UpstreamRequest {
             query: Vec::new(),
             body: None,
             idempotent,
+            retry: RetryPolicy::Standard,
         }
     }
 
@@ -115,6 +152,12 @@ impl UpstreamRequest {
     /// Override whether the request may be repeated (e.g. a read-only POST search).
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
+        self
+    }
+
+    /// Set the retry policy for failed answers.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 }
@@ -159,6 +202,30 @@ impl UpstreamResponse {
             .to_str()
             .ok()
             .and_then(parse_retry_after)
+    }
+
+    /// Whether this is a failed answer: 429 or any 5xx. The upstream layer hands these back as
+    /// [`super::UpstreamError`]s, never as responses.
+    pub fn is_failed_answer(&self) -> bool {
+        self.status == StatusCode::TOO_MANY_REQUESTS || self.status.is_server_error()
+    }
+
+    /// The default error for this answer to a request that `wrote` (a non-idempotent one): a
+    /// 5xx to a write is `OUTCOME_UNKNOWN` — the CRM may have applied it before failing —
+    /// anything else is [`UpstreamResponse::generic_error`].
+    pub fn error_for(&self, wrote: bool) -> Error {
+        if wrote && self.status.is_server_error() {
+            return Error::outcome_unknown(
+                format!(
+                    "the CRM failed while handling the write (HTTP {}); it may or may not have \
+                     been applied",
+                    self.status.as_u16()
+                ),
+                "do not repeat the write blindly: read the record (or search for it) first to \
+                 see whether the change is there",
+            );
+        }
+        self.generic_error()
     }
 
     /// The default mapping of a non-success status to an error, for backends with nothing more
@@ -291,6 +358,20 @@ mod tests {
             Some(9)
         );
         assert_eq!(response(429, None).generic_error().retry_after_s, Some(1));
+        // a 5xx to a write: the outcome is unknown, never "try again"
+        let w = response(500, Some("3")).error_for(true);
+        assert_eq!(w.code, ErrorCode::OutcomeUnknown);
+        assert!(!w.retryable && w.retry_after_s.is_none());
+        assert_eq!(
+            response(429, None).error_for(true).code,
+            ErrorCode::RateLimited
+        );
+        assert_eq!(
+            response(500, None).error_for(false).code,
+            ErrorCode::UpstreamUnavailable
+        );
+        assert!(response(500, None).is_failed_answer() && response(429, None).is_failed_answer());
+        assert!(!response(404, None).is_failed_answer());
     }
 
     #[test]

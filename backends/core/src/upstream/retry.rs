@@ -18,7 +18,11 @@ pub(crate) enum FailureKind {
     Connect,
     /// Timed out or broke after the request may have reached the server.
     Transient,
-    /// Repeating cannot help (oversized body, request that cannot be built, redirect loop).
+    /// Could not even be built (invalid URL, header or query): never sent, repeating cannot
+    /// help.
+    Unsendable,
+    /// An answer came but cannot be used, and repeating cannot help (oversized body, redirect
+    /// loop).
     Fatal,
 }
 
@@ -31,7 +35,9 @@ pub(crate) struct Failure {
 
 impl Failure {
     /// Classify a reqwest error by kind only: its text may hold the URL and so a secret.
-    pub fn from_reqwest(err: reqwest::Error, timeout: Duration) -> Self {
+    /// `budget_s` is the call's whole budget, for the timeout message; `wrote` says whether the
+    /// request was a write, whose outcome is unknown once it may have been sent.
+    pub fn from_reqwest(err: reqwest::Error, budget_s: u64, wrote: bool) -> Self {
         let err = err.without_url();
         if err.is_connect() {
             let how = if err.is_timeout() {
@@ -43,27 +49,15 @@ impl Failure {
                 kind: FailureKind::Connect,
                 error: Error::new(
                     ErrorCode::UpstreamUnavailable,
-                    format!("could not connect to the CRM (connection {how})"),
-                    "check that the CRM is up and its base URL is right, then try again",
-                ),
-            };
-        }
-        if err.is_timeout() {
-            return Failure {
-                kind: FailureKind::Transient,
-                error: Error::new(
-                    ErrorCode::UpstreamTimeout,
-                    format!(
-                        "the CRM did not answer within {}s",
-                        timeout.as_secs_f64().ceil() as u64
-                    ),
-                    "try again later, or ask for less (fewer records or fields)",
+                    format!("could not connect to the CRM (connection {how}); nothing was sent"),
+                    "check that the CRM is up and that url in the crmgate config points at it, \
+                     then try again",
                 ),
             };
         }
         if err.is_builder() {
             return Failure {
-                kind: FailureKind::Fatal,
+                kind: FailureKind::Unsendable,
                 error: Error::config(
                     "could not build the request to the CRM (invalid URL, header or query)",
                 ),
@@ -75,13 +69,39 @@ impl Failure {
                 error: Error::upstream_protocol("the CRM redirected too many times"),
             };
         }
-        Failure {
-            kind: FailureKind::Transient,
-            error: Error::new(
+        let timed_out = err.is_timeout();
+        let error = match (timed_out, wrote) {
+            (true, true) => Error::outcome_unknown(
+                format!(
+                    "the CRM did not answer the write within {budget_s}s (this call's whole \
+                     budget); it may or may not have been applied"
+                ),
+                "do not repeat the write blindly: read the record (or search for it) first to \
+                 see whether the change is there",
+            ),
+            (true, false) => Error::new(
+                ErrorCode::UpstreamTimeout,
+                format!(
+                    "the CRM did not answer within {budget_s}s (this call's whole budget, \
+                     retries included)"
+                ),
+                "try again later, or ask for less (fewer records or fields)",
+            ),
+            (false, true) => Error::outcome_unknown(
+                "the connection to the CRM broke after the write was sent; it may or may not \
+                 have been applied",
+                "do not repeat the write blindly: read the record (or search for it) first to \
+                 see whether the change is there",
+            ),
+            (false, false) => Error::new(
                 ErrorCode::UpstreamUnavailable,
                 "the connection to the CRM broke during the request",
                 "try again later",
             ),
+        };
+        Failure {
+            kind: FailureKind::Transient,
+            error,
         }
     }
 
@@ -98,7 +118,7 @@ impl Failure {
         match self.kind {
             FailureKind::Connect => true,
             FailureKind::Transient => idempotent,
-            FailureKind::Fatal => false,
+            FailureKind::Fatal | FailureKind::Unsendable => false,
         }
     }
 }

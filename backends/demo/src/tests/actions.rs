@@ -123,10 +123,14 @@ async fn convert_reuses_an_existing_company_and_skips_the_deal_by_default() {
 
 async fn create_lead(b: &DemoBackend, data: Value) -> String {
     let leads = info(b, "leads").await;
-    b.create(&cx(), &leads, &obj(data), Default::default())
+    match b
+        .create(&cx(), &leads, &obj(data), Default::default())
         .await
         .unwrap()
-        .id
+    {
+        crmgate_core::model::Created::Record(r) => r.id,
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -221,7 +225,7 @@ async fn move_stage_validates_and_records_the_change() {
     let err = b
         .action(
             &cx(),
-            &info(&b, "deals").await,
+            &*info(&b, "deals").await,
             "dl-0004",
             &bogus,
             &Fields::new(),
@@ -277,15 +281,19 @@ async fn send_quote_is_destructive_and_only_records_a_timeline_entry() {
     }
     let lonely = {
         let deals = info(&b, "deals").await;
-        b.create(
-            &cx(),
-            &deals,
-            &obj(json!({"name": "No contact", "stage": "proposal"})),
-            Default::default(),
-        )
-        .await
-        .unwrap()
-        .id
+        let created = b
+            .create(
+                &cx(),
+                &deals,
+                &obj(json!({"name": "No contact", "stage": "proposal"})),
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        match created {
+            crmgate_core::model::Created::Record(r) => r.id,
+            other => panic!("{other:?}"),
+        }
     };
     let err = run(&b, "deals", &lonely, "send_quote", json!({}))
         .await

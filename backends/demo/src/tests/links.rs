@@ -76,7 +76,7 @@ async fn delete_removes_the_record_and_cleans_up_around_it() {
     // deals.contact_ids loses a deleted contact
     let deal = get_one(&b, "deals", "dl-0005").await.unwrap();
     let contact = deal.fields["contact_ids"][0].as_str().unwrap().to_string();
-    b.delete(&cx(), &info(&b, "contacts").await, &contact)
+    b.delete(&cx(), &*info(&b, "contacts").await, &contact)
         .await
         .unwrap();
     let deal = get_one(&b, "deals", "dl-0005").await.unwrap();
@@ -88,7 +88,7 @@ async fn delete_removes_the_record_and_cleans_up_around_it() {
             .any(|v| v == contact.as_str())
     );
     assert_eq!(
-        code(b.delete(&cx(), &info(&b, "users").await, "us-0002").await),
+        code(b.delete(&cx(), &*info(&b, "users").await, "us-0002").await),
         ErrorCode::NotAllowed
     );
 }

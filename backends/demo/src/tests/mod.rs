@@ -19,19 +19,20 @@ use crmgate_core::model::{
 use crmgate_core::schema::LinkSchema;
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
 use serde_json::Value;
+use std::sync::Arc;
 
 fn cx() -> CallContext {
     CallContext::configured()
 }
 
 /// The entity info for a canonical or native name.
-async fn info(backend: &DemoBackend, name: &str) -> EntityInfo {
+async fn info(backend: &DemoBackend, name: &str) -> Arc<EntityInfo> {
     backend
         .entities(&cx())
         .await
         .unwrap()
-        .into_iter()
-        .find(|e| e.is_named(name))
+        .get(name)
+        .cloned()
         .unwrap_or_else(|| panic!("no entity {name}"))
 }
 

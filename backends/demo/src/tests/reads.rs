@@ -23,7 +23,7 @@ async fn entities_have_distinct_native_names_and_full_capabilities() {
     ] {
         assert!(names.contains(&want), "{want}");
     }
-    for e in &entities {
+    for e in entities.iter() {
         assert_ne!(e.name, e.native);
         assert_eq!(e.filter_ops, FilterOp::ALL.to_vec());
         assert_eq!(e.total, TotalKind::Exact);
@@ -32,14 +32,14 @@ async fn entities_have_distinct_native_names_and_full_capabilities() {
         // both names resolve to the same schema
         let by_native = EntityInfo {
             name: e.native.clone(),
-            ..e.clone()
+            ..(**e).clone()
         };
         let a = b.describe(&cx(), e).await.unwrap();
         let n = b.describe(&cx(), &by_native).await.unwrap();
         assert_eq!(a, n);
         assert!((4..=6).contains(&a.compact_fields().len()), "{}", e.name);
-        assert!(a.field("id").unwrap().read_only);
-        assert!(a.field("created_at").unwrap().read_only);
+        assert!(a.field("id").unwrap().is_read_only());
+        assert!(a.field("created_at").unwrap().is_read_only());
     }
     let features = b.features();
     assert!(features.write && features.actions && features.draft_email);
@@ -49,7 +49,7 @@ async fn entities_have_distinct_native_names_and_full_capabilities() {
 #[tokio::test]
 async fn schema_marks_required_enums_references_and_links() {
     let b = DemoBackend::new();
-    let deals = b.describe(&cx(), &info(&b, "Deal").await).await.unwrap();
+    let deals = b.describe(&cx(), &*info(&b, "Deal").await).await.unwrap();
     assert!(deals.field("name").unwrap().required && deals.field("stage").unwrap().required);
     let stage = deals.field("stage").unwrap();
     assert!(
@@ -66,13 +66,13 @@ async fn schema_marks_required_enums_references_and_links() {
     assert_eq!(deals.link("contacts").unwrap().kind, LinkKind::Many);
     assert_eq!(deals.link("company").unwrap().kind, LinkKind::One);
     let contacts = b
-        .describe(&cx(), &info(&b, "contacts").await)
+        .describe(&cx(), &*info(&b, "contacts").await)
         .await
         .unwrap();
     assert!(contacts.field("last_name").unwrap().required);
     assert!(contacts.link("company").unwrap().writable);
     let companies = b
-        .describe(&cx(), &info(&b, "companies").await)
+        .describe(&cx(), &*info(&b, "companies").await)
         .await
         .unwrap();
     assert!(companies.field("name").unwrap().required);
@@ -193,7 +193,7 @@ async fn bad_cursors_and_bad_filters_are_errors_not_panics() {
     let ghost = EntityInfo {
         name: "invoices".into(),
         native: "Invoice".into(),
-        ..info(&b, "deals").await
+        ..(*info(&b, "deals").await).clone()
     };
     let got = b
         .get(&cx(), &ghost, &["x".into()], &FieldSelection::All)
@@ -262,7 +262,7 @@ async fn related_follows_links_both_ways_with_paging() {
         let back = b
             .related(
                 &cx(),
-                &info(&b, "contacts").await,
+                &*info(&b, "contacts").await,
                 id,
                 &link("contacts", "company"),
                 &FieldSelection::All,

@@ -4,6 +4,7 @@ use super::*;
 use crmgate_core::model::CreateOptions;
 use secrecy::SecretString;
 use serde_json::json;
+use std::sync::Arc;
 
 fn bearer(token: &str) -> CallContext {
     CallContext::bearer(SecretString::from(token.to_owned()))
@@ -12,7 +13,7 @@ fn bearer(token: &str) -> CallContext {
 async fn count(b: &DemoBackend, cx: &CallContext, contacts: &EntityInfo) -> u64 {
     let schema = b.describe(cx, contacts).await.unwrap();
     let request = SearchRequest {
-        entity: contacts.clone(),
+        entity: Arc::new(contacts.clone()),
         schema,
         filter: Filter::default(),
         sort: vec![],
@@ -35,10 +36,13 @@ async fn callers_never_see_each_others_changes() {
         .as_object()
         .unwrap()
         .clone();
-    let created = b
+    let crmgate_core::model::Created::Record(created) = b
         .create(&alice, &contacts, &data, CreateOptions::default())
         .await
-        .unwrap();
+        .unwrap()
+    else {
+        panic!("the demo reports created ids");
+    };
     assert_eq!(count(&b, &alice, &contacts).await, before + 1);
     assert_eq!(
         count(&b, &bob, &contacts).await,

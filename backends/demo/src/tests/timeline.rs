@@ -4,6 +4,7 @@ use super::*;
 use crmgate_core::model::EmailDraft;
 use serde_json::json;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn timelines_are_newest_first_and_page_cleanly() {
@@ -81,7 +82,7 @@ fn draft(
     to: &[&str],
     subject: &str,
     body: &str,
-    parent: Option<(EntityInfo, &str)>,
+    parent: Option<(Arc<EntityInfo>, &str)>,
     template: Option<&str>,
 ) -> EmailDraft {
     EmailDraft {

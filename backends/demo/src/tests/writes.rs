@@ -3,6 +3,7 @@
 
 use super::*;
 use crmgate_core::model::CreateOptions;
+use crmgate_core::model::Created;
 use serde_json::json;
 
 async fn create(b: &DemoBackend, entity: &str, data: Value, skip: bool) -> Result<Record> {
@@ -10,7 +11,10 @@ async fn create(b: &DemoBackend, entity: &str, data: Value, skip: bool) -> Resul
     let options = CreateOptions {
         skip_duplicate_check: skip,
     };
-    b.create(&cx(), &entity, &obj(data), options).await
+    match b.create(&cx(), &entity, &obj(data), options).await? {
+        Created::Record(record) => Ok(record),
+        other => panic!("the demo always reports the id: {other:?}"),
+    }
 }
 
 async fn update(b: &DemoBackend, entity: &str, id: &str, data: Value) -> Result<Record> {

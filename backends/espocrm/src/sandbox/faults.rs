@@ -22,6 +22,11 @@ pub enum Fault {
     Huge(usize),
     /// Close the connection without an answer.
     Drop,
+    /// Wait this long, then answer normally (a hung EspoCRM).
+    Hang(Duration),
+    /// Handle the request normally — a write is applied — then answer with the inner fault
+    /// instead of the real answer (5xx after the write, a dropped connection, a hang).
+    Applied(Box<Fault>),
 }
 
 /// A fault waiting for a request whose path contains `path` (empty: any request).
@@ -113,9 +118,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The response of a fault; `None` means drop the connection.
+/// The response of a fault; `None` means drop the connection. `Hang` and `Applied` are
+/// handled where the request is served.
 pub fn respond(fault: &Fault) -> Option<Response> {
     match fault {
+        Fault::Hang(_) | Fault::Applied(_) => None,
         Fault::Status(status, reason) => {
             let mut a = Answer::bare(*status);
             a.reason = reason.clone();

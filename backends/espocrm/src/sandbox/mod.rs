@@ -224,9 +224,33 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if let Some(fault) = shared.faults.take(&method, &path) {
-        return faults::respond(&fault).unwrap_or_else(dropped);
+    match shared.faults.take(&method, &path) {
+        None => {}
+        Some(Fault::Hang(wait)) => tokio::time::sleep(wait).await,
+        Some(Fault::Applied(after)) => {
+            let applied = answer(&shared, &parts, &body, peer, &method, &path, raw_query).await;
+            if let Fault::Hang(wait) = *after {
+                tokio::time::sleep(wait).await;
+                return applied;
+            }
+            return faults::respond(&after).unwrap_or_else(dropped);
+        }
+        Some(fault) => return faults::respond(&fault).unwrap_or_else(dropped),
     }
+    answer(&shared, &parts, &body, peer, &method, &path, raw_query).await
+}
+
+/// Answer one request for real.
+async fn answer(
+    shared: &Arc<Shared>,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    peer: SocketAddr,
+    method: &str,
+    path: &str,
+    raw_query: String,
+) -> Response {
+    let method = method.to_owned();
     let Some(resource) = path.strip_prefix("/api/v1") else {
         return Answer::html(404, None).into_response();
     };
@@ -258,10 +282,10 @@ async fn handle(
             .collect(),
         query,
         headers: &parts.headers,
-        body: &body,
+        body,
         user: &user,
     };
-    handlers::dispatch(&shared, &req).into_response()
+    handlers::dispatch(shared, &req).into_response()
 }
 
 /// A response whose body fails mid-way: the client sees the connection break.

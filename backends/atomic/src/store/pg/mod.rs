@@ -155,7 +155,13 @@ impl PgStore {
         transaction(client, read_only, acting.step(client), steps, end)
             .await
             .outputs()
-            .map_err(records_error)
+            .map_err(|e| {
+                if read_only {
+                    records_error(e)
+                } else {
+                    commit_error(e)
+                }
+            })
     }
 }
 
@@ -496,6 +502,23 @@ fn tls(root_cert: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConn
         }
     };
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A failed write transaction. Its statements and `COMMIT` leave in one pipelined batch, so:
+/// the database's own refusal (a constraint, a policy) rolled it back; a connection that broke
+/// once the batch was on its way leaves the outcome unknown; any other driver error (e.g. a
+/// value the driver could not encode) happened before anything was sent.
+fn commit_error(e: tokio_postgres::Error) -> Error {
+    let broke =
+        e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.as_db_error().is_some() || !broke {
+        return records_error(e);
+    }
+    Error::outcome_unknown(
+        "the database connection broke while the write was being committed; it may or may not \
+         have been applied",
+        "do not repeat the write blindly: read the record (or search for it) first",
+    )
 }
 
 /// A driver error from crmgate's own statements.

@@ -18,6 +18,14 @@ struct Body {
     details: Option<String>,
 }
 
+/// Whether an answer carries PostgREST's own error body (`{code, message, …}` with a SQLSTATE
+/// or `PGRST…` code): the statement failed inside its transaction.
+pub fn is_postgrest(response: &UpstreamResponse) -> bool {
+    let body: Body = serde_json::from_slice(&response.body).unwrap_or_default();
+    matches!(&body.code, Some(serde_json::Value::String(c)) if c.len() == 5 || c.starts_with("PGRST"))
+        && body.message.is_some()
+}
+
 /// The error for a non-success answer.
 pub fn from_response(response: &UpstreamResponse) -> Error {
     let status = response.status.as_u16();

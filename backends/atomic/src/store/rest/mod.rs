@@ -4,13 +4,18 @@
 //! `Content-Range`; writes ask for `return=representation` so that rows hidden by RLS show up
 //! as "0 rows", not as silent success; error bodies (`{code, message, details, hint}`) are
 //! mapped in [`errors`].
+//!
+//! Writes (POST, PATCH, DELETE) are never repeated once sent: a PATCH can fire triggers and
+//! bump timestamps, so it is no safer to repeat than an insert. A 5xx carrying PostgREST's own
+//! error body means the statement failed and its transaction rolled back (nothing happened);
+//! a 5xx without one (a proxy, a lost connection) leaves a write's outcome unknown.
 
 pub mod errors;
 pub mod params;
 
 use super::{Caller, Column, Cond, Row, Rows, Select, Store};
 use async_trait::async_trait;
-use crmgate_core::upstream::{Upstream, UpstreamRequest, UpstreamResponse};
+use crmgate_core::upstream::{Upstream, UpstreamError, UpstreamRequest, UpstreamResponse};
 use crmgate_core::{Error, Result};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue};
@@ -53,7 +58,7 @@ impl RestStore {
     async fn send(&self, caller: &Caller, request: UpstreamRequest) -> Result<UpstreamResponse> {
         // the upstream layer scopes rate limits by caller; the caller's own token is the scope
         let cx = crmgate_core::CallContext::bearer(caller.token.clone());
-        let response = self.upstream.send(&cx, request).await?;
+        let response = self.upstream.send(&cx, request).await.map_err(failed)?;
         if response.is_success() {
             Ok(response)
         } else {
@@ -77,6 +82,18 @@ impl RestStore {
                 "PostgREST returned something other than an array of rows",
             )),
         }
+    }
+}
+
+/// A failed answer or a lost request: PostgREST's own error body (the statement failed, its
+/// transaction rolled back) is mapped like any error answer; without one, the upstream
+/// layer's verdict stands (`OUTCOME_UNKNOWN` for a write that may have been applied).
+fn failed(failure: UpstreamError) -> Error {
+    match &failure.answer {
+        Some(answer) if answer.status.is_server_error() && errors::is_postgrest(answer) => {
+            errors::from_response(answer)
+        }
+        _ => failure.error,
     }
 }
 
@@ -110,7 +127,7 @@ impl Store for RestStore {
             request = request.header(name, value);
         }
         let cx = crmgate_core::CallContext::bearer(caller.token.clone());
-        let response = self.upstream.send(&cx, request).await?;
+        let response = self.upstream.send(&cx, request).await.map_err(failed)?;
         let total = content_range_total(response.header_str("content-range"));
         if response.status.as_u16() == 416 {
             // an offset past the end: no rows
@@ -151,9 +168,7 @@ impl Store for RestStore {
         let mut request = self
             .request(Method::PATCH, table, caller)?
             .header(name, value)
-            .json(Value::Object(row.clone()))
-            // setting the same values again changes nothing more: safe to repeat
-            .idempotent(true);
+            .json(Value::Object(row.clone()));
         for (key, value) in params::filters(filter) {
             request = request.query(key, value);
         }
@@ -184,7 +199,7 @@ impl Store for RestStore {
             .query("select", "config")
             .query("id", "eq.1");
         let cx = crmgate_core::CallContext::bearer(caller.token.clone());
-        let response = self.upstream.send(&cx, request).await?;
+        let response = self.upstream.send(&cx, request).await.map_err(failed)?;
         match response.status.as_u16() {
             200..=299 => Ok(Self::rows(&response)?
                 .into_iter()
