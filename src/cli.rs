@@ -165,6 +165,7 @@ fn one_line(s: &str) -> String {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    crate::isolate::install_panic_hook();
     match run(cli) {
         Ok(code) => code,
         Err(failure) => {

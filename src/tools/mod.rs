@@ -66,7 +66,7 @@ pub async fn call(app: &App, cx: &CallContext, name: &str, args: Value) -> ToolO
         if let Some(budget) = &app.budget {
             budget.take(cx.scope())?;
         }
-        dispatch(app, cx, name, args).await
+        crate::isolate::tool_call(name, dispatch(app, cx, name, args)).await
     })
     .await;
     if let Some(metrics) = &app.metrics {

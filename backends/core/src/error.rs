@@ -48,6 +48,8 @@ pub enum ErrorCode {
     NotAllowed,
     /// The configuration is wrong.
     Config,
+    /// crmgate itself failed on this call (a bug reached by this input); the server carries on.
+    Internal,
 }
 
 impl ErrorCode {
@@ -71,6 +73,7 @@ impl ErrorCode {
             ErrorCode::StaleConfirmation => "STALE_CONFIRMATION",
             ErrorCode::NotAllowed => "NOT_ALLOWED",
             ErrorCode::Config => "CONFIG",
+            ErrorCode::Internal => "INTERNAL",
         }
     }
 
