@@ -305,7 +305,7 @@ fn check_raw_call_pattern(pattern: &str) -> std::result::Result<(), String> {
     if p.chars().any(char::is_whitespace) {
         return Err(format!("{p:?} contains whitespace"));
     }
-    if p[..p.len() - 1].contains('*') {
+    if p.strip_suffix('*').unwrap_or(p).contains('*') {
         return Err(format!(
             "{p:?}: '*' may only end a prefix, as in \"crm.deal.*\""
         ));

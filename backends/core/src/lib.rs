@@ -9,6 +9,8 @@
 //! - [`gateway`]: the transport-agnostic operations behind every tool (resolution, projection,
 //!   truncation, limit caps, cursors, validation, confirmation).
 //! - [`upstream`]: the shared HTTP layer (reqwest + governor + retry + size cap).
+//! - [`time`], [`text`]: dates and times (civil arithmetic, a strict ISO 8601 parser), "did
+//!   you mean" and truncation — shared by every crate instead of copies.
 //! - [`cache`]: the shared metadata cache (moka), scoped by backend instance and caller.
 //! - [`meta`]: per-call accounting reported in `_meta`.
 //! - `conformance` (feature `conformance`): the suite every backend must pass.
@@ -24,6 +26,7 @@ pub mod meta;
 pub mod model;
 pub mod schema;
 pub mod text;
+pub mod time;
 pub mod upstream;
 pub mod validate;
 
