@@ -108,12 +108,12 @@ impl AtomicConfig {
         }
     }
 
-    /// `supabase_url` without a trailing slash.
+    /// `supabase_url` normalised ([`crmgate_core::base_url::normalise`]); `None` when unset or
+    /// not a valid base URL ([`AtomicConfig::problem`] says which).
     pub fn base_url(&self) -> Option<String> {
         self.supabase_url
             .as_deref()
-            .map(|u| u.trim().trim_end_matches('/').to_owned())
-            .filter(|u| !u.is_empty())
+            .and_then(|u| crmgate_core::base_url::normalise(u, &[]).ok())
     }
 
     /// The Supabase Auth server (`{supabase_url}/auth/v1`): the authorization server named in
@@ -156,15 +156,12 @@ impl AtomicConfig {
 
     /// The first problem, as (config key, what is wrong).
     pub fn problem(&self) -> Option<(&'static str, String)> {
-        let url = self.base_url();
-        if let Some(url) = &url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
+        if let Some(raw) = &self.supabase_url
+            && let Err(problem) = crmgate_core::base_url::normalise(raw, &[])
         {
-            return Some((
-                "supabase_url",
-                "must start with https:// (or http:// for a local stack)".into(),
-            ));
+            return Some(("supabase_url", problem.message().into()));
         }
+        let url = self.base_url();
         let url_needed =
             |why: &str| Some(("supabase_url", format!("missing: it is required {why}")));
         let key_needed = |why: &str| {

@@ -113,10 +113,7 @@ impl Bitrix24Config {
 pub fn webhook_origin(url: &str) -> Result<String> {
     let shape = "the webhook URL must look like https://PORTAL/rest/USER_ID/CODE/ (copy it from \
                  Developer resources → Other → Inbound webhook)";
-    let parsed = Url::parse(url.trim()).map_err(|_| Error::config(shape))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::config(shape));
-    }
+    let parsed = crmgate_core::base_url::parse_http(url).map_err(|_| Error::config(shape))?;
     let segments: Vec<&str> = parsed
         .path_segments()
         .map(|s| s.filter(|p| !p.is_empty()).collect())
@@ -132,21 +129,11 @@ pub fn webhook_origin(url: &str) -> Result<String> {
 }
 
 /// `https://example.bitrix24.com` from `example.bitrix24.com`, `https://example.bitrix24.com/`
-/// or a URL with a path.
+/// or a URL with a path ([`crmgate_core::base_url::origin`]).
 pub fn portal_origin(portal: &str) -> Result<String> {
-    let portal = portal.trim();
-    let with_scheme = if portal.contains("://") {
-        portal.to_owned()
-    } else {
-        format!("https://{portal}")
-    };
-    let parsed = Url::parse(&with_scheme)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| {
-            Error::config("portal must be the portal's address, e.g. https://example.bitrix24.com")
-        })?;
-    Ok(origin(&parsed))
+    crmgate_core::base_url::origin(portal).map_err(|_| {
+        Error::config("must be the portal's address, e.g. https://example.bitrix24.com")
+    })
 }
 
 fn origin(url: &Url) -> String {

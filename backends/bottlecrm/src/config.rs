@@ -29,20 +29,10 @@ impl std::fmt::Debug for BottleConfig {
     }
 }
 
-/// Check and normalise a base URL: http(s), no query, no trailing slash, no trailing `/api`.
+/// Check and normalise a base URL: http(s), a host, no credentials, no query, no trailing
+/// slash, no trailing `/api` ([`crmgate_core::base_url::normalise`]).
 pub fn normalise_url(raw: &str) -> Result<String> {
-    let url = raw.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| Error::config("url must start with http:// or https://"))?;
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err(Error::config("url has no host"));
-    }
-    if url.contains('?') || url.contains('#') {
-        return Err(Error::config("url must not carry a query or fragment"));
-    }
-    Ok(url.strip_suffix("/api").unwrap_or(url).to_owned())
+    crmgate_core::base_url::normalise(raw, &["/api"]).map_err(|p| Error::config(p.message()))
 }
 
 impl BottleConfig {

@@ -9,6 +9,7 @@
 //! - [`gateway`]: the transport-agnostic operations behind every tool (resolution, projection,
 //!   truncation, limit caps, cursors, validation, confirmation).
 //! - [`upstream`]: the shared HTTP layer (reqwest + governor + retry + size cap).
+//! - [`base_url`]: one parser and normaliser for configured CRM URLs.
 //! - [`time`], [`text`]: dates and times (civil arithmetic, a strict ISO 8601 parser), "did
 //!   you mean" and truncation — shared by every crate instead of copies.
 //! - [`cache`]: the shared metadata cache (moka), scoped by backend instance and caller.
@@ -16,6 +17,7 @@
 //! - `conformance` (feature `conformance`): the suite every backend must pass.
 
 pub mod backend;
+pub mod base_url;
 pub mod cache;
 pub mod confirm;
 pub mod cursor;

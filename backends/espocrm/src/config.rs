@@ -89,27 +89,10 @@ impl EspoConfig {
     }
 }
 
-/// Normalise the configured URL to the site URL: http(s), no query, no trailing `/` or
-/// `/api/v1`.
+/// Normalise the configured URL to the site URL: http(s), a host, no credentials, no query,
+/// no trailing `/` or `/api/v1` ([`crmgate_core::base_url::normalise`]).
 pub fn site_url(url: &str) -> Result<String> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(trimmed)
-        .map_err(|_| Error::config("url is not a valid URL (expected https://crm.example.com)"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::config(
-            "url must start with http:// or https:// and name a host",
-        ));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::config(
-            "url must be the site address only, without ?query or #fragment",
-        ));
-    }
-    let site = trimmed
-        .strip_suffix("/api/v1")
-        .unwrap_or(trimmed)
-        .trim_end_matches('/');
-    Ok(site.to_owned())
+    crmgate_core::base_url::normalise(url, &["/api/v1"]).map_err(|p| Error::config(p.message()))
 }
 
 #[cfg(test)]
@@ -129,6 +112,8 @@ mod tests {
         assert!(site_url("ftp://crm.example.com").is_err());
         assert!(site_url("crm.example.com").is_err());
         assert!(site_url("https://crm.example.com/?x=1").is_err());
+        let e = site_url("https://admin:s3cret@crm.example.com").unwrap_err();
+        assert!(!e.message.contains("s3cret"), "{}", e.message);
     }
 
     #[test]
