@@ -136,7 +136,11 @@ mod tests {
         assert_eq!(boom.status(), 500);
         let body: serde_json::Value = boom.json().await.unwrap();
         assert_eq!(body["error"]["code"], "INTERNAL");
-        let ok = client.get(format!("http://{addr}/ok")).send().await.unwrap();
+        let ok = client
+            .get(format!("http://{addr}/ok"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ok.status(), 200);
     }
 }

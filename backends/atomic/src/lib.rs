@@ -29,6 +29,7 @@
 pub mod config;
 pub mod jwt;
 pub mod model;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod testkit;
 

@@ -2,7 +2,7 @@
 //! prints `timestamptz` values in JSON (`2026-03-01T10:00:00+00:00`, UTC, fraction trimmed).
 //! The calendar and the parser are [`crmgate_core::time`]'s.
 
-use crmgate_core::time::{Civil, parse_date, parse_date_or_datetime};
+use crmgate_core::time::{Civil, parse_date_or_datetime};
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
@@ -26,7 +26,8 @@ pub fn parse_timestamp(s: &str) -> Option<(i64, String)> {
     parse_date_or_datetime(s.trim()).map(|p| (p.unix, p.fraction))
 }
 
-/// A timestamp in PostgreSQL's UTC rendering, or `None` if it does not parse.
+/// A timestamp in PostgreSQL's UTC rendering, or `None` if it does not parse (the sandbox's).
+#[cfg(any(test, feature = "sandbox"))]
 pub fn normalize_timestamp(s: &str) -> Option<String> {
     let (secs, fraction) = parse_timestamp(s)?;
     let c = Civil::from_unix(secs);
@@ -37,10 +38,11 @@ pub fn normalize_timestamp(s: &str) -> Option<String> {
     }
 }
 
-/// A date `YYYY-MM-DD`, or `None`.
+/// A date `YYYY-MM-DD`, or `None` (the sandbox's).
+#[cfg(any(test, feature = "sandbox"))]
 pub fn normalize_date(s: &str) -> Option<String> {
     let s = s.trim();
-    parse_date(s).map(|_| s.to_owned())
+    crmgate_core::time::parse_date(s).map(|_| s.to_owned())
 }
 
 #[cfg(test)]

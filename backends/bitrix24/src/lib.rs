@@ -27,6 +27,7 @@ pub mod links;
 pub mod map;
 pub mod paging;
 pub mod php;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod timeline;
 pub mod wire;

@@ -98,19 +98,37 @@ mod tests {
     #[test]
     fn base_urls_are_normalised() {
         let n = |raw: &str| normalise(raw, &["/api/v1", "/api"]);
-        assert_eq!(n("https://crm.example.com/").unwrap(), "https://crm.example.com");
-        assert_eq!(n(" https://CRM.example.com ").unwrap(), "https://crm.example.com");
+        assert_eq!(
+            n("https://crm.example.com/").unwrap(),
+            "https://crm.example.com"
+        );
+        assert_eq!(
+            n(" https://CRM.example.com ").unwrap(),
+            "https://crm.example.com"
+        );
         assert_eq!(
             n("https://crm.example.com/espo/api/v1/").unwrap(),
             "https://crm.example.com/espo"
         );
-        assert_eq!(n("http://127.0.0.1:8000/api").unwrap(), "http://127.0.0.1:8000");
+        assert_eq!(
+            n("http://127.0.0.1:8000/api").unwrap(),
+            "http://127.0.0.1:8000"
+        );
         assert_eq!(n("http://[::1]:8080").unwrap(), "http://[::1]:8080");
         assert_eq!(n("crm.example.com"), Err(UrlProblem::NotAUrl));
         assert_eq!(n("ftp://crm.example.com"), Err(UrlProblem::NotHttp));
-        assert_eq!(n("https://x.example/?a=1"), Err(UrlProblem::QueryOrFragment));
-        assert_eq!(n("https://x.example/#top"), Err(UrlProblem::QueryOrFragment));
-        assert_eq!(n("https://bot:s3cret@x.example"), Err(UrlProblem::Credentials));
+        assert_eq!(
+            n("https://x.example/?a=1"),
+            Err(UrlProblem::QueryOrFragment)
+        );
+        assert_eq!(
+            n("https://x.example/#top"),
+            Err(UrlProblem::QueryOrFragment)
+        );
+        assert_eq!(
+            n("https://bot:s3cret@x.example"),
+            Err(UrlProblem::Credentials)
+        );
         assert_eq!(n(""), Err(UrlProblem::NotAUrl));
         for problem in [UrlProblem::Credentials, UrlProblem::NotAUrl] {
             assert!(!problem.message().contains("s3cret"));
@@ -119,8 +137,14 @@ mod tests {
 
     #[test]
     fn origins_drop_the_path() {
-        assert_eq!(origin("acme.bitrix24.com").unwrap(), "https://acme.bitrix24.com");
-        assert_eq!(origin("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            origin("acme.bitrix24.com").unwrap(),
+            "https://acme.bitrix24.com"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
         assert_eq!(
             origin("https://acme.bitrix24.com/rest/1/code/").unwrap(),
             "https://acme.bitrix24.com"

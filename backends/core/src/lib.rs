@@ -5,6 +5,8 @@
 //! - [`model`], [`schema`], [`filter`]: the common model — entities, records, fields, filters.
 //! - [`error`]: the one error type, with stable codes.
 //! - [`validate`]: write validation against a schema, before any upstream call.
+//! - [`config`]: what a vendor crate needs to own its config section (typed keys, secrets
+//!   read from the environment and never echoed).
 //! - [`confirm`]: HMAC confirm tokens for deletes and destructive actions.
 //! - [`gateway`]: the transport-agnostic operations behind every tool (resolution, projection,
 //!   truncation, limit caps, cursors, validation, confirmation).
@@ -19,6 +21,7 @@
 pub mod backend;
 pub mod base_url;
 pub mod cache;
+pub mod config;
 pub mod confirm;
 pub mod cursor;
 pub mod error;

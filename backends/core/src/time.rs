@@ -235,11 +235,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         self.at += width;
-        Some(
-            digits
-                .iter()
-                .fold(0, |n, d| n * 10 + u32::from(d - b'0')),
-        )
+        Some(digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
     }
 
     /// Every ASCII digit from here on (possibly none).
@@ -249,7 +245,10 @@ impl<'a> Cursor<'a> {
             self.at += 1;
         }
         // ASCII digits only, so this is valid UTF-8
-        self.bytes[start..self.at].iter().map(|&b| b as char).collect()
+        self.bytes[start..self.at]
+            .iter()
+            .map(|&b| b as char)
+            .collect()
     }
 
     /// `YYYY-MM-DD` as a day count, if that day exists.
@@ -297,14 +296,20 @@ mod tests {
     fn civil_arithmetic_round_trips() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2026, 4, 1), 20_544);
-        assert_eq!(days_from_civil(2024, 2, 29) + 1, days_from_civil(2024, 3, 1));
+        assert_eq!(
+            days_from_civil(2024, 2, 29) + 1,
+            days_from_civil(2024, 3, 1)
+        );
         for days in [-1_000_000, -1000, -1, 0, 59, 60, 11_016, 20_544, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
         assert_eq!(format_date(0), "1970-01-01");
         let c = Civil::from_unix(1_795_000_000);
-        assert_eq!((c.date(), c.time()), ("2026-11-18".into(), "11:06:40".into()));
+        assert_eq!(
+            (c.date(), c.time()),
+            ("2026-11-18".into(), "11:06:40".into())
+        );
         assert_eq!(Civil::from_unix(-1).time(), "23:59:59");
     }
 
@@ -312,8 +317,16 @@ mod tests {
     fn dates_must_exist() {
         assert_eq!(parse_date("2024-02-29"), Some(days_from_civil(2024, 2, 29)));
         for bad in [
-            "2025-02-29", "2025-13-01", "2025-00-10", "2025-01-00", "2025-1-01", "2025-01-01 ",
-            " 2025-01-01", "2025-01-01T00:00", "", "２０２５-01-01",
+            "2025-02-29",
+            "2025-13-01",
+            "2025-00-10",
+            "2025-01-00",
+            "2025-1-01",
+            "2025-01-01 ",
+            " 2025-01-01",
+            "2025-01-01T00:00",
+            "",
+            "２０２５-01-01",
         ] {
             assert_eq!(parse_date(bad), None, "{bad:?}");
         }
@@ -329,7 +342,10 @@ mod tests {
         assert_eq!(at("2026-12-01T19:00:00+02:00"), Some((base, String::new())));
         assert_eq!(at("2026-12-01T19:00:00+0200"), Some((base, String::new())));
         assert_eq!(at("2026-12-01T19:00+02"), Some((base, String::new())));
-        assert_eq!(at("2026-12-01T16:30:00.120-00:30"), Some((base, "12".into())));
+        assert_eq!(
+            at("2026-12-01T16:30:00.120-00:30"),
+            Some((base, "12".into()))
+        );
         assert_eq!(at("2026-12-01T17:00:00.000Z"), Some((base, String::new())));
         assert_eq!(
             parse_date_or_datetime("2026-12-01").map(|p| (p.unix, p.has_time)),

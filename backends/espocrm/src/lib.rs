@@ -36,6 +36,7 @@ pub mod map;
 pub mod metadata;
 pub mod names;
 mod raw;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod scopes;
 pub mod time;
