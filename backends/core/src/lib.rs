@@ -17,6 +17,7 @@
 //! - [`cache`]: the shared metadata cache (moka), scoped by backend instance and caller.
 //! - [`meta`]: per-call accounting reported in `_meta`.
 //! - `conformance` (feature `conformance`): the suite every backend must pass.
+//! - `arb` (feature `arb`): proptest strategies for hostile inputs, for property tests.
 
 pub mod backend;
 pub mod base_url;
@@ -37,6 +38,9 @@ pub mod validate;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+
+#[cfg(feature = "arb")]
+pub mod arb;
 
 pub use backend::{Backend, CallContext, Identity};
 pub use error::{Error, ErrorCode, Result};
