@@ -40,6 +40,8 @@ mod filters;
 mod identity;
 mod map;
 mod notes;
+#[cfg(test)]
+mod properties;
 mod records;
 mod relations;
 mod sql_guard;
