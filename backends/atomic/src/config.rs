@@ -1,5 +1,6 @@
-//! The Atomic CRM backend's configuration, validated without any I/O. The gateway's config
-//! file keys (`kind = "atomic"`) map onto [`AtomicConfig`] one to one (see the README).
+//! The Atomic CRM backend's configuration, validated without any I/O. [`AtomicSection`] is the
+//! `[crm.NAME]` section of `kind = "atomic"`: its keys map onto [`AtomicConfig`] one to one
+//! (docs/configuration.md lists them).
 
 use crate::AtomicBackend;
 use crmgate_core::cache::MetadataCache;

@@ -3,7 +3,9 @@
 //! OAuth access token (optionally renewed with a refresh token and the app's client id and
 //! secret). In hosted mode the caller's bearer token is an OAuth access token for the portal.
 //!
-//! Parsing only; no I/O. Errors never echo the webhook URL.
+//! [`Bitrix24Section`] is the `[crm.NAME]` section of `kind = "bitrix24"`, with Bitrix24's
+//! rate-limit defaults ([`upstream_defaults`]). Parsing only; no I/O. Errors never echo the
+//! webhook URL.
 
 use crate::Bitrix24Backend;
 use crmgate_core::cache::MetadataCache;

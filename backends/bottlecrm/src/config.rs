@@ -1,5 +1,6 @@
 //! The configuration of one BottleCRM backend: where the API is, the token, and where the web
-//! app lives (for deep links). Built by `src/backends/bottlecrm.rs` from `[crm.NAME]`.
+//! app lives (for deep links). [`BottleSection`] is the `[crm.NAME]` section of
+//! `kind = "bottlecrm"` that builds it.
 
 use crate::BottleCrmBackend;
 use crmgate_core::cache::MetadataCache;

@@ -4,6 +4,9 @@
 //! API key plus its secret, `X-Hmac-Authorization`), or a username and password (or auth
 //! token) sent as `Espo-Authorization`. In hosted mode the caller's bearer token is used as an
 //! API key instead of any of these.
+//!
+//! [`EspoSection`] is the `[crm.NAME]` section of `kind = "espocrm"`: its keys, read and checked
+//! here (the gateway binary only maps the kind to this type).
 
 use crate::EspoBackend;
 use crmgate_core::cache::MetadataCache;
