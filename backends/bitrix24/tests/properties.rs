@@ -17,29 +17,14 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::sync::LazyLock;
 
-fn result(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let body: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    Envelope::parse(&body).unwrap().result
-}
+mod common;
 
-/// The documented dictionaries and deal schema (as tests/mapper.rs builds them).
+/// The documented dictionaries and deal schema.
 static DEALS: LazyLock<(Dictionaries, EntityMeta)> = LazyLock::new(|| {
-    let mut d = Dictionaries {
-        statuses: dicts::parse_statuses(&result("crm_status_list.json")),
-        currencies: dicts::parse_currencies(&result("crm_currency_list.json")),
-        users: dicts::parse_users(&result("user_get.json"))
-            .into_iter()
-            .collect(),
-        ..Dictionaries::default()
-    };
-    d.categories.insert(
-        2,
-        dicts::parse_categories(&result("crm_category_list.json")),
-    );
-    let metas = fields::parse_fields(&result("crm_item_fields_deal.json"));
-    let meta = fields::build(2, "deals", "crm.item:2", metas, &d);
-    (d, meta)
+    (
+        common::documented_dictionaries(),
+        common::documented_deals(),
+    )
 });
 
 fn deal_fields() -> Vec<String> {
