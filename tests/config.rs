@@ -494,6 +494,7 @@ fn a_secret_in_the_wrong_place_is_refused_without_being_shown() {
             jwt,
         ),
         (format!("{ESPO}{api_key} = 1\n"), api_key),
+        (format!("default = \"{api_key}\"\n{ESPO}"), api_key),
     ] {
         let message = error(&text);
         assert!(!message.contains(secret), "{message}");

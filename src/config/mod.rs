@@ -243,10 +243,12 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
     if let Some(default) = &raw.default
         && !names.contains(&default.as_str())
     {
-        return Err(ctx.error(
-            "default",
-            format!("no [crm.{default}] in {file_shown} ({})", have()),
-        ));
+        let wanted = if crmgate_core::config::secret_shaped(default) {
+            format!("no section named by it (the value is not shown) in {file_shown}")
+        } else {
+            format!("no [crm.{default}] in {file_shown}")
+        };
+        return Err(ctx.error("default", format!("{wanted} ({})", have())));
     }
     let selected = match (&overrides.crm, &raw.default) {
         (Some(name), _) => {
