@@ -172,6 +172,7 @@ fn one_line(s: &str) -> String {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    crate::isolate::install_panic_hook();
     match run(cli) {
         Ok(code) => code,
         Err(failure) => {
@@ -209,11 +210,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     exit: 1,
                 })?;
             let mut settings = crm.http.clone();
-            if settings.authorization_servers.is_empty() && crm.kind == "atomic" {
-                // Supabase Auth issues the tokens: name it so OAuth clients can sign users in
+            if settings.authorization_servers.is_empty() {
+                // the vendor may know who issues its tokens (Atomic: Supabase Auth): name it so
+                // OAuth clients can sign users in
                 settings
                     .authorization_servers
-                    .extend(backends::atomic::authorization_server(&crm)?);
+                    .extend(crm.authorization_server());
             }
             rt.block_on(async {
                 let shared = crm.shared_identity;

@@ -11,6 +11,7 @@
 //! - [`http`]: hosted mode — axum server, bearer identities, limits, `/healthz`, `/metrics`,
 //!   protected-resource metadata.
 //! - [`budget`], [`metrics`]: the per-caller rate budget and the counters of hosted mode.
+//! - [`isolate`]: a panic in one call fails that call only (`INTERNAL`), never the process.
 //! - [`cli`]: the `crmgate` command line.
 //! - [`client_config`]: ready-to-paste snippets for MCP clients.
 
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod client_config;
 pub mod config;
 pub mod http;
+pub mod isolate;
 pub mod mcp;
 pub mod metrics;
 pub mod tools;

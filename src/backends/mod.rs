@@ -1,13 +1,9 @@
 //! Builds the backend a config names, and the [`App`] around it.
 //!
-//! Each vendor backend checks its own vendor keys (with [`ResolvedCrm::check_vendor_keys`])
-//! and reads its secrets (with [`ResolvedCrm::secret`]); nothing here touches the network, so
-//! start-up stays cheap — connections and metadata wait for the first call.
-
-pub mod atomic;
-mod bitrix24;
-mod bottlecrm;
-mod espocrm;
+//! Each vendor crate reads, checks and builds its own section (its `config.rs` implements
+//! [`crmgate_core::config::VendorSection`]; [`crate::config::kind`] maps `kind` to it). Nothing
+//! here touches the network, so start-up stays cheap — connections and metadata wait for the
+//! first call.
 
 use crate::app::App;
 use crate::config::ResolvedCrm;
@@ -18,34 +14,13 @@ use crmgate_core::{Backend, Result};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
-/// Every backend kind a config may name.
-pub const KINDS: &[&str] = &["demo", "espocrm", "bitrix24", "bottlecrm", "atomic"];
-
-/// The backend for `crm.kind`, configured from its vendor keys. `cache` is the process-wide
-/// metadata cache; each backend namespaces its keys by instance and caller scope.
+/// The backend for `crm.kind`, configured from its vendor keys (secrets read from the
+/// environment now). `cache` is the process-wide metadata cache; each backend namespaces its
+/// keys by instance and caller scope.
 pub fn build(crm: &ResolvedCrm, cache: &MetadataCache) -> Result<Arc<dyn Backend>> {
-    match crm.kind.as_str() {
-        "demo" => {
-            crm.check_vendor_keys(&[])?;
-            Ok(Arc::new(crmgate_demo::DemoBackend::new()))
-        }
-        "espocrm" => espocrm::build(crm, cache),
-        "bitrix24" => bitrix24::build(crm, cache),
-        "bottlecrm" => bottlecrm::build(crm, cache),
-        "atomic" => atomic::build(crm, cache),
-        other => {
-            let known = crmgate_core::text::did_you_mean(other, KINDS.iter().copied())
-                .map(|best| format!(" (did you mean {best}?)"))
-                .unwrap_or_default();
-            Err(crm.error(
-                "kind",
-                format!(
-                    "unknown kind {other:?}{known}: use one of {}",
-                    KINDS.join(", ")
-                ),
-            ))
-        }
-    }
+    crm.section()?
+        .build(crm.upstream.clone(), cache)
+        .map_err(|problem| crm.problem(problem))
 }
 
 /// The gateway over the configured backend, and the app around it.
@@ -68,42 +43,60 @@ pub fn app(crm: ResolvedCrm) -> Result<App> {
 
 /// Run a vendor's sandbox (an in-process fake of its API) on `127.0.0.1:port` until Ctrl-C.
 pub async fn sandbox(vendor: &str, port: u16) -> Result<()> {
+    let listening = |e: std::io::Error| {
+        crmgate_core::Error::config(format!(
+            "the {vendor} sandbox could not listen on 127.0.0.1:{port}: {e}"
+        ))
+    };
     match vendor {
-        "espocrm" => espocrm::sandbox(port).await,
-        "bitrix24" => bitrix24::sandbox(port).await,
-        "bottlecrm" => bottlecrm::sandbox(port).await,
-        "atomic" => atomic::sandbox(port).await,
-        other => Err(crmgate_core::Error::not_allowed(
-            format!("no sandbox for {other:?}"),
-            "sandboxes: espocrm, bitrix24, bottlecrm, atomic",
-        )),
+        #[cfg(all(feature = "sandbox", feature = "espocrm"))]
+        "espocrm" => crmgate_espocrm::sandbox::serve(port)
+            .await
+            .map_err(listening),
+        #[cfg(all(feature = "sandbox", feature = "bitrix24"))]
+        "bitrix24" => crmgate_bitrix24::sandbox::serve(port)
+            .await
+            .map_err(listening),
+        #[cfg(all(feature = "sandbox", feature = "bottlecrm"))]
+        "bottlecrm" => crmgate_bottlecrm::sandbox::serve(port)
+            .await
+            .map_err(listening),
+        #[cfg(all(feature = "sandbox", feature = "atomic"))]
+        "atomic" => {
+            let sandbox = crmgate_atomic::sandbox::Sandbox::start_on(port)
+                .await
+                .map_err(listening)?;
+            sandbox.run_until_ctrl_c().await;
+            Ok(())
+        }
+        other => {
+            let _ = listening;
+            Err(crmgate_core::Error::not_allowed(
+                format!(
+                    "no sandbox for {} in this build",
+                    crmgate_core::config::shown(other)
+                ),
+                format!("sandboxes built in: {}", SANDBOXES.join(", ")),
+            ))
+        }
     }
 }
 
-/// Vendor keys that carry one CRM user's credential, per kind (each also as `<key>_env`).
-const IDENTITY_KEYS: &[(&str, &[&str])] = &[
-    (
-        "espocrm",
-        &["api_key", "hmac_secret", "username", "password"],
-    ),
-    (
-        "bitrix24",
-        &["webhook_url", "access_token", "refresh_token"],
-    ),
-    ("bottlecrm", &["token"]),
-    ("atomic", &["access_token", "email", "password"]),
+/// The sandboxes this binary carries (feature `sandbox` and each vendor's feature).
+pub const SANDBOXES: &[&str] = &[
+    #[cfg(all(feature = "sandbox", feature = "espocrm"))]
+    "espocrm",
+    #[cfg(all(feature = "sandbox", feature = "bitrix24"))]
+    "bitrix24",
+    #[cfg(all(feature = "sandbox", feature = "bottlecrm"))]
+    "bottlecrm",
+    #[cfg(all(feature = "sandbox", feature = "atomic"))]
+    "atomic",
 ];
 
 /// The configured credential keys of a section (none for the demo).
 pub fn identity_keys_present(crm: &ResolvedCrm) -> Vec<String> {
-    let keys = IDENTITY_KEYS
-        .iter()
-        .find(|(kind, _)| *kind == crm.kind)
-        .map_or(&[][..], |(_, keys)| *keys);
-    keys.iter()
-        .flat_map(|k| [k.to_string(), format!("{k}_env")])
-        .filter(|k| crm.vendor.contains_key(k))
-        .collect()
+    crm.identity_keys().into_iter().map(str::to_owned).collect()
 }
 
 /// Hosted mode has no server-side credential: refuse a configured one unless

@@ -111,7 +111,10 @@ pub(crate) fn resolve(ctx: &Ctx, raw: RawHttp) -> Result<HttpSettings> {
         if let Some(bad) = origins.iter().find(|o| !o.contains("://") && *o != "null") {
             return Err(ctx.error(
                 "http.allowed_origins",
-                format!("{bad:?} needs a scheme, e.g. \"https://app.example.com:443\""),
+                format!(
+                    "{} needs a scheme, e.g. \"https://app.example.com:443\"",
+                    crmgate_core::config::shown(bad)
+                ),
             ));
         }
         http.allowed_origins = origins;
@@ -140,7 +143,7 @@ pub(crate) fn resolve(ctx: &Ctx, raw: RawHttp) -> Result<HttpSettings> {
         {
             return Err(ctx.error(
                 "http.authorization_servers",
-                format!("{bad:?} is not an http(s) URL"),
+                format!("{} is not an http(s) URL", crmgate_core::config::shown(bad)),
             ));
         }
         http.authorization_servers = servers;

@@ -1,5 +1,6 @@
-//! The TOML configuration: where it is found, its shape ([`raw`]), validation into the one
-//! CRM this process serves ([`resolved`]), and secrets ([`secrets`]).
+//! The TOML configuration: where it is found, its shape ([`raw`]), the registry of backend
+//! kinds whose vendor crates read their own keys ([`kind`]), validation into the one CRM this
+//! process serves ([`resolved`]), and inline-secret warnings ([`secrets`]).
 //!
 //! Found by `--config FILE`, else `$CRMGATE_CONFIG`, else the user config dir
 //! ([`user_config_candidates`]). With no file at all the built-in demo CRM serves with every
@@ -11,15 +12,19 @@
 //! `config error in /x/crmgate.toml: crm.acme.limit_cap: must be between 1 and 500`.
 
 pub mod http;
+pub mod kind;
+mod messages;
 pub mod raw;
 pub mod resolved;
 pub mod secrets;
 
+pub use kind::{Kind, Vendor};
 pub use resolved::ResolvedCrm;
 
+use crmgate_core::config::ConfigProblem;
 use crmgate_core::gateway::Tier;
 use crmgate_core::{Error, Result};
-use raw::{RATE_LIMIT_KEYS, RawConfig, RawCrm, TOP_KEYS};
+use raw::RawCrm;
 use std::path::{Path, PathBuf};
 
 /// The environment variable naming the config file.
@@ -202,19 +207,27 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
     let ctx = Ctx {
         file: path.map(Path::to_path_buf),
     };
-    let raw = parse_raw(&ctx, text)?;
+    let raw = messages::parse_raw(&ctx, text)?;
 
-    // every section's common keys are checked, so a mistake in one that is not used today is
-    // not a surprise tomorrow; secrets and vendor keys only for the one selected
+    // every section's keys are checked, so a mistake in one that is not used today is not a
+    // surprise tomorrow; secrets are read from the environment only for the one selected, and
+    // only when its backend is built
     let mut sections = Vec::with_capacity(raw.crm.len());
     for (name, table) in &raw.crm {
         let (common, vendor) = raw::split_crm(table);
         let prefix = format!("crm.{name}");
-        let raw_crm: RawCrm = typed(&ctx, &prefix, common)?;
-        let common = resolved::resolve_common(&ctx, name, raw_crm)?;
-        sections.push((name.clone(), common, vendor));
+        let mut raw_crm: RawCrm = messages::common(&ctx, &prefix, common)?;
+        let Some(kind) = raw_crm.kind.take() else {
+            return Err(ctx.error(
+                &format!("{prefix}.kind"),
+                format!("missing: set kind = \"demo\" (or {})", other_kinds()),
+            ));
+        };
+        let vendor = Vendor::parse(&ctx, &prefix, kind, vendor)?;
+        let common = resolved::resolve_common(&ctx, name, raw_crm, vendor.section())?;
+        sections.push((name.clone(), kind, common, vendor));
     }
-    let names: Vec<&str> = sections.iter().map(|(n, _, _)| n.as_str()).collect();
+    let names: Vec<&str> = sections.iter().map(|(n, ..)| n.as_str()).collect();
     let file_shown = path.map_or_else(|| "the config".to_owned(), |p| p.display().to_string());
     let have = || {
         if names.is_empty() {
@@ -226,10 +239,12 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
     if let Some(default) = &raw.default
         && !names.contains(&default.as_str())
     {
-        return Err(ctx.error(
-            "default",
-            format!("no [crm.{default}] in {file_shown} ({})", have()),
-        ));
+        let wanted = if crmgate_core::config::secret_shaped(default) {
+            format!("no section named by it (the value is not shown) in {file_shown}")
+        } else {
+            format!("no [crm.{default}] in {file_shown}")
+        };
+        return Err(ctx.error("default", format!("{wanted} ({})", have())));
     }
     let selected = match (&overrides.crm, &raw.default) {
         (Some(name), _) => {
@@ -254,27 +269,7 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
         },
     };
 
-    let confirm_key = secrets::resolve(
-        &ctx,
-        "",
-        "confirm_secret",
-        raw.confirm_secret_env.as_deref(),
-        raw.confirm_secret.as_deref(),
-    )?;
-    if let Some(key) = &confirm_key {
-        use secrecy::ExposeSecret;
-        if key.expose_secret().len() < 32 {
-            let which = if raw.confirm_secret_env.is_some() {
-                "confirm_secret_env"
-            } else {
-                "confirm_secret"
-            };
-            return Err(ctx.error(
-                which,
-                "the confirm secret is shorter than 32 characters: use a long random value (openssl rand -hex 32)",
-            ));
-        }
-    }
+    let confirm_key = confirm_key(&ctx, &raw)?;
     let prompts_dir = match &raw.prompts_dir {
         None => None,
         Some(dir) => Some(prompts_dir(&ctx, path, dir)?),
@@ -288,13 +283,22 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
             crm
         }
         Some(name) => {
-            let (name, common, vendor) = sections
+            let (name, kind, common, vendor) = sections
                 .into_iter()
-                .find(|(n, _, _)| *n == name)
+                .find(|(n, ..)| *n == name)
                 .expect("selected from these names");
+            if let (Some(file), Some(section)) = (path, vendor.section()) {
+                for key in section.inline_secrets() {
+                    secrets::warn_if_exposed(
+                        file,
+                        &format!("crm.{name}.{key}"),
+                        &format!("{key}_env"),
+                    );
+                }
+            }
             ResolvedCrm {
                 name,
-                kind: common.kind,
+                kind,
                 settings: common.settings,
                 confirm_key: None,
                 prompts_dir: None,
@@ -318,121 +322,45 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
     Ok(crm)
 }
 
-/// Pass 1: the document into [`RawConfig`]; syntax errors with line and column.
-fn parse_raw(ctx: &Ctx, text: &str) -> Result<RawConfig> {
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        let at = e
-            .span()
-            .map(|span| {
-                let (line, col) = line_col(text, span.start);
-                format!("line {line}, column {col}: ")
-            })
-            .unwrap_or_default();
-        ctx.plain(format!("{at}{}", one_line(e.message())))
-    })?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let known = if path.starts_with("http.") {
-            http::HTTP_KEYS
-        } else {
-            TOP_KEYS
-        };
-        serde_message(ctx, "", &path, e.inner().message(), known)
-    })
-}
-
-/// Pass 2: a table into a typed struct, errors prefixed with the table's key path.
-fn typed<T: serde::de::DeserializeOwned>(ctx: &Ctx, prefix: &str, table: toml::Table) -> Result<T> {
-    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let path = e.path().to_string();
-        let known: &[&str] = if path.starts_with("rate_limit") {
-            RATE_LIMIT_KEYS
-        } else {
-            raw::CRM_KEYS
-        };
-        serde_message(ctx, prefix, &path, e.inner().message(), known)
-    })
-}
-
-/// Turn a serde error at `path` (relative to `prefix`) into the one-line config error:
-/// unknown keys get a "did you mean", type errors the key path.
-fn serde_message(ctx: &Ctx, prefix: &str, path: &str, message: &str, known: &[&str]) -> Error {
-    let path = if path == "." { "" } else { path };
-    let full_path = match (prefix.is_empty(), path.is_empty()) {
-        (true, _) => path.to_owned(),
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}.{path}"),
-    };
-    if let Some((field, expected)) = unknown_field(message) {
-        // serde_path_to_error's path already ends with the unknown key
-        let key = if full_path == field || full_path.ends_with(&format!(".{field}")) {
-            full_path.clone()
-        } else {
-            secrets::join(&full_path, &field)
-        };
-        let candidates: Vec<&str> = if expected.is_empty() {
-            known.to_vec()
-        } else {
-            expected.iter().map(String::as_str).collect()
-        };
-        return ctx.plain(
-            match crmgate_core::text::did_you_mean(&field, candidates.iter().copied()) {
-                Some(best) => format!("unknown key {key} (did you mean {best}?)"),
-                None => format!("unknown key {key}: allowed here: {}", candidates.join(", ")),
-            },
-        );
-    }
-    let mut message = one_line(message)
-        .replace("expected i64", "expected an integer")
-        .replace("expected a sequence", "expected an array")
-        .replace("expected a map", "expected a table");
-    // never echo what may be a secret: keep only the expectation
-    if full_path.contains("secret")
-        && let Some((_, expected)) = message.split_once(", expected ")
-    {
-        message = format!("wrong type, expected {expected}");
-    }
-    if full_path.is_empty() {
-        ctx.plain(message)
-    } else {
-        ctx.error(&full_path, message)
-    }
-}
-
-/// Parse serde's "unknown field `x`, expected one of `a`, `b`" (or "expected `a`", or "there
-/// are no fields").
-fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (field, rest) = rest.split_once('`')?;
-    let expected = rest
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect();
-    Some((field.to_owned(), expected))
-}
-
-/// 1-based line and column (in characters) of byte offset `at`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// Collapse a multi-line message into one line.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
+/// Every kind but the demo, for the "missing kind" message.
+fn other_kinds() -> String {
+    Kind::ALL[1..]
+        .iter()
+        .map(|k| k.as_str())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join(", ")
+}
+
+/// The top-level confirm-token key: from `confirm_secret_env` or inline `confirm_secret`, at
+/// least 32 characters.
+fn confirm_key(ctx: &Ctx, raw: &raw::RawConfig) -> Result<Option<secrecy::SecretString>> {
+    use secrecy::ExposeSecret;
+    let problem = |p: ConfigProblem| ctx.error(&p.key, p.message);
+    let key = crmgate_core::config::secret(
+        "confirm_secret",
+        raw.confirm_secret_env.as_ref(),
+        raw.confirm_secret.as_ref(),
+    )
+    .map_err(problem)?;
+    if raw.confirm_secret.is_some()
+        && let Some(file) = ctx.file.as_deref()
+    {
+        secrets::warn_if_exposed(file, "confirm_secret", "confirm_secret_env");
+    }
+    if let Some(key) = &key
+        && key.expose_secret().chars().count() < 32
+    {
+        let which = if raw.confirm_secret_env.is_some() {
+            "confirm_secret_env"
+        } else {
+            "confirm_secret"
+        };
+        return Err(ctx.error(
+            which,
+            "the confirm secret is shorter than 32 characters: use a long random value (openssl rand -hex 32)",
+        ));
+    }
+    Ok(key)
 }
 
 /// `prompts_dir`: `~` expanded, relative to the config file's folder, and it must exist.
@@ -469,31 +397,6 @@ fn prompts_dir(ctx: &Ctx, file: Option<&Path>, dir: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unknown_field_messages_are_parsed() {
-        assert_eq!(
-            unknown_field("unknown field `tierr`, expected one of `kind`, `tier`"),
-            Some(("tierr".into(), vec!["kind".into(), "tier".into()]))
-        );
-        assert_eq!(
-            unknown_field("unknown field `x`, expected `kind`"),
-            Some(("x".into(), vec!["kind".into()]))
-        );
-        assert_eq!(
-            unknown_field("unknown field `x`, there are no fields"),
-            Some(("x".into(), vec![]))
-        );
-        assert_eq!(unknown_field("invalid type"), None);
-    }
-
-    #[test]
-    fn line_and_column_are_one_based() {
-        let text = "a = 1\nb = é?\n";
-        assert_eq!(line_col(text, 0), (1, 1));
-        assert_eq!(line_col(text, 6), (2, 1));
-        assert_eq!(line_col(text, text.find('?').unwrap()), (2, 6));
-    }
 
     #[test]
     fn locate_prefers_explicit_then_env_then_user_dir() {

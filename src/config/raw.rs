@@ -3,7 +3,8 @@
 //! Parsing runs in two passes so that every error can name its full key path:
 //! 1. the document into [`RawConfig`], each `[crm.NAME]` section kept as a plain table;
 //! 2. each section split into the common keys ([`CRM_KEYS`], typed as [`RawCrm`]) and the
-//!    vendor keys (everything else, left for the backend of that kind to check).
+//!    vendor keys (everything else), which the vendor crate of that `kind` reads into its own
+//!    `deny_unknown_fields` section type (see [`super::kind`]).
 //!
 //! Why not `#[serde(flatten)] vendor: toml::Table` inside one struct: serde buffers a flattened
 //! struct's entries before deserializing its fields, so errors inside it lose their key path
@@ -13,6 +14,8 @@
 //! Integers are `i64` (TOML's own integer type) so that a negative or huge value reaches the
 //! range checks of [`super::resolved`] and gets a "must be between" message, not serde's.
 
+use super::kind::Kind;
+use crmgate_core::config::{EnvVarName, InlineSecret};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -25,9 +28,9 @@ pub struct RawConfig {
     /// Folder of `<prompt name>.md` files overriding the built-in prompts.
     pub prompts_dir: Option<String>,
     /// Name of the environment variable holding the confirm-token HMAC key.
-    pub confirm_secret_env: Option<String>,
+    pub confirm_secret_env: Option<EnvVarName>,
     /// The confirm-token HMAC key inline (warned about when the file is readable by others).
-    pub confirm_secret: Option<String>,
+    pub confirm_secret: Option<InlineSecret>,
     /// Hosted mode settings.
     pub http: Option<super::http::RawHttp>,
     /// The CRMs, by name; each section is split by [`split_crm`].
@@ -66,7 +69,7 @@ pub const CRM_KEYS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct RawCrm {
     /// demo | espocrm | bitrix24 | bottlecrm | atomic
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
     /// read | write | destructive
     pub tier: Option<String>,
     /// Largest page size.

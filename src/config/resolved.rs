@@ -1,11 +1,13 @@
 //! The validated configuration of the one CRM this process serves.
 
 use super::Ctx;
-use super::raw::{CRM_KEYS, RawCrm, RawRateLimit};
+use super::kind::{Kind, Vendor};
+use super::raw::{RawCrm, RawRateLimit};
 use super::secrets;
-use crmgate_core::Result;
+use crmgate_core::config::{ConfigProblem, VendorSection, shown};
 use crmgate_core::gateway::{GatewaySettings, Tier};
 use crmgate_core::upstream::UpstreamConfig;
+use crmgate_core::{Error, Result};
 use secrecy::SecretString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,14 +15,15 @@ use std::time::Duration;
 /// Default metadata cache time to live.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 
-/// The CRM this process serves, validated. Vendor keys are kept for the backend of `kind`,
-/// which reads them with [`ResolvedCrm::vendor_str`], [`ResolvedCrm::secret`] and checks them
-/// with [`ResolvedCrm::check_vendor_keys`].
+/// The CRM this process serves, validated. Its vendor keys were read by the vendor crate's own
+/// section type ([`ResolvedCrm::section`]); secrets are read from the environment only when
+/// the backend is built.
+#[derive(Debug)]
 pub struct ResolvedCrm {
     /// The section name (`acme` for `[crm.acme]`; `demo` without a config file).
     pub name: String,
-    /// Which backend: demo | espocrm | bitrix24 | bottlecrm | atomic.
-    pub kind: String,
+    /// Which backend.
+    pub kind: Kind,
     /// Tier, caps and policies for the gateway.
     pub settings: GatewaySettings,
     /// HMAC key for confirm tokens shared by replicas; `None`: random per process.
@@ -29,10 +32,11 @@ pub struct ResolvedCrm {
     pub prompts_dir: Option<PathBuf>,
     /// Metadata cache time to live.
     pub cache_ttl: Duration,
-    /// Timeouts, rate limits and concurrency towards the CRM.
+    /// Timeouts, rate limits and concurrency towards the CRM: the vendor's defaults adjusted
+    /// by the common keys.
     pub upstream: UpstreamConfig,
-    /// The section's vendor keys (every key that is not common to all backends).
-    pub vendor: toml::Table,
+    /// The section's vendor keys, typed by the vendor crate.
+    pub vendor: Vendor,
     /// The file it came from; `None` for the built-in demo without a config file.
     pub source: Option<PathBuf>,
     /// Hosted mode may serve every caller with the configured credential.
@@ -41,40 +45,18 @@ pub struct ResolvedCrm {
     pub http: super::http::HttpSettings,
 }
 
-/// `Debug` shows vendor key names only: an inline secret is among the values.
-impl std::fmt::Debug for ResolvedCrm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResolvedCrm")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("settings", &self.settings)
-            .field(
-                "confirm_key",
-                &self.confirm_key.as_ref().map(|_| "[REDACTED]"),
-            )
-            .field("prompts_dir", &self.prompts_dir)
-            .field("cache_ttl", &self.cache_ttl)
-            .field("upstream", &self.upstream)
-            .field("vendor_keys", &self.vendor.keys().collect::<Vec<_>>())
-            .field("source", &self.source)
-            .field("shared_identity", &self.shared_identity)
-            .field("http", &self.http)
-            .finish()
-    }
-}
-
 impl ResolvedCrm {
     /// The built-in demo CRM with every default (no config file).
     pub fn demo() -> Self {
         ResolvedCrm {
             name: "demo".into(),
-            kind: "demo".into(),
+            kind: Kind::Demo,
             settings: GatewaySettings::default(),
             confirm_key: None,
             prompts_dir: None,
             cache_ttl: DEFAULT_CACHE_TTL,
-            upstream: upstream_defaults("demo"),
-            vendor: toml::Table::new(),
+            upstream: UpstreamConfig::default(),
+            vendor: Vendor::Demo(Default::default()),
             source: None,
             shared_identity: false,
             http: Default::default(),
@@ -92,104 +74,83 @@ impl ResolvedCrm {
         format!("crm.{}", self.name)
     }
 
-    /// A `CONFIG` error about `key` of this section, in the one-line format
-    /// `config error in FILE: crm.NAME.KEY: WHAT`.
-    pub fn error(&self, key: &str, what: impl std::fmt::Display) -> crmgate_core::Error {
-        self.ctx()
-            .error(&secrets::join(&self.key_path(), key), what)
+    /// A `CONFIG` error about `key` of this section (the section itself when empty), in the
+    /// one-line format `config error in FILE: crm.NAME.KEY: WHAT`.
+    pub fn error(&self, key: &str, what: impl std::fmt::Display) -> Error {
+        let path = if key.is_empty() {
+            self.key_path()
+        } else {
+            secrets::join(&self.key_path(), key)
+        };
+        self.ctx().error(&path, what)
     }
 
-    /// Refuse vendor keys other than `allowed`, with a "did you mean" over the allowed vendor
-    /// keys and the common keys (so `tierr` suggests `tier`).
-    pub fn check_vendor_keys(&self, allowed: &[&str]) -> Result<()> {
-        for key in self.vendor.keys() {
-            if allowed.contains(&key.as_str()) {
-                continue;
-            }
-            let candidates = allowed.iter().chain(CRM_KEYS.iter()).copied();
-            let full = secrets::join(&self.key_path(), key);
-            let message = match crmgate_core::text::did_you_mean(key, candidates) {
-                Some(best) => format!("unknown key {full} (did you mean {best}?)"),
-                None if allowed.is_empty() => format!(
-                    "unknown key {full}: kind {:?} takes none beyond the common keys ({})",
-                    self.kind,
-                    CRM_KEYS.join(", ")
-                ),
-                None => format!(
-                    "unknown key {full}: kind {:?} takes {} and the common keys ({})",
-                    self.kind,
-                    allowed.join(", "),
-                    CRM_KEYS.join(", ")
-                ),
-            };
-            return Err(self.ctx().plain(message));
-        }
-        Ok(())
+    /// A vendor crate's [`ConfigProblem`] as the one-line `CONFIG` error.
+    pub fn problem(&self, problem: ConfigProblem) -> Error {
+        self.error(&problem.key, problem.message)
     }
 
-    /// A vendor string value (`url = "..."`), or a type error.
-    pub fn vendor_str(&self, key: &str) -> Result<Option<&str>> {
-        secrets::string_at(&self.ctx(), &self.key_path(), &self.vendor, key)
-    }
-
-    /// A vendor string value that must be present.
-    pub fn require_vendor_str(&self, key: &str) -> Result<&str> {
-        self.vendor_str(key)?.ok_or_else(|| {
+    /// The vendor's section, or an error when this binary was built without the vendor.
+    pub fn section(&self) -> Result<&dyn VendorSection> {
+        self.vendor.section().ok_or_else(|| {
             self.error(
-                key,
-                format!("missing: kind {:?} needs {key} = \"...\"", self.kind),
-            )
-        })
-    }
-
-    /// The secret `key`: from the environment variable named by `<key>_env`, or inline
-    /// `<key>` (warned about when the file is readable by others). `None` when neither is set.
-    pub fn secret(&self, key: &str) -> Result<Option<SecretString>> {
-        secrets::secret(&self.ctx(), &self.key_path(), &self.vendor, key)
-    }
-
-    /// A secret that must be present.
-    pub fn require_secret(&self, key: &str) -> Result<SecretString> {
-        self.secret(key)?.ok_or_else(|| {
-            self.error(
-                &format!("{key}_env"),
+                "kind",
                 format!(
-                    "missing: kind {:?} needs a {key}; name the environment variable that holds it \
-                     ({key}_env = \"VAR\"), or set {key} inline in a file only you can read",
-                    self.kind
+                    "kind \"{}\" is not built into this crmgate (it was compiled without the \
+                     \"{}\" feature): install it with default features, or add --features {}",
+                    self.kind, self.kind, self.kind
                 ),
             )
         })
+    }
+
+    /// The keys of this section carrying one CRM user's credential.
+    pub fn identity_keys(&self) -> Vec<&'static str> {
+        self.vendor
+            .section()
+            .map(VendorSection::identity_keys)
+            .unwrap_or_default()
+    }
+
+    /// The OAuth authorization server issuing this CRM's user tokens, when the section says.
+    pub fn authorization_server(&self) -> Option<String> {
+        self.vendor
+            .section()
+            .and_then(VendorSection::authorization_server)
     }
 }
 
 /// The common settings of one section, validated.
 pub(crate) struct Common {
-    pub kind: String,
     pub shared_identity: bool,
     pub settings: GatewaySettings,
     pub cache_ttl: Duration,
     pub upstream: UpstreamConfig,
 }
 
-/// Validate the common keys of `[crm.NAME]` (ranges, tier, kind present).
-pub(crate) fn resolve_common(ctx: &Ctx, name: &str, raw: RawCrm) -> Result<Common> {
+/// Validate the common keys of `[crm.NAME]` (ranges, tier, the crm_call allow-list) over the
+/// vendor's upstream defaults and raw-method grammar.
+pub(crate) fn resolve_common(
+    ctx: &Ctx,
+    name: &str,
+    raw: RawCrm,
+    vendor: Option<&dyn VendorSection>,
+) -> Result<Common> {
+    let mut upstream = vendor.map(|s| s.upstream_defaults()).unwrap_or_default();
     let prefix = format!("crm.{name}");
     let key = |k: &str| secrets::join(&prefix, k);
-    let kind = match raw.kind {
-        Some(kind) if !kind.trim().is_empty() => kind.trim().to_owned(),
-        _ => {
-            return Err(ctx.error(
-                &key("kind"),
-                "missing: set kind = \"demo\" (or espocrm, bitrix24, bottlecrm, atomic)",
-            ));
-        }
-    };
     let mut settings = GatewaySettings::default();
     if let Some(tier) = raw.tier {
-        settings.tier = tier
-            .parse::<Tier>()
-            .map_err(|why| ctx.error(&key("tier"), why))?;
+        settings.tier = tier.parse::<Tier>().map_err(|why| {
+            if crmgate_core::config::secret_shaped(&tier) {
+                ctx.error(
+                    &key("tier"),
+                    "unknown tier (the value is not shown): use read, write or destructive",
+                )
+            } else {
+                ctx.error(&key("tier"), why)
+            }
+        })?;
     }
     let range = |k: &str, value: Option<i64>, lo: i64, hi: i64, default: i64| -> Result<i64> {
         match value {
@@ -216,7 +177,7 @@ pub(crate) fn resolve_common(ctx: &Ctx, name: &str, raw: RawCrm) -> Result<Commo
             .iter()
             .enumerate()
             .map(|(i, pattern)| {
-                check_raw_call_pattern(&kind, pattern)
+                check_raw_call_pattern(vendor, pattern)
                     .map_err(|why| ctx.error(&format!("{}[{i}]", key("raw_call_allow")), why))
             })
             .collect::<Result<_>>()?;
@@ -229,7 +190,6 @@ pub(crate) fn resolve_common(ctx: &Ctx, name: &str, raw: RawCrm) -> Result<Commo
         DEFAULT_CACHE_TTL.as_secs() as i64,
     )? as u64);
 
-    let mut upstream = upstream_defaults(&kind);
     upstream.timeout = Duration::from_secs(range(
         "timeout_s",
         raw.timeout_s,
@@ -275,7 +235,6 @@ pub(crate) fn resolve_common(ctx: &Ctx, name: &str, raw: RawCrm) -> Result<Commo
         upstream.max_concurrency as i64,
     )? as usize;
     Ok(Common {
-        kind,
         shared_identity: raw.shared_identity.unwrap_or(false),
         settings,
         cache_ttl,
@@ -283,20 +242,13 @@ pub(crate) fn resolve_common(ctx: &Ctx, name: &str, raw: RawCrm) -> Result<Commo
     })
 }
 
-/// Per-vendor upstream defaults (Bitrix24 allows 2 requests/s with a burst of 50).
-pub fn upstream_defaults(kind: &str) -> UpstreamConfig {
-    let mut upstream = UpstreamConfig::default();
-    if kind == "bitrix24" {
-        upstream.rate_per_second = 2;
-        upstream.burst = 50;
-    }
-    upstream
-}
-
 /// A `raw_call_allow` entry: a method name, or a prefix ending in `*`, normalised by the
 /// vendor's raw-method grammar (the form crm_call compares against); an entry that could
 /// match no method is refused.
-fn check_raw_call_pattern(kind: &str, pattern: &str) -> std::result::Result<String, String> {
+fn check_raw_call_pattern(
+    vendor: Option<&dyn VendorSection>,
+    pattern: &str,
+) -> std::result::Result<String, String> {
     let p = pattern.trim();
     if p.is_empty() {
         return Err("is empty: list method names such as \"crm.deal.list\"".into());
@@ -308,29 +260,16 @@ fn check_raw_call_pattern(kind: &str, pattern: &str) -> std::result::Result<Stri
         );
     }
     if p.chars().any(char::is_whitespace) {
-        return Err(format!("{p:?} contains whitespace"));
+        return Err(format!("{} contains whitespace", shown(p)));
     }
     if p.strip_suffix('*').unwrap_or(p).contains('*') {
         return Err(format!(
-            "{p:?}: '*' may only end a prefix, as in \"crm.deal.*\""
+            "{}: '*' may only end a prefix, as in \"crm.deal.*\"",
+            shown(p)
         ));
     }
-    match kind {
-        "bitrix24" => crmgate_bitrix24::raw::allow_pattern(p),
-        "espocrm" => crmgate_espocrm::raw::allow_pattern(p),
-        _ => Ok(p.to_owned()),
-    }
-}
-
-/// A TOML value's type, for messages that must not echo the value.
-pub(crate) fn type_name(value: &toml::Value) -> &'static str {
-    match value {
-        toml::Value::String(_) => "a string",
-        toml::Value::Integer(_) => "an integer",
-        toml::Value::Float(_) => "a float",
-        toml::Value::Boolean(_) => "a boolean",
-        toml::Value::Datetime(_) => "a date",
-        toml::Value::Array(_) => "an array",
-        toml::Value::Table(_) => "a table",
+    match vendor {
+        Some(section) => section.raw_call_pattern(p),
+        None => Ok(p.to_owned()),
     }
 }

@@ -100,6 +100,7 @@ pub fn router(
     }
     router
         .layer(middleware::from_fn_with_state(shared.clone(), limits))
+        .layer(middleware::from_fn(crate::isolate::catch_panics))
         .with_state(shared)
 }
 

@@ -139,7 +139,7 @@ pub async fn call_with(
         if let Some(budget) = &app.budget {
             budget.take(cx.scope())?;
         }
-        dispatch(app, cx, name, args, host).await
+        crate::isolate::tool_call(name, dispatch(app, cx, name, args, host)).await
     })
     .await;
     if let Some(metrics) = &app.metrics {

@@ -3,6 +3,8 @@
 //! with rmcp's client. Logs are on at debug level (they must never disturb stdout) but hidden.
 #![allow(dead_code)] // each test file uses the part it needs
 
+pub mod hosted;
+
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};

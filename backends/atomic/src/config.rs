@@ -1,14 +1,23 @@
-//! The Atomic CRM backend's configuration, validated without any I/O. The gateway's config
-//! file keys (`kind = "atomic"`) map onto [`AtomicConfig`] one to one (see the README).
+//! The Atomic CRM backend's configuration, validated without any I/O. [`AtomicSection`] is the
+//! `[crm.NAME]` section of `kind = "atomic"`: its keys map onto [`AtomicConfig`] one to one
+//! (docs/configuration.md lists them).
 
+use crate::AtomicBackend;
+use crmgate_core::cache::MetadataCache;
+use crmgate_core::config::{
+    ConfigProblem, ConfigResult, EnvVarName, InlineSecret, VendorSection, present, secret,
+};
 use crmgate_core::upstream::UpstreamConfig;
-use crmgate_core::{Error, Result};
+use crmgate_core::{Backend, Error, Result};
 use secrecy::SecretString;
+use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the backend reaches the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// A direct PostgreSQL connection as a role that can only become `authenticated`.
     Postgres,
@@ -113,12 +122,12 @@ impl AtomicConfig {
         }
     }
 
-    /// `supabase_url` without a trailing slash.
+    /// `supabase_url` normalised ([`crmgate_core::base_url::normalise`]); `None` when unset or
+    /// not a valid base URL ([`AtomicConfig::problem`] says which).
     pub fn base_url(&self) -> Option<String> {
         self.supabase_url
             .as_deref()
-            .map(|u| u.trim().trim_end_matches('/').to_owned())
-            .filter(|u| !u.is_empty())
+            .and_then(|u| crmgate_core::base_url::normalise(u, &[]).ok())
     }
 
     /// The Supabase Auth server (`{supabase_url}/auth/v1`): the authorization server named in
@@ -161,15 +170,12 @@ impl AtomicConfig {
 
     /// The first problem, as (config key, what is wrong).
     pub fn problem(&self) -> Option<(&'static str, String)> {
-        let url = self.base_url();
-        if let Some(url) = &url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
+        if let Some(raw) = &self.supabase_url
+            && let Err(problem) = crmgate_core::base_url::normalise(raw, &[])
         {
-            return Some((
-                "supabase_url",
-                "must start with https:// (or http:// for a local stack)".into(),
-            ));
+            return Some(("supabase_url", problem.message().into()));
         }
+        let url = self.base_url();
         let url_needed =
             |why: &str| Some(("supabase_url", format!("missing: it is required {why}")));
         let key_needed = |why: &str| {
@@ -226,6 +232,237 @@ impl AtomicConfig {
             ));
         }
         None
+    }
+}
+
+/// The `[crm.NAME]` keys of `kind = "atomic"` (beyond the common ones); each secret also
+/// inline as `<key>`. `transport` ("postgrest" by default, or "postgres"), `supabase_url`,
+/// `anon_key_env`, `access_token_env` or `email` + `password_env` (the stdio identity),
+/// `jwt_secret_env` (HS256) or `jwks_url` (default `{supabase_url}/auth/v1/.well-known/jwks.json`),
+/// `issuer` (default `{supabase_url}/auth/v1`), `audience` (default "authenticated"),
+/// `database_url_env` and `ssl_root_cert` (postgres), `app_url` (deep links),
+/// `statement_timeout_ms`, `query_max_bytes`, `pool_size`, `sql_allow_functions`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtomicSection {
+    /// postgrest (default) or postgres.
+    pub transport: Option<Transport>,
+    /// `https://<ref>.supabase.co` (or a self-hosted API URL).
+    pub supabase_url: Option<String>,
+    /// The project's anon (publishable) key, inline.
+    pub anon_key: Option<InlineSecret>,
+    /// The environment variable holding the anon key.
+    pub anon_key_env: Option<EnvVarName>,
+    /// A user's access token, inline.
+    pub access_token: Option<InlineSecret>,
+    /// The environment variable holding a user's access token.
+    pub access_token_env: Option<EnvVarName>,
+    /// The stdio identity's email (with a password).
+    pub email: Option<String>,
+    /// Its password, inline.
+    pub password: Option<InlineSecret>,
+    /// The environment variable holding its password.
+    pub password_env: Option<EnvVarName>,
+    /// The project's HS256 JWT secret, inline.
+    pub jwt_secret: Option<InlineSecret>,
+    /// The environment variable holding the HS256 JWT secret.
+    pub jwt_secret_env: Option<EnvVarName>,
+    /// Where the signing keys are published.
+    pub jwks_url: Option<String>,
+    /// The expected `iss`.
+    pub issuer: Option<String>,
+    /// The expected `aud`.
+    pub audience: Option<String>,
+    /// The PostgreSQL connection URL, inline.
+    pub database_url: Option<InlineSecret>,
+    /// The environment variable holding the PostgreSQL connection URL.
+    pub database_url_env: Option<EnvVarName>,
+    /// CA certificate (PEM) for the database's TLS.
+    pub ssl_root_cert: Option<PathBuf>,
+    /// Atomic CRM's web app, for deep links.
+    pub app_url: Option<String>,
+    /// Statement timeout, milliseconds (100 to 600000).
+    pub statement_timeout_ms: Option<i64>,
+    /// Most bytes of crm_query results (1024 to 64 MiB).
+    pub query_max_bytes: Option<i64>,
+    /// Database connections (1 to 64).
+    pub pool_size: Option<i64>,
+    /// Functions crm_query may call beyond its built-in allow-list (`name` or `schema.name`).
+    #[serde(default, deserialize_with = "function_names")]
+    pub sql_allow_functions: Option<Vec<String>>,
+}
+
+/// `value` within `low..=high`, or a problem naming `key`.
+fn in_range(key: &str, value: Option<i64>, low: i64, high: i64) -> ConfigResult<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(n) if (low..=high).contains(&n) => Ok(Some(n as u64)),
+        Some(_) => Err(ConfigProblem::new(
+            key,
+            format!("must be between {low} and {high}"),
+        )),
+    }
+}
+
+impl AtomicSection {
+    /// The backend's configuration, validated; secrets read from the environment. No I/O
+    /// beyond the environment.
+    pub fn resolve(&self, upstream: UpstreamConfig) -> ConfigResult<AtomicConfig> {
+        let mut config = AtomicConfig::new(self.transport.unwrap_or(Transport::Postgrest));
+        config.supabase_url = self.supabase_url.clone();
+        config.anon_key = secret(
+            "anon_key",
+            self.anon_key_env.as_ref(),
+            self.anon_key.as_ref(),
+        )?;
+        config.database_url = secret(
+            "database_url",
+            self.database_url_env.as_ref(),
+            self.database_url.as_ref(),
+        )?;
+        config.ssl_root_cert = self.ssl_root_cert.clone();
+        config.app_url = match self.app_url.as_deref() {
+            None => None,
+            Some(url) => Some(
+                crmgate_core::base_url::normalise(url, &[])
+                    .map_err(|p| ConfigProblem::new("app_url", p.message()))?,
+            ),
+        };
+        config.issuer = self.issuer.clone();
+        if let Some(audience) = &self.audience {
+            config.audience = audience.clone();
+        }
+        let jwt_secret = secret(
+            "jwt_secret",
+            self.jwt_secret_env.as_ref(),
+            self.jwt_secret.as_ref(),
+        )?;
+        config.verification = match (jwt_secret, self.jwks_url.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigProblem::new(
+                    "jwks_url",
+                    "set either jwks_url or jwt_secret_env, not both",
+                ));
+            }
+            (Some(secret), None) => Some(Verification::Hs256(secret)),
+            (None, Some(url)) => Some(Verification::Jwks(url.to_owned())),
+            (None, None) => None,
+        };
+        let token = secret(
+            "access_token",
+            self.access_token_env.as_ref(),
+            self.access_token.as_ref(),
+        )?;
+        let password = secret(
+            "password",
+            self.password_env.as_ref(),
+            self.password.as_ref(),
+        )?;
+        config.credential = match (token, self.email.as_deref(), password) {
+            (Some(_), Some(_), _) => {
+                return Err(ConfigProblem::new(
+                    "email",
+                    "set either access_token_env or email + password_env, not both",
+                ));
+            }
+            (Some(token), None, None) => Credential::AccessToken(token),
+            (_, Some(email), Some(password)) => Credential::Password {
+                email: email.to_owned(),
+                password,
+            },
+            (_, Some(_), None) => {
+                return Err(ConfigProblem::new(
+                    "password_env",
+                    "missing: email needs a password",
+                ));
+            }
+            (_, None, Some(_)) => {
+                return Err(ConfigProblem::new(
+                    "email",
+                    "missing: password_env needs an email",
+                ));
+            }
+            (None, None, None) => Credential::None,
+        };
+        if let Some(ms) = in_range(
+            "statement_timeout_ms",
+            self.statement_timeout_ms,
+            100,
+            600_000,
+        )? {
+            config.statement_timeout = Duration::from_millis(ms);
+        }
+        if let Some(bytes) = in_range("query_max_bytes", self.query_max_bytes, 1024, 64 << 20)? {
+            config.query_max_bytes = bytes as usize;
+        }
+        if let Some(n) = in_range("pool_size", self.pool_size, 1, 64)? {
+            config.pool_size = n as usize;
+        }
+        if let Some(names) = &self.sql_allow_functions {
+            config.sql_allow_functions = names.clone();
+        }
+        config.upstream = upstream;
+        if let Some((key, message)) = config.problem() {
+            return Err(ConfigProblem::new(key, message));
+        }
+        Ok(config)
+    }
+}
+
+/// `sql_allow_functions`: a list of strings, with a message that says so (the names themselves
+/// are checked against the guard's grammar by [`AtomicConfig::problem`]).
+fn function_names<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let names = value.as_array().and_then(|items| {
+        items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+    });
+    names.map(Some).ok_or_else(|| {
+        serde::de::Error::custom("must be a list of function names, e.g. [\"auth.uid\"]")
+    })
+}
+
+impl VendorSection for AtomicSection {
+    fn inline_secrets(&self) -> Vec<&'static str> {
+        present(&[
+            ("anon_key", self.anon_key.is_some()),
+            ("access_token", self.access_token.is_some()),
+            ("password", self.password.is_some()),
+            ("jwt_secret", self.jwt_secret.is_some()),
+            ("database_url", self.database_url.is_some()),
+        ])
+    }
+
+    fn identity_keys(&self) -> Vec<&'static str> {
+        present(&[
+            ("access_token", self.access_token.is_some()),
+            ("access_token_env", self.access_token_env.is_some()),
+            ("email", self.email.is_some()),
+            ("password", self.password.is_some()),
+            ("password_env", self.password_env.is_some()),
+        ])
+    }
+
+    /// Supabase Auth (`{supabase_url}/auth/v1`) issues the tokens.
+    fn authorization_server(&self) -> Option<String> {
+        let mut config = AtomicConfig::new(Transport::Postgrest);
+        config.supabase_url = self.supabase_url.clone();
+        config.authorization_server()
+    }
+
+    fn build(
+        &self,
+        upstream: UpstreamConfig,
+        cache: &MetadataCache,
+    ) -> ConfigResult<Arc<dyn Backend>> {
+        Ok(Arc::new(AtomicBackend::new(
+            self.resolve(upstream)?,
+            cache.clone(),
+        )?))
     }
 }
 

@@ -31,6 +31,7 @@
 pub mod config;
 pub mod jwt;
 pub mod model;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod sql_guard;
 pub mod testkit;
@@ -42,6 +43,8 @@ mod filters;
 mod identity;
 mod map;
 mod notes;
+#[cfg(test)]
+mod properties;
 mod records;
 mod relations;
 

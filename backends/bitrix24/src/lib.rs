@@ -29,6 +29,7 @@ pub mod map;
 pub mod paging;
 pub mod php;
 pub mod raw;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod timeline;
 pub mod wire;

@@ -4,8 +4,8 @@
 
 use crmgate_bitrix24::client::BatchOutcome;
 use crmgate_bitrix24::filters;
-use crmgate_bitrix24::map::dicts::{self, Dictionaries, Semantics};
-use crmgate_bitrix24::map::fields::{self, EntityMeta};
+use crmgate_bitrix24::map::dicts::{Dictionaries, Semantics};
+use crmgate_bitrix24::map::fields::EntityMeta;
 use crmgate_bitrix24::map::record::{to_record, to_wire};
 use crmgate_bitrix24::wire::Envelope;
 use crmgate_core::ErrorCode;
@@ -18,29 +18,14 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn result(name: &str) -> Value {
-    Envelope::parse(&fixture(name)).unwrap().result
-}
+mod common;
 
 fn dictionaries() -> Dictionaries {
-    let mut d = Dictionaries {
-        statuses: dicts::parse_statuses(&result("crm_status_list.json")),
-        currencies: dicts::parse_currencies(&result("crm_currency_list.json")),
-        users: dicts::parse_users(&result("user_get.json"))
-            .into_iter()
-            .collect(),
-        ..Dictionaries::default()
-    };
-    d.categories.insert(
-        2,
-        dicts::parse_categories(&result("crm_category_list.json")),
-    );
-    d
+    common::documented_dictionaries()
 }
 
 fn deals() -> EntityMeta {
-    let metas = fields::parse_fields(&result("crm_item_fields_deal.json"));
-    fields::build(2, "deals", "crm.item:2", metas, &dictionaries())
+    common::documented_deals()
 }
 
 #[test]

@@ -1,9 +1,17 @@
 //! The configuration of one BottleCRM backend: where the API is, the token, and where the web
-//! app lives (for deep links). Built by `src/backends/bottlecrm.rs` from `[crm.NAME]`.
+//! app lives (for deep links). [`BottleSection`] is the `[crm.NAME]` section of
+//! `kind = "bottlecrm"` that builds it.
 
+use crate::BottleCrmBackend;
+use crmgate_core::cache::MetadataCache;
+use crmgate_core::config::{
+    ConfigProblem, ConfigResult, EnvVarName, InlineSecret, VendorSection, present, secret,
+};
 use crmgate_core::upstream::UpstreamConfig;
-use crmgate_core::{Error, Result};
+use crmgate_core::{Backend, Error, Result};
 use secrecy::SecretString;
+use serde::Deserialize;
+use std::sync::Arc;
 
 /// A BottleCRM backend's settings.
 #[derive(Clone)]
@@ -29,20 +37,10 @@ impl std::fmt::Debug for BottleConfig {
     }
 }
 
-/// Check and normalise a base URL: http(s), no query, no trailing slash, no trailing `/api`.
+/// Check and normalise a base URL: http(s), a host, no credentials, no query, no trailing
+/// slash, no trailing `/api` ([`crmgate_core::base_url::normalise`]).
 pub fn normalise_url(raw: &str) -> Result<String> {
-    let url = raw.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| Error::config("url must start with http:// or https://"))?;
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err(Error::config("url has no host"));
-    }
-    if url.contains('?') || url.contains('#') {
-        return Err(Error::config("url must not carry a query or fragment"));
-    }
-    Ok(url.strip_suffix("/api").unwrap_or(url).to_owned())
+    crmgate_core::base_url::normalise(raw, &["/api"]).map_err(|p| Error::config(p.message()))
 }
 
 impl BottleConfig {
@@ -54,6 +52,67 @@ impl BottleConfig {
             app_url: None,
             upstream: UpstreamConfig::default(),
         })
+    }
+}
+
+/// The `[crm.NAME]` keys of `kind = "bottlecrm"` (beyond the common ones): `url` (the API's
+/// base URL, required), `token_env` / `token` (a personal access token `bcrm_pat_…`), `app_url`
+/// (the web app, for deep links). The token is optional: in hosted mode each caller brings their
+/// own, and a stdio call without one fails with a `CONFIG` error naming `token_env`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BottleSection {
+    /// The API's base URL (required).
+    pub url: Option<String>,
+    /// The personal access token, inline.
+    pub token: Option<InlineSecret>,
+    /// The environment variable holding the personal access token.
+    pub token_env: Option<EnvVarName>,
+    /// The web app's base URL, for deep links.
+    pub app_url: Option<String>,
+}
+
+impl BottleSection {
+    /// The backend's configuration, validated; the token read from the environment.
+    pub fn resolve(&self, upstream: UpstreamConfig) -> ConfigResult<BottleConfig> {
+        let url = self.url.as_deref().ok_or_else(|| {
+            ConfigProblem::missing("url", "bottlecrm", "url = \"https://api.bottlecrm.io\"")
+        })?;
+        let token = secret("token", self.token_env.as_ref(), self.token.as_ref())?;
+        let mut config =
+            BottleConfig::new(url, token).map_err(|e| ConfigProblem::new("url", e.message))?;
+        config.app_url = self
+            .app_url
+            .as_deref()
+            .map(normalise_url)
+            .transpose()
+            .map_err(|e| ConfigProblem::new("app_url", e.message))?;
+        config.upstream = upstream;
+        Ok(config)
+    }
+}
+
+impl VendorSection for BottleSection {
+    fn inline_secrets(&self) -> Vec<&'static str> {
+        present(&[("token", self.token.is_some())])
+    }
+
+    fn identity_keys(&self) -> Vec<&'static str> {
+        present(&[
+            ("token", self.token.is_some()),
+            ("token_env", self.token_env.is_some()),
+        ])
+    }
+
+    fn build(
+        &self,
+        upstream: UpstreamConfig,
+        cache: &MetadataCache,
+    ) -> ConfigResult<Arc<dyn Backend>> {
+        Ok(Arc::new(BottleCrmBackend::new(
+            self.resolve(upstream)?,
+            cache.clone(),
+        )?))
     }
 }
 

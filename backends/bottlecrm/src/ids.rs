@@ -9,8 +9,13 @@
 pub fn canonical(raw: &str) -> Option<String> {
     let mut s = raw.trim();
     for prefix in ["urn:", "uuid:"] {
-        if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
-            s = &s[prefix.len()..];
+        // `get`, not a byte-index slice: the id is the caller's text and may be any Unicode
+        if let Some(rest) = s
+            .get(..prefix.len())
+            .filter(|head| head.eq_ignore_ascii_case(prefix))
+            .and_then(|_| s.get(prefix.len()..))
+        {
+            s = rest;
         }
     }
     let s = s.trim_start_matches('{').trim_end_matches('}');
@@ -74,6 +79,11 @@ mod tests {
             "banana",
             "",
             "f7414bc8-695f-4de0-9b7a-9ab286e22ee",
+            // non-ASCII where a byte index of the prefix check lands (once a panic)
+            "uéé",
+            "ééé",
+            "urn:ü",
+            "ü",
         ] {
             assert_eq!(canonical(bad), None, "{bad}");
         }

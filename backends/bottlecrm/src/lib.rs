@@ -29,6 +29,7 @@ pub mod filters;
 pub mod ids;
 pub mod map;
 pub mod ops;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 
 pub use backend::BottleCrmBackend;

@@ -52,6 +52,8 @@ pub enum ErrorCode {
     /// request was sent, or the CRM failed while handling it). Never retryable: the message
     /// names the record or search that tells whether it happened.
     OutcomeUnknown,
+    /// crmgate itself failed on this call (a bug reached by this input); the server carries on.
+    Internal,
 }
 
 impl ErrorCode {
@@ -76,6 +78,7 @@ impl ErrorCode {
             ErrorCode::NotAllowed => "NOT_ALLOWED",
             ErrorCode::Config => "CONFIG",
             ErrorCode::OutcomeUnknown => "OUTCOME_UNKNOWN",
+            ErrorCode::Internal => "INTERNAL",
         }
     }
 

@@ -232,11 +232,11 @@ fn check_value(
         FieldType::Number | FieldType::Money => value.is_number().then_some(()).ok_or("a number"),
         FieldType::Boolean => value.is_boolean().then_some(()).ok_or("true or false"),
         FieldType::Date => match value.as_str() {
-            Some(s) if is_date(s) => Ok(()),
+            Some(s) if crate::time::is_date(s) => Ok(()),
             _ => Err("a date as \"YYYY-MM-DD\""),
         },
         FieldType::DateTime => match value.as_str() {
-            Some(s) if is_datetime(s) => Ok(()),
+            Some(s) if crate::time::is_datetime(s) => Ok(()),
             _ => Err("a date-time as \"YYYY-MM-DDTHH:MM:SSZ\""),
         },
         FieldType::Enum => match value.as_str() {
@@ -340,22 +340,6 @@ fn is_plausible_email(s: &str) -> bool {
     let mut parts = s.split('@');
     matches!((parts.next(), parts.next(), parts.next()), (Some(local), Some(domain), None)
         if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !s.contains(char::is_whitespace))
-}
-
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
-    matches!((num(0..4), num(5..7), num(8..10)), (Some(_), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d))
-}
-
-fn is_datetime(s: &str) -> bool {
-    s.len() >= 16
-        && is_date(&s[..10])
-        && matches!(s.as_bytes()[10], b'T' | b' ')
-        && s[11..13].parse::<u32>().is_ok_and(|h| h < 24)
 }
 
 #[cfg(test)]

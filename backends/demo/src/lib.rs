@@ -20,6 +20,7 @@ mod actions;
 mod capabilities;
 mod check;
 mod clock;
+pub mod config;
 mod email;
 mod kind;
 mod links;

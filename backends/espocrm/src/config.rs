@@ -4,9 +4,20 @@
 //! API key plus its secret, `X-Hmac-Authorization`), or a username and password (or auth
 //! token) sent as `Espo-Authorization`. In hosted mode the caller's bearer token is used as an
 //! API key instead of any of these.
+//!
+//! [`EspoSection`] is the `[crm.NAME]` section of `kind = "espocrm"`: its keys, read and checked
+//! here (the gateway binary only maps the kind to this type).
 
-use crmgate_core::{Error, Result};
+use crate::EspoBackend;
+use crmgate_core::cache::MetadataCache;
+use crmgate_core::config::{
+    ConfigProblem, ConfigResult, EnvVarName, InlineSecret, VendorSection, present, secret,
+};
+use crmgate_core::upstream::UpstreamConfig;
+use crmgate_core::{Backend, Error, Result};
 use secrecy::SecretString;
+use serde::Deserialize;
+use std::sync::Arc;
 
 /// How the configured identity signs in. `Debug` never shows a secret.
 #[derive(Clone)]
@@ -89,27 +100,143 @@ impl EspoConfig {
     }
 }
 
-/// Normalise the configured URL to the site URL: http(s), no query, no trailing `/` or
-/// `/api/v1`.
+/// Normalise the configured URL to the site URL: http(s), a host, no credentials, no query,
+/// no trailing `/` or `/api/v1` ([`crmgate_core::base_url::normalise`]).
 pub fn site_url(url: &str) -> Result<String> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(trimmed)
-        .map_err(|_| Error::config("url is not a valid URL (expected https://crm.example.com)"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::config(
-            "url must start with http:// or https:// and name a host",
-        ));
+    crmgate_core::base_url::normalise(url, &["/api/v1"]).map_err(|p| Error::config(p.message()))
+}
+
+/// The `[crm.NAME]` keys of `kind = "espocrm"` (beyond the common ones). One identity —
+/// `api_key[_env]` (API key), `api_key[_env]` + `hmac_secret[_env]` (HMAC), or `username` +
+/// `password[_env]` (Espo-Authorization) — or none at all when every caller brings its own API
+/// key as a bearer token (hosted mode).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EspoSection {
+    /// The site URL (required), e.g. `https://crm.example.com`.
+    pub url: Option<String>,
+    /// The API key, inline.
+    pub api_key: Option<InlineSecret>,
+    /// The environment variable holding the API key.
+    pub api_key_env: Option<EnvVarName>,
+    /// The HMAC secret key, inline.
+    pub hmac_secret: Option<InlineSecret>,
+    /// The environment variable holding the HMAC secret key.
+    pub hmac_secret_env: Option<EnvVarName>,
+    /// User name for Espo-Authorization.
+    pub username: Option<String>,
+    /// The password (or auth token), inline.
+    pub password: Option<InlineSecret>,
+    /// The environment variable holding the password.
+    pub password_env: Option<EnvVarName>,
+    /// The `From` address of email drafts.
+    pub email_from: Option<String>,
+}
+
+impl EspoSection {
+    /// The configured identity, from the secrets present.
+    fn auth(&self) -> ConfigResult<Auth> {
+        let api_key = secret("api_key", self.api_key_env.as_ref(), self.api_key.as_ref())?;
+        let hmac_secret = secret(
+            "hmac_secret",
+            self.hmac_secret_env.as_ref(),
+            self.hmac_secret.as_ref(),
+        )?;
+        let username = self
+            .username
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let password = secret(
+            "password",
+            self.password_env.as_ref(),
+            self.password.as_ref(),
+        )?;
+        let problem = ConfigProblem::new;
+        match (api_key, hmac_secret, username, password) {
+            (Some(_), _, Some(_), _) => Err(problem(
+                "username",
+                "set either an API key (api_key_env, with hmac_secret_env for HMAC) or username + password_env, not both",
+            )),
+            (Some(key), Some(secret), None, None) => Ok(Auth::Hmac { key, secret }),
+            (Some(key), None, None, None) => Ok(Auth::ApiKey(key)),
+            (Some(_), _, None, Some(_)) => Err(problem(
+                "password_env",
+                "a password goes with username, not with an API key",
+            )),
+            (None, Some(_), _, _) => Err(problem(
+                "hmac_secret_env",
+                "HMAC needs the API key too: set api_key_env next to hmac_secret_env",
+            )),
+            (None, None, Some(username), Some(password)) => Ok(Auth::Basic {
+                username: username.to_owned(),
+                password,
+            }),
+            (None, None, Some(_), None) => Err(problem(
+                "password_env",
+                "missing: username needs a password (password_env = \"VAR\"), or use an API user's key instead",
+            )),
+            (None, None, None, Some(_)) => Err(problem(
+                "username",
+                "missing: password_env is set but username is not",
+            )),
+            (None, None, None, None) => Ok(Auth::None),
+        }
     }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::config(
-            "url must be the site address only, without ?query or #fragment",
-        ));
+
+    /// The backend's configuration, validated; secrets read from the environment.
+    pub fn resolve(&self) -> ConfigResult<EspoConfig> {
+        let url = self.url.as_deref().ok_or_else(|| {
+            ConfigProblem::missing("url", "espocrm", "url = \"https://crm.example.com\"")
+        })?;
+        let mut config =
+            EspoConfig::new(url, self.auth()?).map_err(|e| ConfigProblem::new("url", e.message))?;
+        if let Some(from) = self.email_from.as_deref().map(str::trim) {
+            if !from.contains('@') || from.contains(char::is_whitespace) {
+                return Err(ConfigProblem::new("email_from", "is not an email address"));
+            }
+            config = config.with_email_from(from);
+        }
+        Ok(config)
     }
-    let site = trimmed
-        .strip_suffix("/api/v1")
-        .unwrap_or(trimmed)
-        .trim_end_matches('/');
-    Ok(site.to_owned())
+}
+
+impl VendorSection for EspoSection {
+    fn raw_call_pattern(&self, pattern: &str) -> std::result::Result<String, String> {
+        crate::raw::allow_pattern(pattern)
+    }
+
+    fn inline_secrets(&self) -> Vec<&'static str> {
+        present(&[
+            ("api_key", self.api_key.is_some()),
+            ("hmac_secret", self.hmac_secret.is_some()),
+            ("password", self.password.is_some()),
+        ])
+    }
+
+    fn identity_keys(&self) -> Vec<&'static str> {
+        present(&[
+            ("api_key", self.api_key.is_some()),
+            ("api_key_env", self.api_key_env.is_some()),
+            ("hmac_secret", self.hmac_secret.is_some()),
+            ("hmac_secret_env", self.hmac_secret_env.is_some()),
+            ("username", self.username.is_some()),
+            ("password", self.password.is_some()),
+            ("password_env", self.password_env.is_some()),
+        ])
+    }
+
+    fn build(
+        &self,
+        upstream: UpstreamConfig,
+        cache: &MetadataCache,
+    ) -> ConfigResult<Arc<dyn Backend>> {
+        Ok(Arc::new(EspoBackend::new(
+            self.resolve()?,
+            upstream,
+            cache.clone(),
+        )?))
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +256,8 @@ mod tests {
         assert!(site_url("ftp://crm.example.com").is_err());
         assert!(site_url("crm.example.com").is_err());
         assert!(site_url("https://crm.example.com/?x=1").is_err());
+        let e = site_url("https://admin:s3cret@crm.example.com").unwrap_err();
+        assert!(!e.message.contains("s3cret"), "{}", e.message);
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod map;
 pub mod metadata;
 pub mod names;
 pub mod raw;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod scopes;
 pub mod time;

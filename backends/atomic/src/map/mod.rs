@@ -26,7 +26,7 @@ pub fn record(
 ) -> Result<Record> {
     let id = match row.get("id") {
         Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => {
             return Err(Error::upstream_protocol(format!(
                 "a {} row came back without an id",

@@ -38,3 +38,38 @@ pub async fn start(options: SandboxOptions) -> (Sandbox, Arc<Bitrix24Backend>, G
     let gw = gateway(backend.clone());
     (sandbox, backend, gw)
 }
+
+/// A documented answer's `result` from `tests/fixtures/` (written from the docs).
+pub fn fixture_result(name: &str) -> serde_json::Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    crmgate_bitrix24::wire::Envelope::parse(&body)
+        .unwrap()
+        .result
+}
+
+/// The dictionaries of the documented fixtures (statuses, currencies, users, deal pipelines).
+pub fn documented_dictionaries() -> crmgate_bitrix24::map::dicts::Dictionaries {
+    use crmgate_bitrix24::map::dicts::{self, Dictionaries};
+    let mut d = Dictionaries {
+        statuses: dicts::parse_statuses(&fixture_result("crm_status_list.json")),
+        currencies: dicts::parse_currencies(&fixture_result("crm_currency_list.json")),
+        users: dicts::parse_users(&fixture_result("user_get.json"))
+            .into_iter()
+            .collect(),
+        ..Dictionaries::default()
+    };
+    d.categories.insert(
+        2,
+        dicts::parse_categories(&fixture_result("crm_category_list.json")),
+    );
+    d
+}
+
+/// The documented deal schema (`crm.item.fields` for entityTypeId 2).
+pub fn documented_deals() -> crmgate_bitrix24::map::fields::EntityMeta {
+    use crmgate_bitrix24::map::fields;
+    let metas = fields::parse_fields(&fixture_result("crm_item_fields_deal.json"));
+    fields::build(2, "deals", "crm.item:2", metas, &documented_dictionaries())
+}

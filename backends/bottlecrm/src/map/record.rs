@@ -215,12 +215,18 @@ pub fn to_record(entity: Entity, object: &Value, app_url: Option<&str>) -> Resul
             entity.spec().name
         ))
     })?;
-    let id = map.get("id").and_then(Value::as_str).ok_or_else(|| {
-        Error::upstream_protocol(format!(
-            "BottleCRM answered a {} record without an id",
-            entity.spec().name
-        ))
-    })?;
+    // ids go back out in the canonical form (lower-case, hyphenated), whatever was answered
+    let id = map
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(crate::ids::canonical)
+        .ok_or_else(|| {
+            Error::upstream_protocol(format!(
+                "BottleCRM answered a {} record without a valid id",
+                entity.spec().name
+            ))
+        })?;
+    let id = id.as_str();
     let fields = fields(entity, map);
     let mut record = Record::new(id, title(entity, &fields), Fields::new());
     record.version = Some(version(&fields));

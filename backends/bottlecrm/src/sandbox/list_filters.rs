@@ -178,15 +178,9 @@ fn filters(entity: Entity) -> &'static [(&'static str, Filter)] {
     }
 }
 
+/// Django's `DateField`: a real `YYYY-MM-DD`.
 fn is_date(s: &str) -> bool {
-    s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
+    crmgate_core::time::is_date(s)
 }
 
 /// Apply the view's filters; a malformed id or date is the bare 400 BottleCRM answers.

@@ -224,15 +224,9 @@ pub fn spec(entity: Entity) -> (&'static [&'static str], &'static [(&'static str
     }
 }
 
+/// Django's `DateField`: a real `YYYY-MM-DD`.
 fn is_date(s: &str) -> bool {
-    s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
+    crmgate_core::time::is_date(s)
 }
 
 pub fn decimal(v: &Value) -> Option<f64> {

@@ -167,7 +167,7 @@ pub struct Subject<'a> {
 }
 
 fn today_epoch() -> i64 {
-    time::epoch_of(&time::now()[..10]).unwrap_or(0)
+    time::epoch_of(&time::today()).unwrap_or(0)
 }
 
 /// Whether a record satisfies one where item (already checked).
@@ -214,7 +214,7 @@ pub fn matches(item: &Value, s: &Subject<'_>) -> bool {
     let actual = s.rec.get(attribute).cloned().unwrap_or(Value::Null);
     let actual_text = actual.as_str().unwrap_or_default().to_owned();
     let cmp = |v: &Value| compare(&actual, v);
-    let day = |offset: i64| time::format_epoch(today_epoch() + offset * 86_400)[..10].to_owned();
+    let day = |offset: i64| crmgate_core::time::format_date(today_epoch() / 86_400 + offset);
     let date_of = || actual.as_str().map(|a| a.get(..10).unwrap_or(a).to_owned());
     let days = num(&value).unwrap_or(0.0) as i64;
     let array = || actual.as_array().cloned().unwrap_or_default();
