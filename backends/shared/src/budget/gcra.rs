@@ -13,14 +13,19 @@
 //! **Fair division of one pool** ([`fair_step`]). A CRM with one limit per portal (Bitrix24) keeps
 //! one pool bucket, and each caller also has a *share* bucket at `rate / n` (burst `B / n`,
 //! at least 1), where `n` is the number of callers seen on the pool within the active window.
-//! 1. Within its share, a caller may use the pool up to its full burst (and reserve up to
-//!    `max_wait`). Shares add up to the pool's rate, so the callers within their share can
-//!    always be served by the pool: each gets at least `min(demand, rate / n)`.
+//! 1. Within its share, a caller may use the pool up to its full burst. Shares add up to the
+//!    pool's rate, so the callers within their share can always be served by the pool: each
+//!    gets at least `min(demand, rate / n)`.
 //! 2. Over its share, a caller may only *borrow* capacity nobody else is using: an immediate slot,
 //!    and only while the pool keeps a reserve of half its burst free (`ceil(B / 2)` intervals).
 //!    Borrowing never reserves future slots and does not advance the caller's share bucket, so a
 //!    flooding caller gets its share plus what is left over, and the reserve keeps room for the
 //!    others' next requests. With `B = 1` there is no room to borrow.
+//! 3. A fair step never reserves: it admits at once or says when to retry. Were a caller alone
+//!    on the pool allowed to reserve `max_wait` ahead, a newcomer would find the pool's horizon
+//!    beyond its own wait. Callers wait by retrying at the exact `retry_after`
+//!    ([`super::acquire`]); a caller over its share cannot take the slot that frees, so the
+//!    newcomer gets it.
 //!
 //! The Lua scripts in `scripts/` implement exactly these functions on Redis time; the local
 //! budget calls them on the process clock.
@@ -99,19 +104,18 @@ pub(crate) fn reserve(pool: Bucket) -> u64 {
     pool.interval.saturating_mul(pool.burst.div_ceil(2))
 }
 
-/// One step of a pool divided fairly among its active callers (see the module docs).
-pub(crate) fn fair_step(state: FairState, now: u64, pool: Bucket, max_wait: u64) -> FairResult {
+/// One step of a pool divided fairly among its active callers (see the module docs): admits at
+/// once or refuses, never reserves.
+pub(crate) fn fair_step(state: FairState, now: u64, pool: Bucket) -> FairResult {
     let own = share(pool, state.active);
     let new_pool = state.pool_tat.unwrap_or(now).max(now) + pool.interval;
     let pool_ready = new_pool.saturating_sub(pool.tolerance());
     let new_caller = state.caller_tat.unwrap_or(now).max(now) + own.interval;
     let caller_ready = new_caller.saturating_sub(own.tolerance());
     let ready = pool_ready.max(caller_ready);
-    if ready.saturating_sub(now) <= max_wait {
+    if ready <= now {
         return FairResult {
-            outcome: Outcome::Granted {
-                wait: ready.saturating_sub(now),
-            },
+            outcome: Outcome::Granted { wait: 0 },
             pool_tat: Some(new_pool),
             caller_tat: Some(new_caller),
         };
@@ -219,7 +223,6 @@ mod tests {
             },
             NOW,
             pool,
-            0,
         );
         assert_eq!(idle.outcome, Outcome::Granted { wait: 0 });
         assert_eq!(idle.caller_tat, None);
@@ -233,7 +236,6 @@ mod tests {
             },
             NOW,
             pool,
-            0,
         );
         assert_eq!(
             half.outcome,
@@ -250,7 +252,6 @@ mod tests {
             },
             NOW,
             pool,
-            0,
         );
         assert_eq!(other.outcome, Outcome::Granted { wait: 0 });
     }
@@ -267,12 +268,12 @@ mod tests {
             active: 1,
         };
         for _ in 0..3 {
-            let r = fair_step(state, NOW, pool, 0);
+            let r = fair_step(state, NOW, pool);
             assert_eq!(r.outcome, Outcome::Granted { wait: 0 });
             state.pool_tat = r.pool_tat;
             state.caller_tat = r.caller_tat;
         }
-        let r = fair_step(state, NOW, pool, 0);
+        let r = fair_step(state, NOW, pool);
         assert_eq!(r.outcome, Outcome::Denied { retry_after: SEC });
     }
 }

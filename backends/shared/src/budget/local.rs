@@ -110,13 +110,7 @@ impl LocalBudget {
     }
 
     /// [`RateBudget::take_fair`] without the async wrapper.
-    pub fn take_fair_now(
-        &self,
-        pool: &str,
-        caller: &str,
-        rate: Rate,
-        max_wait: Duration,
-    ) -> Decision {
+    pub fn take_fair_now(&self, pool: &str, caller: &str, rate: Rate) -> Decision {
         let now = self.now();
         let window = micros(rate.active_window());
         let mut state = self.lock();
@@ -155,7 +149,6 @@ impl LocalBudget {
             },
             now,
             rate.bucket(),
-            micros(max_wait),
         );
         if let Some(tat) = result.caller_tat {
             share.tat = Some(tat);
@@ -182,14 +175,8 @@ impl RateBudget for LocalBudget {
         self.take_now(key, rate, max_wait)
     }
 
-    async fn take_fair(
-        &self,
-        pool: &str,
-        caller: &str,
-        rate: Rate,
-        max_wait: Duration,
-    ) -> Decision {
-        self.take_fair_now(pool, caller, rate, max_wait)
+    async fn take_fair(&self, pool: &str, caller: &str, rate: Rate) -> Decision {
+        self.take_fair_now(pool, caller, rate)
     }
 }
 

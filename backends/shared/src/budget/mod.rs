@@ -135,9 +135,9 @@ pub trait RateBudget: Send + Sync {
     async fn take(&self, key: &str, rate: Rate, max_wait: Duration) -> Decision;
 
     /// One step of the pool `pool` at `rate`, divided fairly among the callers using it;
-    /// `caller` is the caller's scope (a non-secret hash). See [`gcra`] for the division.
-    async fn take_fair(&self, pool: &str, caller: &str, rate: Rate, max_wait: Duration)
-    -> Decision;
+    /// `caller` is the caller's scope (a non-secret hash). Admits at once or refuses with the
+    /// exact time to retry; never reserves (see [`gcra`] for the division and why).
+    async fn take_fair(&self, pool: &str, caller: &str, rate: Rate) -> Decision;
 }
 
 /// Which step [`acquire`] takes.
@@ -183,7 +183,7 @@ pub async fn acquire(
         let left = max_wait.saturating_sub(started.elapsed());
         let decision = match step {
             Step::Key(key) => budget.take(key, rate, left).await,
-            Step::Fair { pool, caller } => budget.take_fair(pool, caller, rate, left).await,
+            Step::Fair { pool, caller } => budget.take_fair(pool, caller, rate).await,
         };
         match decision {
             Decision::Granted { wait } => {

@@ -61,13 +61,7 @@ impl RateBudget for RedisBudget {
         }
     }
 
-    async fn take_fair(
-        &self,
-        pool: &str,
-        caller: &str,
-        rate: Rate,
-        max_wait: Duration,
-    ) -> Decision {
+    async fn take_fair(&self, pool: &str, caller: &str, rate: Rate) -> Decision {
         let pool_key = self.store.key("fair", pool, "");
         let caller_key =
             self.store
@@ -82,7 +76,6 @@ impl RateBudget for RedisBudget {
                     .key(&active_key)
                     .arg(rate.interval_us)
                     .arg(rate.burst)
-                    .arg(micros(max_wait))
                     .arg(caller)
                     .arg(micros(rate.active_window()))
                     .invoke_async::<(i64, i64, i64)>(&mut conn)
@@ -91,12 +84,9 @@ impl RateBudget for RedisBudget {
             .await;
         match answer {
             Some((granted, us, _active)) => decision(granted == 1, us),
-            None => self.fallback.take_fair_now(
-                pool,
-                caller,
-                rate.divided(self.store.replicas()),
-                max_wait,
-            ),
+            None => self
+                .fallback
+                .take_fair_now(pool, caller, rate.divided(self.store.replicas())),
         }
     }
 }

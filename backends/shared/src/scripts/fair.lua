@@ -5,19 +5,18 @@
 -- KEYS[3]  the pool's active callers: a sorted set, caller -> last seen (microseconds)
 -- ARGV[1]  the pool's emission interval, microseconds
 -- ARGV[2]  the pool's burst
--- ARGV[3]  longest wait a granted step may reserve, microseconds
--- ARGV[4]  the caller's scope
--- ARGV[5]  the active window, microseconds
--- Returns {granted (1|0), wait or retry_after in microseconds, active callers}.
+-- ARGV[3]  the caller's scope
+-- ARGV[4]  the active window, microseconds
+-- Admits at once or refuses; never reserves a future slot.
+-- Returns {granted (1|0), 0 or retry_after in microseconds, active callers}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local window = tonumber(ARGV[5])
+local window = tonumber(ARGV[4])
 local function int(x) return string.format('%.0f', x) end
 
-redis.call('ZADD', KEYS[3], int(now), ARGV[4])
+redis.call('ZADD', KEYS[3], int(now), ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. int(now - window))
 redis.call('PEXPIRE', KEYS[3], int(math.ceil(window / 1000) + 1))
 local active = redis.call('ZCARD', KEYS[3])
@@ -41,10 +40,10 @@ local function store(key, tat)
   redis.call('SET', key, int(tat), 'PX', int(math.ceil((tat - now) / 1000) + 1))
 end
 
-if ready - now <= max_wait then
+if ready <= now then
   store(KEYS[1], new_pool)
   store(KEYS[2], new_caller)
-  return {1, math.max(0, ready - now), active}
+  return {1, 0, active}
 end
 
 local retry_at = ready
