@@ -17,7 +17,18 @@ pub fn redis_url() -> Option<String> {
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     match ping(&url) {
         Ok(()) => Some(url),
-        Err(why) => unavailable(&format!("Redis at {url} is unreachable ({why})")),
+        Err(why) => unavailable(&format!(
+            "Redis at {} is unreachable ({why})",
+            without_password(&url)
+        )),
+    }
+}
+
+/// `url` with any `user:password@` replaced, for messages.
+fn without_password(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://***@{host}"),
+        _ => url.to_owned(),
     }
 }
 
