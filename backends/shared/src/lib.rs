@@ -13,7 +13,7 @@
 //! `[redis]`, [`SharedState::redis`] with it. The Redis implementations never block a call for
 //! longer than `op_timeout_ms` on a dead Redis: they fall back to local limits scaled to
 //! `1 / replicas`, log once per transition, report a [`Health`] for `/metrics`, and return to
-//! shared mode when Redis does (see [`store`](RedisStore)).
+//! shared mode when Redis does (see [`RedisStore`]).
 //!
 //! This crate depends on no other crmgate crate: the upstream layer, the HTTP layer and the
 //! backends call into it and map a [`RateLimited`] to their own `RATE_LIMITED` error.

@@ -135,8 +135,18 @@ pub trait RateBudget: Send + Sync {
     async fn take(&self, key: &str, rate: Rate, max_wait: Duration) -> Decision;
 
     /// One step of the pool `pool` at `rate`, divided fairly among the callers using it;
-    /// `caller` is the caller's scope (a non-secret hash). Admits at once or refuses with the
-    /// exact time to retry; never reserves (see [`gcra`] for the division and why).
+    /// `caller` is the caller's scope (a non-secret hash).
+    ///
+    /// Each caller seen on the pool within the active window (its refill time, 5 s to 60 s) has
+    /// a share of `rate / n` and `burst / n` (at least 1). Within its share a caller may use the
+    /// pool up to its full burst; shares add up to the pool, so each caller gets at least
+    /// `min(demand, rate / n)`. Over its share a caller may only borrow idle capacity: an
+    /// immediate slot, while half the pool's burst stays free. So a flooding caller gets its
+    /// share plus what nobody else uses, and cannot starve the others.
+    ///
+    /// Admits at once or refuses with the exact time to retry; never reserves a future slot
+    /// (a lone caller reserving ahead would push the pool past a newcomer's wait). Use
+    /// [`acquire`] to wait.
     async fn take_fair(&self, pool: &str, caller: &str, rate: Rate) -> Decision;
 }
 
