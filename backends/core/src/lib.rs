@@ -6,6 +6,7 @@
 //! - [`error`]: the one error type, with stable codes.
 //! - [`validate`]: write validation against a schema, before any upstream call.
 //! - [`confirm`]: HMAC confirm tokens for deletes and destructive actions.
+//! - [`journal`]: the change journal's data model and storage contract (stores: `crmgate-journal`).
 //! - [`raw`]: raw vendor methods (crm_call) as typed values parsed by each vendor's grammar.
 //! - [`gateway`]: the transport-agnostic operations behind every tool (resolution, projection,
 //!   truncation, limit caps, cursors, validation, confirmation).
@@ -21,6 +22,7 @@ pub mod cursor;
 pub mod error;
 pub mod filter;
 pub mod gateway;
+pub mod journal;
 pub mod meta;
 pub mod model;
 pub mod raw;
