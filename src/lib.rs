@@ -11,7 +11,7 @@
 //! - [`http`]: hosted mode — axum server, bearer identities, limits, `/healthz`, `/metrics`,
 //!   protected-resource metadata.
 //! - [`budget`], [`metrics`]: the per-caller rate budget and the counters of hosted mode.
-//! - [`cli`]: the `crmgate` command line.
+//! - [`cli`]: the `crmgate` command line; [`journal_cmd`]: its `journal export`.
 //! - [`client_config`]: ready-to-paste snippets for MCP clients.
 
 pub mod app;
@@ -21,6 +21,7 @@ pub mod cli;
 pub mod client_config;
 pub mod config;
 pub mod http;
+pub mod journal_cmd;
 pub mod mcp;
 pub mod metrics;
 pub mod tools;

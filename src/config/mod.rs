@@ -11,6 +11,7 @@
 //! `config error in /x/crmgate.toml: crm.acme.limit_cap: must be between 1 and 500`.
 
 pub mod http;
+mod journal;
 pub mod raw;
 pub mod resolved;
 pub mod secrets;
@@ -304,6 +305,7 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
                 source: path.map(Path::to_path_buf),
                 shared_identity: common.shared_identity,
                 http: Default::default(),
+                journal: Default::default(),
             }
         }
     };
@@ -311,6 +313,9 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
     crm.prompts_dir = prompts_dir;
     if let Some(raw_http) = raw.http {
         crm.http = http::resolve(&ctx, raw_http)?;
+    }
+    if let Some(raw_journal) = raw.journal {
+        crm.journal = journal::resolve(&ctx, path, raw_journal)?;
     }
     if let Some(tier) = overrides.tier {
         crm.settings.tier = tier;
@@ -334,6 +339,8 @@ fn parse_raw(ctx: &Ctx, text: &str) -> Result<RawConfig> {
         let path = e.path().to_string();
         let known = if path.starts_with("http.") {
             http::HTTP_KEYS
+        } else if path.starts_with("journal.") {
+            crmgate_journal::config::JOURNAL_KEYS
         } else {
             TOP_KEYS
         };

@@ -39,6 +39,8 @@ pub struct ResolvedCrm {
     pub shared_identity: bool,
     /// Hosted-mode settings (`[http]`).
     pub http: super::http::HttpSettings,
+    /// The change journal (`[journal]`).
+    pub journal: crmgate_journal::JournalSettings,
 }
 
 /// `Debug` shows vendor key names only: an inline secret is among the values.
@@ -59,6 +61,7 @@ impl std::fmt::Debug for ResolvedCrm {
             .field("source", &self.source)
             .field("shared_identity", &self.shared_identity)
             .field("http", &self.http)
+            .field("journal", &self.journal)
             .finish()
     }
 }
@@ -78,6 +81,7 @@ impl ResolvedCrm {
             source: None,
             shared_identity: false,
             http: Default::default(),
+            journal: Default::default(),
         }
     }
 

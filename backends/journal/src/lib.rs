@@ -11,7 +11,7 @@
 //!
 //! Both stores keep the same table (`crmgate_journal`, see [`sql`]), migrate their schema by
 //! version, and prune on their first append and then every few hundred appended entries
-//! ([`schedule`]) to the configured [`Bounds`](crmgate_core::journal::Bounds).
+//! ([`prune`]) to the configured [`Bounds`](crmgate_core::journal::Bounds).
 //!
 //! ```no_run
 //! # async fn demo() -> crmgate_core::Result<()> {
@@ -33,7 +33,7 @@
 pub mod config;
 pub mod export;
 pub mod postgres;
-pub mod schedule;
+pub mod prune;
 pub mod sql;
 pub mod sqlite;
 

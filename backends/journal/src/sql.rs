@@ -134,15 +134,19 @@ pub const CLEAR_UNDONE: &str = "update crmgate_journal set undone_by = null \
 /// Remove entries made before `$1` (ms).
 pub const PRUNE_AGE: &str = "delete from crmgate_journal where at_ms < $1";
 
-/// Keep the newest `$1` entries.
-pub const PRUNE_COUNT: &str = "delete from crmgate_journal where seq <= \
-     (select seq from crmgate_journal order by seq desc limit 1 offset $1)";
+/// The journal's size: `count(*)` and `sum(bytes)` (a covering index on `bytes` answers it).
+pub const TOTALS: &str =
+    "select count(*), coalesce(cast(sum(bytes) as bigint), 0) from crmgate_journal";
 
-/// Keep the newest entries whose bytes add up to at most `$1`.
-pub const PRUNE_BYTES: &str = "delete from crmgate_journal where seq <= \
-     (select seq from (select seq, cast(sum(bytes) over (order by seq desc) as bigint) as total \
-                       from crmgate_journal) as running \
-      where total > $1 order by seq desc limit 1)";
+/// The `seq` of the entry at offset `$1` from the oldest.
+pub const NTH_OLDEST: &str = "select seq from crmgate_journal order by seq asc limit 1 offset $1";
+
+/// `(seq, bytes)` of the oldest entries after `seq` `$1`, at most `$2`.
+pub const OLDEST_SIZES: &str = "select seq, bytes from crmgate_journal \
+     where seq > $1 order by seq asc limit $2";
+
+/// Remove every entry up to `seq` `$1`.
+pub const DELETE_UP_TO: &str = "delete from crmgate_journal where seq <= $1";
 
 /// An entry as stored.
 #[derive(Debug, Clone)]

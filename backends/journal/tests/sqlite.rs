@@ -224,7 +224,7 @@ async fn a_read_only_folder_refuses_the_write() {
 async fn an_entry_too_large_for_the_bound_is_refused_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite3");
-    // 1 MB bound: the hard cap is 2 MB + 8 MiB
+    // 1 MB bound: the hard cap is 4 MB + 16 MiB
     let store = SqliteStore::new(
         Some(path),
         Bounds {
@@ -236,7 +236,7 @@ async fn an_entry_too_large_for_the_bound_is_refused_whole() {
     let me = owner("acme", "configured");
     let small = update(&me, "deals", "1");
     let mut huge = update(&me, "deals", "2");
-    huge.before = Some(json!({"notes": "x".repeat(12 * 1024 * 1024)}));
+    huge.before = Some(json!({"notes": "x".repeat(24 * 1024 * 1024)}));
     let e = store.append(&[small.clone(), huge]).await.unwrap_err();
     assert_eq!(problem(&e), JournalProblem::Full.as_str());
     assert!(e.suggestion.contains("max_size_mb"), "{}", e.suggestion);

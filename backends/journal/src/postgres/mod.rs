@@ -7,8 +7,8 @@ mod schema;
 
 pub use schema::schema_version;
 
-use crate::schedule::Schedule;
-use crate::sql::{self, Param, Statement};
+use crate::prune::{SCAN_PAGE, Schedule, Totals};
+use crate::sql::{self, Param, Row, Statement};
 use crate::sqlite::{not_claimable, not_pending};
 use async_trait::async_trait;
 use crmgate_core::journal::{
@@ -28,6 +28,8 @@ use tokio_postgres::types::{Json, ToSql};
 
 /// Connections in the pool: writes are short, one per tool call.
 const POOL_SIZE: usize = 4;
+/// Session option of every journal connection (see [`PgStore::new`]).
+const ASYNC_COMMIT: &str = "-c synchronous_commit=off";
 /// Longest wait for a connection (and for connecting).
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
 
@@ -50,16 +52,26 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// A store in the database at `url`; nothing connects until first use.
+    /// A store in the database at `url`; nothing connects until first use. Its sessions run
+    /// with `synchronous_commit = off`: a commit does not wait for the disk, so a crash of the
+    /// database server may lose the last moments of entries (never corrupt them).
     pub fn new(url: &SecretString, bounds: Bounds) -> Result<Self> {
-        PgStore::with_prune_every(url, bounds, crate::schedule::PRUNE_EVERY)
+        PgStore::with_prune_every(url, bounds, crate::prune::PRUNE_EVERY)
     }
 
     /// [`PgStore::new`] pruning every `every` appended entries (tests).
     pub fn with_prune_every(url: &SecretString, bounds: Bounds, every: u64) -> Result<Self> {
-        let config: tokio_postgres::Config = url.expose_secret().parse().map_err(|_| {
+        let mut config: tokio_postgres::Config = url.expose_secret().parse().map_err(|_| {
             Error::config("[journal] url is not a valid PostgreSQL URL (not shown)")
         })?;
+        // a commit returns before its WAL reaches the disk: a database crash may lose the last
+        // fraction of a second of entries, never corrupt them (SQLite's synchronous = normal
+        // makes the same trade); it halves the cost of a journaled write
+        let options = match config.get_options() {
+            Some(given) => format!("{given} {ASYNC_COMMIT}"),
+            None => ASYNC_COMMIT.to_owned(),
+        };
+        config.options(options);
         let location = location(&config);
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
@@ -105,21 +117,21 @@ impl PgStore {
         let client = self.client().await?;
         select(&client, statement, &self.location).await
     }
+}
 
-    async fn insert(&self, entries: &[JournalEntry]) -> Result<()> {
-        let rows = entries
-            .iter()
-            .map(sql::encode)
-            .collect::<Result<Vec<_>>>()?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(|e| self.error(e))?;
-        let stmt = tx
-            .prepare_cached(sql::INSERT)
-            .await
-            .map_err(|e| self.error(e))?;
-        for (entry, row) in entries.iter().zip(&rows) {
-            let body = stored(entry);
-            tx.execute(
+/// Insert `entries` through `client` (a connection or a transaction).
+async fn insert_rows(
+    client: &impl GenericClient,
+    entries: &[JournalEntry],
+    rows: &[Row],
+    location: &str,
+) -> Result<()> {
+    let err = |e: tokio_postgres::Error| schema::pg_error(&e, location);
+    let stmt = client.prepare_cached(sql::INSERT).await.map_err(err)?;
+    for (entry, row) in entries.iter().zip(rows) {
+        let body = stored(entry);
+        client
+            .execute(
                 &stmt,
                 &[
                     &entry.entry_id,
@@ -135,10 +147,73 @@ impl PgStore {
                 ],
             )
             .await
-            .map_err(|e| self.error(e))?;
-        }
-        tx.commit().await.map_err(|e| self.error(e))
+            .map_err(err)?;
     }
+    Ok(())
+}
+
+/// Complete pending `entries` through `client`; the first that is not pending stops it.
+async fn complete_rows(
+    client: &impl GenericClient,
+    entries: &[JournalEntry],
+    rows: &[Row],
+    location: &str,
+) -> Result<()> {
+    let err = |e: tokio_postgres::Error| schema::pg_error(&e, location);
+    let stmt = client.prepare_cached(sql::COMPLETE).await.map_err(err)?;
+    for (entry, row) in entries.iter().zip(rows) {
+        let body = stored(entry);
+        let changed = client
+            .execute(
+                &stmt,
+                &[
+                    &row.outcome,
+                    &entry.id,
+                    &row.bytes,
+                    &Json(&body),
+                    &entry.entry_id,
+                    &entry.crm,
+                    &entry.scope,
+                ],
+            )
+            .await
+            .map_err(err)?;
+        if changed == 0 {
+            let state = state(client, &entry.owner(), &entry.entry_id, location).await?;
+            return Err(not_pending(state, &entry.entry_id));
+        }
+    }
+    Ok(())
+}
+
+/// Claim `ids` (sorted) for `undone_by` through `client`; the first that cannot be claimed
+/// stops it.
+async fn claim_rows(
+    client: &impl GenericClient,
+    owner: &Owner,
+    ids: &[String],
+    undone_by: &str,
+    location: &str,
+) -> Result<()> {
+    let err = |e: tokio_postgres::Error| schema::pg_error(&e, location);
+    let stmt = client.prepare_cached(sql::MARK_UNDONE).await.map_err(err)?;
+    // READ COMMITTED: a concurrent claim of the same row waits for the first to commit, then
+    // sees undone_by set and claims nothing
+    for id in ids {
+        let claimed = client
+            .execute(&stmt, &[&undone_by, &owner.crm, &owner.scope, id])
+            .await
+            .map_err(err)?;
+        if claimed == 0 {
+            let state = state(client, owner, id, location).await?;
+            return Err(not_claimable(state, id));
+        }
+    }
+    Ok(())
+}
+
+fn encode(entries: &[JournalEntry]) -> Result<Vec<Row>> {
+    entries.iter().map(sql::encode).collect()
 }
 
 /// The entry as `body` holds it (its `undone_by` is the column's).
@@ -167,10 +242,9 @@ async fn select(
 ) -> Result<Vec<(i64, JournalEntry)>> {
     let boxed = params(&statement.params);
     let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| &**b as _).collect();
-    let rows = client
-        .query(&statement.sql, &refs)
-        .await
-        .map_err(|e| schema::pg_error(&e, location))?;
+    let err = |e: tokio_postgres::Error| schema::pg_error(&e, location);
+    let prepared = client.prepare_cached(&statement.sql).await.map_err(err)?;
+    let rows = client.query(&prepared, &refs).await.map_err(err)?;
     rows.into_iter()
         .map(|row| {
             let seq: i64 = row.try_get(0).map_err(|e| schema::pg_error(&e, location))?;
@@ -206,7 +280,17 @@ impl JournalStore for PgStore {
         if entries.is_empty() {
             return Ok(());
         }
-        self.insert(entries).await?;
+        let rows = encode(entries)?;
+        let mut client = self.client().await?;
+        if entries.len() == 1 {
+            // one statement is atomic by itself: no BEGIN and COMMIT round trips
+            insert_rows(&client, entries, &rows, &self.location).await?;
+        } else {
+            let tx = client.transaction().await.map_err(|e| self.error(e))?;
+            insert_rows(&tx, entries, &rows, &self.location).await?;
+            tx.commit().await.map_err(|e| self.error(e))?;
+        }
+        drop(client);
         if self.schedule.due(entries.len())
             && let Err(e) = self.prune(&self.bounds, Timestamp::now()).await
         {
@@ -219,34 +303,14 @@ impl JournalStore for PgStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let rows = entries
-            .iter()
-            .map(sql::encode)
-            .collect::<Result<Vec<_>>>()?;
+        let rows = encode(entries)?;
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(|e| self.error(e))?;
-        for (entry, row) in entries.iter().zip(&rows) {
-            let body = stored(entry);
-            let changed = tx
-                .execute(
-                    sql::COMPLETE,
-                    &[
-                        &row.outcome,
-                        &entry.id,
-                        &row.bytes,
-                        &Json(&body),
-                        &entry.entry_id,
-                        &entry.crm,
-                        &entry.scope,
-                    ],
-                )
-                .await
-                .map_err(|e| self.error(e))?;
-            if changed == 0 {
-                let state = state(&tx, &entry.owner(), &entry.entry_id, &self.location).await?;
-                return Err(not_pending(state, &entry.entry_id));
-            }
+        if entries.len() == 1 {
+            // one statement is atomic by itself: no BEGIN and COMMIT round trips
+            return complete_rows(&client, entries, &rows, &self.location).await;
         }
+        let tx = client.transaction().await.map_err(|e| self.error(e))?;
+        complete_rows(&tx, entries, &rows, &self.location).await?;
         tx.commit().await.map_err(|e| self.error(e))
     }
 
@@ -289,23 +353,13 @@ impl JournalStore for PgStore {
         entry_ids: &[String],
         undone_by: &str,
     ) -> Result<()> {
+        let ids = sql::claim_order(entry_ids);
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(|e| self.error(e))?;
-        // READ COMMITTED: a concurrent claim of the same row waits for the first to commit,
-        // then sees undone_by set and claims nothing
-        for id in sql::claim_order(entry_ids) {
-            let claimed = tx
-                .execute(
-                    sql::MARK_UNDONE,
-                    &[&undone_by, &owner.crm, &owner.scope, &id],
-                )
-                .await
-                .map_err(|e| self.error(e))?;
-            if claimed == 0 {
-                let state = state(&tx, owner, &id, &self.location).await?;
-                return Err(not_claimable(state, &id));
-            }
+        if ids.len() == 1 {
+            return claim_rows(&client, owner, &ids, undone_by, &self.location).await;
         }
+        let tx = client.transaction().await.map_err(|e| self.error(e))?;
+        claim_rows(&tx, owner, &ids, undone_by, &self.location).await?;
         tx.commit().await.map_err(|e| self.error(e))
     }
 
@@ -351,17 +405,43 @@ impl JournalStore for PgStore {
                 .await
                 .map_err(|e| self.error(e))?;
         }
-        if let Some(max) = bounds.max_entries {
-            let max = i64::try_from(max).unwrap_or(i64::MAX);
-            removed += tx
-                .execute(sql::PRUNE_COUNT, &[&max])
+        let row = tx
+            .query_one(sql::TOTALS, &[])
+            .await
+            .map_err(|e| self.error(e))?;
+        let totals = Totals {
+            count: row.get(0),
+            bytes: row.get(1),
+        };
+        let mut cut = None;
+        if let Some(offset) = totals.count_cut(bounds) {
+            cut = tx
+                .query_opt(sql::NTH_OLDEST, &[&offset])
                 .await
-                .map_err(|e| self.error(e))?;
+                .map_err(|e| self.error(e))?
+                .map(|row| row.get::<_, i64>(0));
         }
-        if let Some(max) = bounds.max_bytes {
-            let max = i64::try_from(max).unwrap_or(i64::MAX);
+        if let Some(mut scan) = totals.size_scan(bounds) {
+            let by_size = loop {
+                let page: Vec<(i64, i64)> = tx
+                    .query(sql::OLDEST_SIZES, &[&scan.after(), &SCAN_PAGE])
+                    .await
+                    .map_err(|e| self.error(e))?
+                    .iter()
+                    .map(|row| (row.get(0), row.get(1)))
+                    .collect();
+                if let Some(seq) = scan.feed(&page) {
+                    break Some(seq);
+                }
+                if page.is_empty() {
+                    break None;
+                }
+            };
+            cut = cut.max(by_size);
+        }
+        if let Some(seq) = cut {
             removed += tx
-                .execute(sql::PRUNE_BYTES, &[&max])
+                .execute(sql::DELETE_UP_TO, &[&seq])
                 .await
                 .map_err(|e| self.error(e))?;
         }

@@ -24,8 +24,10 @@ const MIGRATIONS: &[&str] = &[
      );
      create index crmgate_journal_owner on crmgate_journal (crm, scope, seq);
      create index crmgate_journal_record on crmgate_journal (crm, scope, entity, record_id, seq);
-     create index crmgate_journal_batch on crmgate_journal (batch_id) where batch_id is not null;
-     create index crmgate_journal_at on crmgate_journal (at_ms);",
+     create index crmgate_journal_batch on crmgate_journal (crm, scope, batch_id, seq)
+         where batch_id is not null;
+     create index crmgate_journal_at on crmgate_journal (at_ms);
+     create index crmgate_journal_size on crmgate_journal (bytes);",
 ];
 
 /// Serialises migrations of replicas starting together (`pg_advisory_xact_lock`).

@@ -6,7 +6,7 @@ mod open;
 
 pub use open::{BUSY_WAIT, schema_version};
 
-use crate::schedule::Schedule;
+use crate::prune::{SCAN_PAGE, Schedule, Totals};
 use crate::sql::{self, Param, Row, Statement};
 use async_trait::async_trait;
 use crmgate_core::journal::{
@@ -201,16 +201,48 @@ fn prune(
             .execute(&sqlite_sql(sql::PRUNE_AGE), [now.minus(age).unix_ms()])
             .map_err(err)?;
     }
-    if let Some(max) = bounds.max_entries {
-        let max = i64::try_from(max).unwrap_or(i64::MAX);
-        removed += tx
-            .execute(&sqlite_sql(sql::PRUNE_COUNT), [max])
+    let totals = tx
+        .query_row(&sqlite_sql(sql::TOTALS), [], |row| {
+            Ok(Totals {
+                count: row.get(0)?,
+                bytes: row.get(1)?,
+            })
+        })
+        .map_err(err)?;
+    let mut cut = None;
+    if let Some(offset) = totals.count_cut(bounds) {
+        cut = tx
+            .query_row(&sqlite_sql(sql::NTH_OLDEST), [offset], |row| {
+                row.get::<_, i64>(0)
+            })
+            .optional()
             .map_err(err)?;
     }
-    if let Some(max) = bounds.max_bytes {
-        let max = i64::try_from(max).unwrap_or(i64::MAX);
+    if let Some(mut scan) = totals.size_scan(bounds) {
+        let mut stmt = tx
+            .prepare_cached(&sqlite_sql(sql::OLDEST_SIZES))
+            .map_err(err)?;
+        let by_size = loop {
+            let page = stmt
+                .query_map([scan.after(), SCAN_PAGE], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(err)?
+                .collect::<rusqlite::Result<Vec<(i64, i64)>>>()
+                .map_err(err)?;
+            if let Some(seq) = scan.feed(&page) {
+                break Some(seq);
+            }
+            if page.is_empty() {
+                break None;
+            }
+        };
+        drop(stmt);
+        cut = cut.max(by_size);
+    }
+    if let Some(seq) = cut {
         removed += tx
-            .execute(&sqlite_sql(sql::PRUNE_BYTES), [max])
+            .execute(&sqlite_sql(sql::DELETE_UP_TO), [seq])
             .map_err(err)?;
     }
     tx.commit().map_err(err)?;

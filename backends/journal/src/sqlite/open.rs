@@ -31,8 +31,10 @@ const MIGRATIONS: &[&str] = &[
      );
      create index crmgate_journal_owner on crmgate_journal (crm, scope, seq);
      create index crmgate_journal_record on crmgate_journal (crm, scope, entity, record_id, seq);
-     create index crmgate_journal_batch on crmgate_journal (batch_id) where batch_id is not null;
-     create index crmgate_journal_at on crmgate_journal (at_ms);",
+     create index crmgate_journal_batch on crmgate_journal (crm, scope, batch_id, seq)
+         where batch_id is not null;
+     create index crmgate_journal_at on crmgate_journal (at_ms);
+     create index crmgate_journal_size on crmgate_journal (bytes);",
 ];
 
 /// The schema version this build writes.
@@ -80,12 +82,13 @@ pub fn open(path: &Path, bounds: &Bounds) -> Result<Connection> {
     migrate(conn, path)
 }
 
-/// A hard cap at twice `max_size_mb` plus 8 MiB: pruning keeps the entries within the bound,
-/// so only a runaway (or a single entry too large for the bound) hits it — then SQLite answers
+/// A hard cap at four times `max_size_mb` plus 16 MiB: pruning keeps the entries' bytes within
+/// the bound (the file is up to about twice that: pages are not always full, and indexes), so
+/// only a runaway — or a single entry too large for the bound — hits it; then SQLite answers
 /// "full" and the write is refused rather than the disk filled.
 fn cap_size(conn: &Connection, max_bytes: u64) -> rusqlite::Result<()> {
     let page: i64 = conn.query_row("pragma page_size", [], |row| row.get(0))?;
-    let cap = max_bytes.saturating_mul(2).saturating_add(8 << 20) / page.max(512) as u64;
+    let cap = max_bytes.saturating_mul(4).saturating_add(16 << 20) / page.max(512) as u64;
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     conn.query_row(&format!("pragma max_page_count = {cap}"), [], |_| Ok(()))
 }
