@@ -2,8 +2,8 @@
 //! on stdout, oldest first. Every caller's entries (optionally one CRM's, one scope's, since a
 //! time); a summary goes to stderr.
 
+use crmgate_core::Result;
 use crmgate_core::journal::{ExportQuery, Timestamp};
-use crmgate_core::{Error, Result};
 use crmgate_journal::export::{ExportError, export_json_lines};
 use crmgate_journal::{JournalSettings, Storage};
 use std::io::Write;
@@ -25,12 +25,18 @@ pub fn parse_since(text: &str) -> Result<Timestamp> {
 }
 
 /// Write the entries `what` selects to `out`; returns how many. A SQLite journal that does not
-/// exist yet is reported (on stderr) and left uncreated.
+/// exist yet is reported (on stderr) and left uncreated. A journal switched off
+/// (`enabled = false`) is still exported: what it kept stays readable.
 pub async fn export(
     settings: &JournalSettings,
     what: Export,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
+    if !settings.enabled {
+        eprintln!(
+            "journal: journaling is off ([journal] enabled = false); exporting what was kept"
+        );
+    }
     if let Storage::Sqlite { path: Some(path) } = &settings.storage
         && !path.exists()
     {
@@ -40,14 +46,14 @@ pub async fn export(
         );
         return Ok(0);
     }
-    let store = crmgate_journal::open(settings)
+    // the store the settings name, whether or not writes are journaled now
+    let reading = JournalSettings {
+        enabled: true,
+        ..settings.clone()
+    };
+    let store = crmgate_journal::open(&reading)
         .map_err(ExportError::Journal)?
-        .ok_or_else(|| {
-            ExportError::Journal(Error::not_allowed(
-                "the journal is off ([journal] enabled = false)",
-                "turn it on in the config to journal writes; entries written while it was on stay where they were",
-            ))
-        })?;
+        .expect("an enabled journal has a store");
     let query = ExportQuery {
         since: what.since,
         crm: what.crm,
