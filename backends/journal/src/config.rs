@@ -422,7 +422,7 @@ mod tests {
             e.message
         );
 
-        let e = parse(&format!(r#"{{"url_env": "JOURNAL_URL", "path": "/x"}}"#))
+        let e = parse(r#"{"url_env": "JOURNAL_URL", "path": "/x"}"#)
             .unwrap()
             .resolve_with(None, env)
             .unwrap_err();

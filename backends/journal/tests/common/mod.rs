@@ -269,7 +269,8 @@ pub async fn cursor_paging_with_filters(store: &dyn JournalStore) {
     }
     let newest_first: Vec<&JournalEntry> = mine.iter().rev().collect();
 
-    let cases: Vec<(HistoryQuery, Box<dyn Fn(&JournalEntry) -> bool>)> = vec![
+    type Matches<'a> = Box<dyn Fn(&JournalEntry) -> bool + 'a>;
+    let cases: Vec<(HistoryQuery, Matches<'_>)> = vec![
         (HistoryQuery::default(), Box::new(|_| true)),
         (
             HistoryQuery {
