@@ -2,6 +2,7 @@
 //! mode so several crmgate processes on one machine can share it. Every call runs on tokio's
 //! blocking pool, never on the async runtime's threads.
 
+mod checkpoint;
 mod open;
 
 pub use open::{BUSY_WAIT, schema_version};
@@ -28,8 +29,27 @@ pub struct SqliteStore {
 struct Inner {
     path: Option<PathBuf>,
     bounds: Bounds,
-    conn: Mutex<Option<Connection>>,
+    conn: Mutex<Option<Opened>>,
     schedule: Schedule,
+}
+
+/// The store's connection, and the thread that checkpoints its WAL.
+struct Opened {
+    conn: Connection,
+    checkpointer: Option<checkpoint::Checkpointer>,
+}
+
+impl Opened {
+    fn open(path: &Path, bounds: &Bounds) -> Result<Self> {
+        let conn = open::open(path, bounds)?;
+        let checkpointer = checkpoint::Checkpointer::start(path);
+        if checkpointer.is_some() {
+            // the thread checkpoints; a commit never does
+            conn.query_row("pragma wal_autocheckpoint = 0", [], |_| Ok(()))
+                .map_err(|e| sqlite_error(&e, path))?;
+        }
+        Ok(Opened { conn, checkpointer })
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -85,11 +105,15 @@ impl SqliteStore {
                 return Err(journal_error(JournalProblem::Unavailable));
             };
             let mut slot = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
-            let conn = match &mut *slot {
-                Some(conn) => conn,
-                empty => empty.insert(open::open(&path, &inner.bounds)?),
+            let opened = match &mut *slot {
+                Some(opened) => opened,
+                empty => empty.insert(Opened::open(&path, &inner.bounds)?),
             };
-            work(&inner, &path, conn)
+            let result = work(&inner, &path, &mut opened.conn);
+            if let Some(checkpointer) = &opened.checkpointer {
+                checkpointer.committed();
+            }
+            result
         })
         .await
         .map_err(|_| journal_error(JournalProblem::Unavailable))?
@@ -305,20 +329,18 @@ impl JournalStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(err)?;
+            let mut stmt = tx.prepare_cached(&sqlite_sql(sql::COMPLETE)).map_err(err)?;
             for (entry, row) in entries.iter().zip(&rows) {
-                let changed = tx
-                    .execute(
-                        &sqlite_sql(sql::COMPLETE),
-                        rusqlite::params![
-                            row.outcome,
-                            entry.id,
-                            row.bytes,
-                            row.body,
-                            entry.entry_id,
-                            entry.crm,
-                            entry.scope
-                        ],
-                    )
+                let changed = stmt
+                    .execute(rusqlite::params![
+                        row.outcome,
+                        entry.id,
+                        row.bytes,
+                        row.body,
+                        entry.entry_id,
+                        entry.crm,
+                        entry.scope
+                    ])
                     .map_err(err)?;
                 if changed == 0 {
                     return Err(not_pending(
@@ -327,6 +349,7 @@ impl JournalStore for SqliteStore {
                     ));
                 }
             }
+            drop(stmt);
             tx.commit().map_err(err)
         })
         .await
