@@ -7,10 +7,11 @@
 //! `undone_by` is the column's). `seq` is the store's position: it only grows, orders history
 //! and export, and is what cursors carry.
 
-use crmgate_core::Result;
 use crmgate_core::journal::{
-    ExportQuery, HistoryQuery, JournalEntry, JournalProblem, Owner, journal_error,
+    ExportQuery, HistoryQuery, JournalEntry, JournalProblem, Owner, already_undone,
+    entry_not_found, journal_error,
 };
+use crmgate_core::{Error, ErrorCode, Result};
 
 /// The table, in both stores.
 pub const TABLE: &str = "crmgate_journal";
@@ -203,6 +204,28 @@ pub fn claim_order(entry_ids: &[String]) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Why a pending entry could not be completed.
+pub fn not_pending(state: Option<(String, Option<String>)>, entry_id: &str) -> Error {
+    match state {
+        None => entry_not_found(entry_id),
+        Some((outcome, _)) => Error::new(
+            ErrorCode::Conflict,
+            format!("journal entry {entry_id:?} is already completed ({outcome})"),
+            "complete each pending entry once",
+        ),
+    }
+}
+
+/// Why an entry could not be claimed for an undo.
+pub fn not_claimable(state: Option<(String, Option<String>)>, entry_id: &str) -> Error {
+    match state {
+        None => entry_not_found(entry_id),
+        Some((_, Some(by))) => already_undone(entry_id, &by),
+        // claimed and released between the update and this read
+        Some((_, None)) => journal_error(JournalProblem::Busy),
+    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@
 //!    through [`OnFailure::handle`]: by default the write is refused and nothing is sent.
 //! 2. After the CRM answered, it completes the entry — [`JournalEntry::applied`] with the
 //!    record's `after` fields, [`JournalEntry::unknown`] for `OUTCOME_UNKNOWN`,
-//!    [`JournalEntry::failed`] — and stores it with [`JournalStore::complete`]. An entry left
-//!    `pending` (the process stopped mid-write) reads as outcome unknown.
+//!    [`JournalEntry::failed`] — and stores it with [`JournalStore::complete`]. If that fails
+//!    the write's result still stands (the CRM applied it); the failure is logged. An entry
+//!    left `pending` (the process stopped mid-write, or `complete` failed) reads as outcome
+//!    unknown.
 //! 3. A bulk operation gives every entry one [`new_batch_id`] and appends them in one call.
 //!
 //! `before` and `after` are the backend's record fields *before* the gateway projects or cuts

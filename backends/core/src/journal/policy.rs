@@ -17,8 +17,9 @@ pub enum OnFailure {
 }
 
 impl OnFailure {
-    /// Apply the policy to an `append` (or `complete`) failure: `Refuse` returns the error for
-    /// the write to fail with; `Allow` logs a warning and lets the write go on.
+    /// Apply the policy to the failure to append a write's entry (before the write is sent):
+    /// `Refuse` returns the error for the write to fail with; `Allow` logs a warning and lets
+    /// the write go on.
     pub fn handle(self, error: Error) -> Result<()> {
         match self {
             OnFailure::Refuse => Err(error),

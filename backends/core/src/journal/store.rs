@@ -128,8 +128,10 @@ pub struct PruneReport {
 /// called from several tasks, and several processes may share one store (SQLite file or
 /// PostgreSQL database).
 ///
-/// Errors that mean the journal cannot be used are built with [`super::journal_error`]; the
-/// gateway passes an `append` or `complete` failure through [`super::OnFailure`].
+/// Errors that mean the journal cannot be used are built with [`super::journal_error`]. The
+/// gateway passes an `append` failure through [`super::OnFailure`] (refuse: the write is not
+/// sent). A `complete` failure comes after the CRM applied the write: the write's result
+/// stands, the failure is logged, and the entry stays `pending` (read as outcome unknown).
 #[async_trait]
 pub trait JournalStore: Send + Sync + 'static {
     /// Where the entries are, for logs and the operator (`sqlite /path/journal.sqlite3`,

@@ -8,8 +8,7 @@ mod schema;
 pub use schema::schema_version;
 
 use crate::prune::{SCAN_PAGE, Schedule, Totals};
-use crate::sql::{self, Param, Row, Statement};
-use crate::sqlite::{not_claimable, not_pending};
+use crate::sql::{self, Param, Row, Statement, not_claimable, not_pending};
 use async_trait::async_trait;
 use crmgate_core::journal::{
     Bounds, ExportPage, ExportQuery, HistoryPage, HistoryQuery, JournalEntry, JournalProblem,

@@ -8,14 +8,13 @@ mod open;
 pub use open::{BUSY_WAIT, schema_version};
 
 use crate::prune::{SCAN_PAGE, Schedule, Totals};
-use crate::sql::{self, Param, Row, Statement};
+use crate::sql::{self, Param, Row, Statement, not_claimable, not_pending};
 use async_trait::async_trait;
+use crmgate_core::Result;
 use crmgate_core::journal::{
     Bounds, ExportPage, ExportQuery, HistoryPage, HistoryQuery, JournalEntry, JournalProblem,
-    JournalStore, MAX_PAGE, Owner, PruneReport, Timestamp, already_undone, entry_not_found,
-    journal_error,
+    JournalStore, MAX_PAGE, Owner, PruneReport, Timestamp, entry_not_found, journal_error,
 };
-use crmgate_core::{Error, ErrorCode, Result};
 use open::{is_full, sqlite_error};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter};
 use std::path::{Path, PathBuf};
@@ -466,27 +465,5 @@ impl JournalStore for SqliteStore {
         let bounds = *bounds;
         self.run(move |_, path, conn| prune(conn, path, &bounds, now))
             .await
-    }
-}
-
-/// Why a pending entry could not be completed.
-pub(crate) fn not_pending(state: Option<(String, Option<String>)>, entry_id: &str) -> Error {
-    match state {
-        None => entry_not_found(entry_id),
-        Some((outcome, _)) => Error::new(
-            ErrorCode::Conflict,
-            format!("journal entry {entry_id:?} is already completed ({outcome})"),
-            "complete each pending entry once",
-        ),
-    }
-}
-
-/// Why an entry could not be claimed for an undo.
-pub(crate) fn not_claimable(state: Option<(String, Option<String>)>, entry_id: &str) -> Error {
-    match state {
-        None => entry_not_found(entry_id),
-        Some((_, Some(by))) => already_undone(entry_id, &by),
-        // claimed and released between the update and this read
-        Some((_, None)) => journal_error(JournalProblem::Busy),
     }
 }
