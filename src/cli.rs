@@ -111,6 +111,12 @@ pub enum Command {
         #[arg(long, default_value = "crmgate")]
         name: String,
     },
+    /// The change journal (operators)
+    Journal {
+        /// What to do with it
+        #[command(subcommand)]
+        action: JournalAction,
+    },
     /// Run a vendor sandbox (a fake of the vendor's API) on a local port
     Sandbox {
         /// espocrm, bitrix24, bottlecrm or atomic
@@ -118,6 +124,22 @@ pub enum Command {
         /// Port to listen on
         #[arg(long, value_name = "N")]
         port: Option<u16>,
+    },
+}
+
+/// `crmgate journal …`
+#[derive(Debug, Subcommand)]
+pub enum JournalAction {
+    /// Print journal entries as JSON lines, oldest first: every caller's, of every CRM unless
+    /// --crm NAME is given
+    Export {
+        /// Only entries since: an RFC 3339 time (2026-01-31T09:00:00Z), a date (2026-01-31)
+        /// or an age (90m, 24h, 7d, 2w)
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Only this caller scope (the entries' "scope": configured, caller:…)
+        #[arg(long, value_name = "SCOPE")]
+        scope: Option<String>,
     },
 }
 
@@ -292,6 +314,33 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::ClientConfig { client, name } => {
             client_config_cmd(&global, &client, &name)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Journal {
+            action: JournalAction::Export { since, scope },
+        } => {
+            let since = since
+                .as_deref()
+                .map(crate::journal_cmd::parse_since)
+                .transpose()
+                .map_err(Failure::usage)?;
+            let crm = load(&global)?;
+            let what = crate::journal_cmd::Export {
+                since,
+                crm: global.crm.clone(),
+                scope,
+            };
+            let rt = runtime()?;
+            let mut out = std::io::stdout().lock();
+            rt.block_on(crate::journal_cmd::export(&crm.journal, what, &mut out))
+                .map_err(|e| match e {
+                    crmgate_journal::export::ExportError::Journal(e) => Failure::error(e),
+                    crmgate_journal::export::ExportError::Write(e) => Failure {
+                        line: format!("cannot write to stdout: {e}"),
+                        hint: None,
+                        exit: 1,
+                    },
+                })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sandbox { vendor, port } => {

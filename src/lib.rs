@@ -12,7 +12,7 @@
 //!   protected-resource metadata.
 //! - [`budget`], [`metrics`]: the per-caller rate budget and the counters of hosted mode.
 //! - [`isolate`]: a panic in one call fails that call only (`INTERNAL`), never the process.
-//! - [`cli`]: the `crmgate` command line.
+//! - [`cli`]: the `crmgate` command line; [`journal_cmd`]: its `journal export`.
 //! - [`client_config`]: ready-to-paste snippets for MCP clients.
 
 pub mod app;
@@ -23,6 +23,7 @@ pub mod client_config;
 pub mod config;
 pub mod http;
 pub mod isolate;
+pub mod journal_cmd;
 pub mod mcp;
 pub mod metrics;
 pub mod tools;

@@ -636,6 +636,7 @@ fn the_example_config_loads_and_documents_every_key() {
             "crm" => text.contains("[crm."),
             "rate_limit" => text.contains(".rate_limit]"),
             "http" => text.contains("[http]"),
+            "journal" => text.contains("[journal]"),
             key => text.contains(&format!("{key} =")),
         };
         assert!(documented, "{key} undocumented");

@@ -33,6 +33,8 @@ pub(crate) fn parse_raw(ctx: &Ctx, text: &str) -> Result<RawConfig> {
         let path = e.path().to_string();
         let known = if path.starts_with("http.") {
             super::http::HTTP_KEYS
+        } else if path.starts_with("journal.") {
+            crmgate_journal::config::JOURNAL_KEYS
         } else {
             TOP_KEYS
         };

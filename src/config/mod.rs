@@ -12,6 +12,7 @@
 //! `config error in /x/crmgate.toml: crm.acme.limit_cap: must be between 1 and 500`.
 
 pub mod http;
+mod journal;
 pub mod kind;
 mod messages;
 pub mod raw;
@@ -308,6 +309,7 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
                 source: path.map(Path::to_path_buf),
                 shared_identity: common.shared_identity,
                 http: Default::default(),
+                journal: Default::default(),
             }
         }
     };
@@ -315,6 +317,9 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
     crm.prompts_dir = prompts_dir;
     if let Some(raw_http) = raw.http {
         crm.http = http::resolve(&ctx, raw_http)?;
+    }
+    if let Some(raw_journal) = raw.journal {
+        crm.journal = journal::resolve(&ctx, path, raw_journal)?;
     }
     if let Some(tier) = overrides.tier {
         crm.settings.tier = tier;

@@ -33,6 +33,8 @@ pub struct RawConfig {
     pub confirm_secret: Option<InlineSecret>,
     /// Hosted mode settings.
     pub http: Option<super::http::RawHttp>,
+    /// The change journal (`crmgate-journal` owns the section's keys).
+    pub journal: Option<crmgate_journal::JournalConfig>,
     /// The CRMs, by name; each section is split by [`split_crm`].
     #[serde(default)]
     pub crm: BTreeMap<String, toml::Table>,
@@ -45,6 +47,7 @@ pub const TOP_KEYS: &[&str] = &[
     "confirm_secret_env",
     "confirm_secret",
     "http",
+    "journal",
     "crm",
 ];
 

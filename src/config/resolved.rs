@@ -43,6 +43,8 @@ pub struct ResolvedCrm {
     pub shared_identity: bool,
     /// Hosted-mode settings (`[http]`).
     pub http: super::http::HttpSettings,
+    /// The change journal (`[journal]`).
+    pub journal: crmgate_journal::JournalSettings,
 }
 
 impl ResolvedCrm {
@@ -60,6 +62,7 @@ impl ResolvedCrm {
             source: None,
             shared_identity: false,
             http: Default::default(),
+            journal: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`config`]: what a vendor crate needs to own its config section (typed keys, secrets
 //!   read from the environment and never echoed).
 //! - [`confirm`]: HMAC confirm tokens for deletes and destructive actions.
+//! - [`journal`]: the change journal's data model and storage contract (stores: `crmgate-journal`).
 //! - [`raw`]: raw vendor methods (crm_call) as typed values parsed by each vendor's grammar.
 //! - [`gateway`]: the transport-agnostic operations behind every tool (resolution, projection,
 //!   truncation, limit caps, cursors, validation, confirmation).
@@ -33,6 +34,7 @@ pub mod deadline;
 pub mod error;
 pub mod filter;
 pub mod gateway;
+pub mod journal;
 pub mod meta;
 pub mod model;
 pub mod raw;
