@@ -175,6 +175,19 @@ pub trait Backend: Send + Sync + 'static {
         Err(unsupported(entity, "delete"))
     }
 
+    /// Whether [`Backend::restore`] can bring back a deleted record of this entity, known
+    /// without I/O (undo of a delete says up front whether the old record comes back or a new
+    /// one is created from the journaled state).
+    fn restores(&self, _entity: &EntityInfo) -> bool {
+        false
+    }
+
+    /// Bring back a record this CRM soft-deleted, under its old id (undo of a delete: EspoCRM's
+    /// `restoreDeleted`). Only called where [`Backend::restores`] says so.
+    async fn restore(&self, _cx: &CallContext, entity: &EntityInfo, _id: &str) -> Result<Record> {
+        Err(unsupported(entity, "restoring deleted records"))
+    }
+
     /// Add one association.
     async fn link(
         &self,
