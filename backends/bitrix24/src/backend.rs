@@ -6,8 +6,9 @@ use crate::config::Bitrix24Config;
 use crate::describe::{Catalog, Describer};
 use crate::map::fields::EntityMeta;
 use crate::map::kind;
+use crate::map::lookup::StageNeed;
 use crate::map::record::{to_record, to_wire};
-use crate::paging::{self, Scope};
+use crate::paging::{self, Scope, item_of};
 use crate::{links, timeline};
 use async_trait::async_trait;
 use crmgate_core::cache::MetadataCache;
@@ -48,6 +49,25 @@ impl Bitrix24Backend {
         entity: &EntityInfo,
     ) -> Result<(Arc<Catalog>, Arc<EntityMeta>)> {
         self.describer.meta(&self.client, cx, entity).await
+    }
+
+    /// The pipeline a record is in now (one `crm.item.list` of two fields).
+    async fn category_of(&self, cx: &CallContext, meta: &EntityMeta, id: i64) -> Result<i64> {
+        let params = json!({
+            "entityTypeId": meta.entity_type_id,
+            "filter": {"=id": id},
+            "select": ["id", "categoryId"],
+            "start": -1,
+        });
+        let env = self
+            .client
+            .call(cx, "crm.item.list", params, Access::Read)
+            .await?;
+        crate::wire::items(env.result)
+            .first()
+            .and_then(|item| item.get("categoryId"))
+            .and_then(crate::wire::int)
+            .ok_or_else(|| Error::not_found(&meta.schema.entity, &id.to_string()))
     }
 
     fn etid(entity: &EntityInfo) -> Result<i64> {
@@ -204,6 +224,7 @@ impl Backend for Bitrix24Backend {
         _options: CreateOptions,
     ) -> Result<Created> {
         let (catalog, meta) = self.meta(cx, entity).await?;
+        meta.stage_rules().check_create(data)?;
         let params = json!({
             "entityTypeId": meta.entity_type_id,
             "fields": to_wire(data, &meta),
@@ -213,7 +234,7 @@ impl Backend for Bitrix24Backend {
             .client
             .call(cx, "crm.item.add", params, Access::Write)
             .await?;
-        item_record(&env.result, &meta, &catalog, self.portal()).map(Created::Record)
+        item_record(env.result, &meta, &catalog, self.portal()).map(Created::Record)
     }
 
     async fn update(
@@ -224,9 +245,16 @@ impl Backend for Bitrix24Backend {
         data: &Fields,
     ) -> Result<Record> {
         let (catalog, meta) = self.meta(cx, entity).await?;
+        let id = links::parse_id(id)?;
+        let rules = meta.stage_rules();
+        let current = match rules.update_needs(data) {
+            StageNeed::Nothing => None,
+            StageNeed::CurrentCategory => Some(self.category_of(cx, &meta, id).await?),
+        };
+        rules.check_update(data, current)?;
         let params = json!({
             "entityTypeId": meta.entity_type_id,
-            "id": links::parse_id(id)?,
+            "id": id,
             "fields": to_wire(data, &meta),
             "useOriginalUfNames": "Y",
         });
@@ -234,7 +262,7 @@ impl Backend for Bitrix24Backend {
             .client
             .call(cx, "crm.item.update", params, Access::Write)
             .await?;
-        item_record(&env.result, &meta, &catalog, self.portal())
+        item_record(env.result, &meta, &catalog, self.portal())
     }
 
     async fn delete(&self, cx: &CallContext, entity: &EntityInfo, id: &str) -> Result<()> {
@@ -335,7 +363,7 @@ impl Backend for Bitrix24Backend {
             .client
             .call(cx, "crm.item.update", body, Access::Write)
             .await?;
-        let record = item_record(&env.result, &meta, &catalog, self.portal())?;
+        let record = item_record(env.result, &meta, &catalog, self.portal())?;
         Ok(json!({
             "id": record.id,
             "stageId": stage,
@@ -370,13 +398,12 @@ impl Backend for Bitrix24Backend {
 
 /// The record in a `{"item": …}` result.
 fn item_record(
-    result: &Value,
+    result: Value,
     meta: &EntityMeta,
     catalog: &Catalog,
     portal: &str,
 ) -> Result<Record> {
-    let item = result
-        .get("item")
-        .ok_or_else(|| Error::upstream_protocol("Bitrix24 returned no item"))?;
+    let item =
+        item_of(result).ok_or_else(|| Error::upstream_protocol("Bitrix24 returned no item"))?;
     Ok(to_record(item, meta, &catalog.dicts, portal))
 }

@@ -13,9 +13,11 @@
 //! the portal reported, so an agent gets `RATE_LIMITED` with the real wait and no request is
 //! wasted. A write answered 5xx for any other reason may have been applied: `OUTCOME_UNKNOWN`.
 
+pub use crate::batch::{BatchOutcome, Command, MAX_BATCH, Reference};
+
+use crate::batch;
 use crate::config::{Bitrix24Config, Credential, Refresh};
 use crate::error::VendorError;
-use crate::php;
 use crate::wire::{self, Envelope};
 use bytes::Bytes;
 use crmgate_core::upstream::{
@@ -24,13 +26,10 @@ use crmgate_core::upstream::{
 use crmgate_core::{CallContext, Error, ErrorCode, Identity, Result};
 use reqwest::header::{ACCEPT, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Most commands in one `batch`.
-pub const MAX_BATCH: usize = 50;
 
 /// Whether a call only reads (may be retried) or writes (never repeated once sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,84 +38,6 @@ pub enum Access {
     Read,
     /// Writes: sent at most once unless the connection never opened.
     Write,
-}
-
-/// One command of a batch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Command {
-    /// Its key in `cmd` (used by `$result[name]` references).
-    pub name: String,
-    /// The REST method.
-    pub method: String,
-    /// Its parameters (encoded PHP-style into the command string).
-    pub params: Value,
-}
-
-impl Command {
-    /// A command.
-    pub fn new(name: impl Into<String>, method: &str, params: Value) -> Self {
-        Command {
-            name: name.into(),
-            method: method.to_owned(),
-            params,
-        }
-    }
-}
-
-/// What a batch returned, per command name.
-#[derive(Debug, Clone, Default)]
-pub struct BatchOutcome {
-    /// `result` per command.
-    pub results: Map<String, Value>,
-    /// `result_error` per command.
-    pub errors: HashMap<String, VendorError>,
-    /// `result_total` per command.
-    pub totals: HashMap<String, i64>,
-    /// `result_next` per command.
-    pub nexts: HashMap<String, i64>,
-}
-
-impl BatchOutcome {
-    /// Read the inner `{result, result_error, result_total, result_next}`, tolerating `[]`.
-    pub fn parse(result: &Value) -> BatchOutcome {
-        let numbers = |key: &str| -> HashMap<String, i64> {
-            keyed(result.get(key))
-                .into_iter()
-                .filter_map(|(k, v)| wire::int(&v).map(|n| (k, n)))
-                .collect()
-        };
-        BatchOutcome {
-            results: keyed(result.get("result")),
-            errors: keyed(result.get("result_error"))
-                .into_iter()
-                .filter_map(|(k, v)| VendorError::parse(None, &v).map(|e| (k, e)))
-                .collect(),
-            totals: numbers("result_total"),
-            nexts: numbers("result_next"),
-        }
-    }
-
-    /// The result of one command, or its error mapped for `method`.
-    pub fn take(&mut self, name: &str, method: &str) -> Result<Value> {
-        if let Some(error) = self.errors.get(name) {
-            return Err(error.to_error(method));
-        }
-        self.results.remove(name).ok_or_else(|| {
-            Error::upstream_protocol(format!("Bitrix24's batch answer has no result for {name}"))
-        })
-    }
-}
-
-/// A map from an object, or from a list (PHP turns keys 0..n into a list).
-fn keyed(value: Option<&Value>) -> Map<String, Value> {
-    match value {
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i.to_string(), v.clone()))
-            .collect(),
-        other => wire::map(other),
-    }
 }
 
 /// The Bitrix24 REST client of one backend instance.
@@ -165,16 +86,38 @@ impl Client {
         params: Value,
         access: Access,
     ) -> Result<Envelope> {
+        self.exchange(cx, method, &params, access)
+            .await?
+            .map_err(|e| e.to_error(method))
+    }
+
+    /// Call one method; its envelope, or the portal's own error (for callers that judge
+    /// some codes themselves). `Err` is what is not Bitrix24's answer to this method: the
+    /// transport, a locally blocked method, the credential, a body of another shape.
+    pub async fn exchange(
+        &self,
+        cx: &CallContext,
+        method: &str,
+        params: &Value,
+        access: Access,
+    ) -> Result<std::result::Result<Envelope, VendorError>> {
         self.check_operating(method)?;
         let mut refreshed = false;
         loop {
-            let (status, body) = self.send(cx, method, &params, access).await?;
-            if let Some(envelope) = Envelope::parse(&body).filter(|_| status < 300) {
-                if let Some(reset) = envelope.operating_reset_at {
-                    self.note_operating(method, reset, false);
+            let (status, body) = self.send(cx, method, params, access).await?;
+            let body = if status < 300 {
+                match Envelope::from_body(body) {
+                    Ok(envelope) => {
+                        if let Some(reset) = envelope.operating_reset_at {
+                            self.note_operating(method, reset, false);
+                        }
+                        return Ok(Ok(envelope));
+                    }
+                    Err(body) => body,
                 }
-                return Ok(envelope);
-            }
+            } else {
+                body
+            };
             let Some(error) = VendorError::parse(Some(status), &body) else {
                 return Err(Error::upstream_protocol(format!(
                     "Bitrix24 answered {method} with HTTP {status} and neither result nor error"
@@ -188,17 +131,35 @@ impl Client {
             if error.code == "OPERATION_TIME_LIMIT" {
                 return Err(self.operating_limited(method));
             }
-            return Err(error.to_error(method));
+            if error.is_credential_failure() {
+                return Err(error.to_error(method));
+            }
+            return Ok(Err(error));
         }
     }
 
-    /// Run up to 50 commands in one request (`halt=0`: every command runs, errors are
-    /// collected per command).
+    /// Run up to 50 commands (`halt=0`: every command runs, errors are collected per
+    /// command), in one `batch` request — unless a command's literal parameters would be read
+    /// by the portal as a `$result[…]` back-reference ([`batch::encode`]): then each command
+    /// is its own call, in order, with crmgate resolving the deliberate references, and
+    /// `stop` (given each result) ends the run early.
     pub async fn batch(
         &self,
         cx: &CallContext,
         commands: &[Command],
         access: Access,
+    ) -> Result<BatchOutcome> {
+        self.batch_until(cx, commands, access, |_| false).await
+    }
+
+    /// [`Client::batch`], ending a one-by-one run at the first result for which `stop` holds
+    /// (a short page); a batch request runs every command anyway.
+    pub async fn batch_until(
+        &self,
+        cx: &CallContext,
+        commands: &[Command],
+        access: Access,
+        stop: fn(&Value) -> bool,
     ) -> Result<BatchOutcome> {
         if commands.is_empty() {
             return Ok(BatchOutcome::default());
@@ -209,22 +170,15 @@ impl Client {
                 "a batch takes at most 50 commands",
             ));
         }
-        let cmd: Map<String, Value> = commands
-            .iter()
-            .map(|c| {
-                let query = php::build_query(&c.params);
-                let line = if query.is_empty() {
-                    c.method.clone()
-                } else {
-                    format!("{}?{query}", c.method)
-                };
-                (c.name.clone(), Value::String(line))
-            })
-            .collect();
-        let envelope = self
-            .call(cx, "batch", json!({"halt": 0, "cmd": cmd}), access)
-            .await?;
-        let outcome = BatchOutcome::parse(&envelope.result);
+        let outcome = match batch::encode(commands) {
+            Some(cmd) => {
+                let envelope = self
+                    .call(cx, "batch", json!({"halt": 0, "cmd": cmd}), access)
+                    .await?;
+                BatchOutcome::parse(envelope.result)
+            }
+            None => self.one_by_one(cx, commands, access, stop).await?,
+        };
         for (name, error) in &outcome.errors {
             if error.code == "OPERATION_TIME_LIMIT"
                 && let Some(c) = commands.iter().find(|c| &c.name == name)
@@ -233,6 +187,43 @@ impl Client {
             }
         }
         Ok(outcome)
+    }
+
+    /// Commands as calls of their own, in order: literal parameters travel as JSON, which the
+    /// portal never scans for references; a command whose reference does not resolve is not
+    /// sent (it has no result).
+    async fn one_by_one(
+        &self,
+        cx: &CallContext,
+        commands: &[Command],
+        access: Access,
+        stop: fn(&Value) -> bool,
+    ) -> Result<BatchOutcome> {
+        let mut out = BatchOutcome::default();
+        for c in commands {
+            let Some(params) = c.with_references_resolved(&out.results) else {
+                continue;
+            };
+            match self.exchange(cx, &c.method, &params, access).await? {
+                Ok(envelope) => {
+                    if let Some(total) = envelope.total {
+                        out.totals.insert(c.name.clone(), total);
+                    }
+                    if let Some(next) = envelope.next {
+                        out.nexts.insert(c.name.clone(), next);
+                    }
+                    let done = stop(&envelope.result);
+                    out.results.insert(c.name.clone(), envelope.result);
+                    if done {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    out.errors.insert(c.name.clone(), error);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// One HTTP exchange: the status and the parsed JSON body.
@@ -505,37 +496,4 @@ pub fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batch_answers_tolerate_php_empty_arrays() {
-        let mut outcome = BatchOutcome::parse(&json!({
-            "result": {"a": {"items": []}, "b": [1]},
-            "result_error": [],
-            "result_total": {"a": "120"},
-            "result_next": [],
-            "result_time": []
-        }));
-        assert_eq!(outcome.totals["a"], 120);
-        assert!(outcome.errors.is_empty() && outcome.nexts.is_empty());
-        assert_eq!(
-            outcome.take("a", "crm.item.list").unwrap(),
-            json!({"items": []})
-        );
-        assert!(outcome.take("zz", "crm.item.list").is_err());
-        let mut failed = BatchOutcome::parse(&json!({
-            "result": [],
-            "result_error": {"x": {"error": "NOT_FOUND", "error_description": "Item not found"}}
-        }));
-        assert_eq!(
-            failed.take("x", "crm.item.get").unwrap_err().code,
-            ErrorCode::NotFound
-        );
-        let listed = BatchOutcome::parse(&json!({"result": [{"id": 1}, {"id": 2}]}));
-        assert_eq!(listed.results.len(), 2);
-    }
 }

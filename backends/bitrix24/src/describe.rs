@@ -211,7 +211,10 @@ async fn load_catalog(client: &Client, cx: &CallContext) -> Result<Catalog> {
 fn optional(out: &mut BatchOutcome, name: &str, method: &str) -> Result<Value> {
     match out.take(name, method) {
         Ok(v) => Ok(v),
-        Err(e) if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::NotFound) => {
+        Err(e)
+            if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::NotFound)
+                || crate::error::method_missing(&e) =>
+        {
             tracing::debug!(method, code = %e.code, "dictionary unavailable to this caller");
             Ok(Value::Null)
         }

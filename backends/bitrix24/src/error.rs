@@ -8,6 +8,20 @@
 use crmgate_core::{Error, ErrorCode};
 use serde_json::Value;
 
+/// The portal's code for a method it does not have.
+pub const METHOD_NOT_FOUND: &str = "ERROR_METHOD_NOT_FOUND";
+
+/// Whether a mapped error is the portal's "no such method" ([`VendorError::is_method_missing`]),
+/// not a missing record.
+pub fn method_missing(error: &Error) -> bool {
+    error
+        .details
+        .as_ref()
+        .and_then(|d| d.get("bitrix_error"))
+        .and_then(Value::as_str)
+        == Some(METHOD_NOT_FOUND)
+}
+
 /// A Bitrix24 error as it came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendorError {
@@ -47,6 +61,28 @@ impl VendorError {
             "NOT_FOUND" | "OWNER_NOT_FOUND" | "ERROR_NOT_FOUND"
         ) || ((self.code.is_empty() || self.code == "ERROR_CORE")
             && self.description.to_lowercase().contains("not found"))
+    }
+
+    /// Whether the credential itself was refused (nothing of the call ran): the same for every
+    /// method, so a run of calls stops at it.
+    pub fn is_credential_failure(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "expired_token"
+                | "invalid_token"
+                | "NO_AUTH_FOUND"
+                | "INVALID_CREDENTIALS"
+                | "authorization_error"
+                | "invalid_grant"
+                | "invalid_client"
+                | "INVALID_REQUEST"
+        )
+    }
+
+    /// Whether the portal has no such method (`ERROR_METHOD_NOT_FOUND`, HTTP 404): no module
+    /// installed on it provides the name.
+    pub fn is_method_missing(&self) -> bool {
+        self.code == METHOD_NOT_FOUND
     }
 
     /// The crmgate error for this vendor error, raised by `method`.
@@ -112,12 +148,14 @@ impl VendorError {
                  administrator for CRM access rights on this entity (Settings → CRM → Access \
                  permissions), or use a webhook created by a user who has them",
             ),
-            "ERROR_METHOD_NOT_FOUND" => Error::new(
-                ErrorCode::NotFound,
-                message,
-                "check the method name (see apidocs.bitrix24.com); the module providing it may \
-                 not be installed on this portal",
-            ),
+            METHOD_NOT_FOUND => Error::new(
+                ErrorCode::NotAllowed,
+                format!("Bitrix24 has no REST method {method} ({METHOD_NOT_FOUND}: {said})"),
+                "no module installed on this portal provides that method: check its name \
+                 (apidocs.bitrix24.com; the portal's `methods` method lists what this credential \
+                 can call), or the portal is older than the method — it is not a missing record",
+            )
+            .with_details(serde_json::json!({"bitrix_error": METHOD_NOT_FOUND, "method": method})),
             "QUERY_LIMIT_EXCEEDED" => Error::new(
                 ErrorCode::RateLimited,
                 message,
@@ -273,7 +311,7 @@ mod tests {
             (
                 404,
                 json!({"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}),
-                ErrorCode::NotFound,
+                ErrorCode::NotAllowed,
             ),
             (
                 400,
@@ -321,6 +359,26 @@ mod tests {
             assert_eq!(e.code, code, "{body}");
             assert!(!e.suggestion.is_empty());
         }
+    }
+
+    #[test]
+    fn a_missing_method_is_not_a_missing_record() {
+        let body =
+            json!({"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"});
+        let vendor = VendorError::parse(Some(404), &body).unwrap();
+        assert!(vendor.is_method_missing() && !vendor.is_not_found());
+        let e = vendor.to_error("crm.item.get");
+        assert_ne!(e.code, ErrorCode::NotFound);
+        assert!(
+            e.message.contains("no REST method crm.item.get"),
+            "{}",
+            e.message
+        );
+        assert!(method_missing(&e));
+        assert!(!method_missing(&classify(
+            400,
+            json!({"error": "NOT_FOUND"})
+        )));
     }
 
     #[test]

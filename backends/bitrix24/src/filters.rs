@@ -3,10 +3,20 @@
 //! and free text, and stage semantics (`stageSemanticId` P/S/F, "open deals") resolved to the
 //! stage ids of every pipeline from the cached dictionaries. Sort → `order`, kept in order.
 //!
+//! How the portal reads them (the core's `CSQLWhere`, which runs array filters):
+//! - `contains` → `%field`: the portal escapes the value for LIKE (`ForLIKE`), so `%`, `_`
+//!   and `!` in it are literal — sent as typed.
+//! - `starts_with` → `=%field: "value%"`: here the value *is* the LIKE pattern, unescaped
+//!   (no `ESCAPE` clause; the docs offer no escape), so a value holding `%`, `_` or `\` cannot
+//!   be matched literally and is refused (`UNSUPPORTED_FILTER`, suggesting `contains`).
+//! - `is_null` / `is_not_null` on a reference (company, contact, lead, deal, user) →
+//!   `=field: 0` / `!=field: 0`: a record without a company stores `0`, and on number columns
+//!   the portal reads `= 0` as `IS NULL OR = 0` and `!= 0` as `IS NOT NULL AND <> 0`.
+//!
 //! Pure functions, no I/O.
 
 use crate::map::dicts::{Dictionaries, Semantics};
-use crate::map::fields::{EntityMeta, LABELS};
+use crate::map::fields::{EntityMeta, LABELS, is_reference};
 use crate::map::record::write_value;
 use crmgate_core::filter::{Condition, Filter, FilterOp, SortKey};
 use crmgate_core::{Error, ErrorCode, Result};
@@ -131,8 +141,24 @@ fn condition_pairs(
             "search by name or title with query, or use crm_call crm.duplicate.findbycomm to find records by phone or e-mail",
         ));
     }
+    if c.op == FilterOp::StartsWith
+        && let Some(text) = c.value.as_str()
+        && text.contains(['%', '_', '\\'])
+    {
+        return Err(Error::new(
+            ErrorCode::UnsupportedFilter,
+            format!(
+                "starts_with {text:?} on {entity}.{}: Bitrix24 reads %, _ and \\ in a starts_with \
+                 value as wildcards, and offers no escape for them",
+                c.field
+            ),
+            "use contains (Bitrix24 matches its value literally, % and _ included), or eq for \
+             the whole value",
+        ));
+    }
     let f = &c.field;
     let v = |value: &Value| write_value(m, value);
+    let none = is_reference(&m.btype) && !m.multiple;
     Ok(match c.op {
         FilterOp::Eq => vec![(format!("={f}"), v(&c.value))],
         FilterOp::Ne => vec![(format!("!={f}"), v(&c.value))],
@@ -147,6 +173,9 @@ fn condition_pairs(
             format!("=%{f}"),
             Value::String(format!("{}%", c.value.as_str().unwrap_or_default())),
         )],
+        // no company / contact / responsible is stored as 0
+        FilterOp::IsNull if none => vec![(format!("={f}"), json!(0))],
+        FilterOp::IsNotNull if none => vec![(format!("!={f}"), json!(0))],
         FilterOp::IsNull => vec![(format!("={f}"), Value::Null)],
         FilterOp::IsNotNull => vec![(format!("!={f}"), Value::Null)],
         FilterOp::Between => {

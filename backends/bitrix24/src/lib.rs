@@ -4,6 +4,8 @@
 //! - [`config`]: portal and credential (inbound webhook URL, or OAuth token with refresh).
 //! - [`client`]: auth and requests through the shared upstream layer; `batch`; the local
 //!   `OPERATION_TIME_LIMIT` block.
+//! - [`batch`]: batch commands as values — literal data apart from deliberate `$result[…]`
+//!   references, so that no value an agent sends is ever substituted by the portal.
 //! - [`error`]: Bitrix24 errors → crmgate errors (pure).
 //! - [`wire`], [`php`]: Bitrix's loose JSON (numbers as strings, `[]` for empty maps) and
 //!   PHP bracket encoding for batch commands (pure).
@@ -19,6 +21,7 @@
 //!   log.
 
 pub mod backend;
+pub mod batch;
 pub mod client;
 pub mod config;
 pub mod describe;

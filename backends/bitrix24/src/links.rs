@@ -82,8 +82,7 @@ pub async fn related(
             let mut out = client.batch(cx, &commands, Access::Read).await?;
             out.take("o", "crm.item.get")?;
             let records = match out.take("t", "crm.item.get") {
-                Ok(result) => result
-                    .get("item")
+                Ok(result) => crate::paging::item_of(result)
                     .map(|item| {
                         vec![to_record(
                             item,

@@ -4,15 +4,18 @@
 //!   first page asks for the count (`start=0`), later ones skip it (`start=-1`). Pages after
 //!   the first in one request chain through `$result[cN][items][49][id]` references.
 //! - Other sorts page by offset (`start` = multiples of 50, rows skipped inside a page).
-//! - A limit above 50 is one `batch` of up to 50 list commands (2,500 rows per request); one
-//!   row more than asked is read when it costs nothing, so `has_more` is exact.
+//! - A limit above 50 is one `batch` of up to 50 list commands (2,500 rows per request); a limit
+//!   of 50 or less is one list call. `has_more` is the portal's own answer: the last page counts
+//!   (`start=0`) and carries `next` when rows follow — no row beyond the limit is read.
+//! - A filter value the portal would read as a `$result[…]` reference is never put in a batch:
+//!   the pages are then calls of their own (see [`crate::batch`]).
 //! - Get by ids: `crm.item.get` for one id, `crm.item.list` with `@id` for several (a batch of
 //!   such lists for more than 50).
 //!
 //! The backend's cursor tokens: `ka:<id>` / `kd:<id>` (key, ascending / descending) and
 //! `o:<offset>`.
 
-use crate::client::{Access, Client, Command, MAX_BATCH};
+use crate::client::{Access, Client, Command, MAX_BATCH, Reference};
 use crate::filters;
 use crate::map::dicts::Dictionaries;
 use crate::map::fields::{EntityMeta, LABELS};
@@ -143,8 +146,27 @@ fn name(i: usize) -> String {
     format!("c{i:02}")
 }
 
+/// 50-row pages that hold `rows` rows (one batch at most).
 fn pages_for(rows: usize) -> usize {
     rows.div_ceil(PAGE).clamp(1, MAX_BATCH)
+}
+
+/// `start` of a page: `0` counts (the answer carries `total`, and `next` when more rows
+/// follow), `-1` skips the count.
+fn start(counted: bool) -> Value {
+    json!(if counted { 0 } else { -1 })
+}
+
+/// Put `key: value` in its own numbered AND group; the path to it.
+fn own_group(filter: &mut Map<String, Value>, key: &str, value: Value) -> String {
+    let slot = (0..)
+        .map(|i: usize| i.to_string())
+        .find(|k| !filter.contains_key(k))
+        .unwrap_or_default();
+    let mut group = Map::new();
+    group.insert(key.to_owned(), value);
+    filter.insert(slot.clone(), Value::Object(group));
+    slot
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -159,40 +181,46 @@ async fn keyset(
     limit: usize,
 ) -> Result<Page> {
     let key = if descending { "<id" } else { ">id" };
-    let pages = pages_for(limit + 1);
+    let pages = pages_for(limit);
     let commands: Vec<Command> = (0..pages)
         .map(|i| {
             let mut filter = filter.clone();
-            let bound = match (i, after) {
-                (0, Some(after)) => Some(json!(after)),
+            let reference = match (i, after) {
+                (0, Some(after)) => {
+                    own_group(&mut filter, key, json!(after));
+                    None
+                }
                 (0, None) => None,
-                _ => Some(json!(format!(
-                    "$result[{}][items][{}][id]",
-                    name(i - 1),
-                    PAGE - 1
-                ))),
+                _ => Some((
+                    own_group(&mut filter, key, Value::Null),
+                    Reference::new(name(i - 1), &["items", &(PAGE - 1).to_string(), "id"]),
+                )),
             };
-            if let Some(bound) = bound {
-                filters::push(&mut filter, key.into(), bound);
-            }
             let mut params = base.clone();
             params["filter"] = Value::Object(filter);
             params["order"] =
                 filters::order_value(&[("id".into(), if descending { "DESC" } else { "ASC" })]);
-            params["start"] = json!(if i == 0 && after.is_none() { 0 } else { -1 });
-            Command::new(name(i), "crm.item.list", params)
+            // the first page of a search counts (its total); the last one too (its `next` says
+            // whether more rows follow); pages in between chain by key without a count
+            params["start"] = start((i == 0 && after.is_none()) || i + 1 == pages);
+            let command = Command::new(name(i), "crm.item.list", params);
+            match reference {
+                Some((slot, r)) => command.refer(&["filter", &slot, key], r),
+                None => command,
+            }
         })
         .collect();
-    let (rows, total, exhausted) = run_pages(client, cx, &commands).await?;
-    let more = rows.len() > limit || !exhausted;
-    let rows: Vec<Value> = rows.into_iter().take(limit).collect();
+    let run = run_pages(client, cx, &commands).await?;
+    let more = run.rows.len() > limit || run.more;
+    let mut rows = run.rows;
+    rows.truncate(limit);
     let next = more
         .then(|| rows.last().and_then(|r| r.get("id")).and_then(wire::int))
         .flatten()
         .map(|after| Cursor::Key { after, descending }.token());
     Ok(Page {
-        records: records(&rows, scope),
-        total,
+        records: records(rows, scope),
+        total: run.total.filter(|_| after.is_none()),
         next_cursor: next,
     })
 }
@@ -210,7 +238,7 @@ async fn offset_page(
 ) -> Result<Page> {
     let first = (offset / PAGE as u64) * PAGE as u64;
     let skip = (offset - first) as usize;
-    let pages = pages_for(skip + limit + 1);
+    let pages = pages_for(skip + limit);
     let commands: Vec<Command> = (0..pages)
         .map(|i| {
             let mut params = base.clone();
@@ -220,62 +248,87 @@ async fn offset_page(
             Command::new(name(i), "crm.item.list", params)
         })
         .collect();
-    let (rows, total, exhausted) = run_pages(client, cx, &commands).await?;
-    let rows: Vec<Value> = rows.into_iter().skip(skip).collect();
-    let more = rows.len() > limit || !exhausted;
-    let rows: Vec<Value> = rows.into_iter().take(limit).collect();
+    let run = run_pages(client, cx, &commands).await?;
+    let mut rows = run.rows;
+    rows.drain(..skip.min(rows.len()));
+    let more = rows.len() > limit || run.more;
+    rows.truncate(limit);
     let next =
         (more && !rows.is_empty()).then(|| Cursor::Offset(offset + rows.len() as u64).token());
     Ok(Page {
-        records: records(&rows, scope),
-        total,
+        records: records(rows, scope),
+        total: run.total,
         next_cursor: next,
     })
 }
 
+/// The rows of a run of list pages.
+struct Run {
+    /// Every row, in page order, up to the first short page.
+    rows: Vec<Value>,
+    /// The first page's `total`, when it counted.
+    total: Option<u64>,
+    /// Whether the portal has rows after the last page read: the last page was full and its
+    /// answer carried `next` (a page that did not count is taken as full = more).
+    more: bool,
+}
+
+fn short(result: &Value) -> bool {
+    result.get("items").map_or(0, |items| match items {
+        Value::Array(a) => a.len(),
+        Value::Object(m) => m.len(),
+        _ => 0,
+    }) < PAGE
+}
+
 /// Run list commands (one call, or one batch) and gather their rows in order, stopping at the
-/// first short page. Returns the rows, the first command's total (when it counted), and
-/// whether the end was seen.
-async fn run_pages(
-    client: &Client,
-    cx: &CallContext,
-    commands: &[Command],
-) -> Result<(Vec<Value>, Option<u64>, bool)> {
-    let counted = commands
-        .first()
-        .is_some_and(|c| c.params.get("start").and_then(wire::int) != Some(-1));
-    if let [only] = commands {
+/// first short page. `has_more` comes from the portal's own `next` on the last page (never
+/// from reading a row more than asked).
+async fn run_pages(client: &Client, cx: &CallContext, commands: &[Command]) -> Result<Run> {
+    let counted = |c: &Command| c.params.get("start").and_then(wire::int) != Some(-1);
+    if let [only] = commands
+        && only.references.is_empty()
+    {
         let env = client
             .call(cx, &only.method, only.params.clone(), Access::Read)
             .await?;
-        let rows = wire::list(env.result.get("items"));
-        let exhausted = rows.len() < PAGE;
-        let total = counted
-            .then_some(env.total)
-            .flatten()
-            .map(|t| t.max(0) as u64);
-        return Ok((rows, total, exhausted));
+        let rows = wire::items(env.result);
+        let full = rows.len() >= PAGE;
+        return Ok(Run {
+            total: env.total.filter(|_| counted(only)).map(|t| t.max(0) as u64),
+            more: full && (env.next.is_some() || !counted(only)),
+            rows,
+        });
     }
-    let mut out = client.batch(cx, commands, Access::Read).await?;
-    let total = counted
-        .then(|| out.totals.get(&name(0)).copied())
-        .flatten()
+    let mut out = client
+        .batch_until(cx, commands, Access::Read, short)
+        .await?;
+    let first = &commands[0];
+    let total = out
+        .totals
+        .get(&first.name)
+        .copied()
+        .filter(|_| counted(first))
         .map(|t| t.max(0) as u64);
-    let mut rows = Vec::new();
-    for c in commands {
-        let result = out.take(&c.name, &c.method)?;
-        let items = wire::list(result.get("items"));
-        let short = items.len() < PAGE;
+    let mut rows = Vec::with_capacity(commands.len() * PAGE);
+    for (i, c) in commands.iter().enumerate() {
+        let items = wire::items(out.take(&c.name, &c.method)?);
+        let full = items.len() >= PAGE;
         rows.extend(items);
-        if short {
-            return Ok((rows, total, true));
+        if !full || i + 1 == commands.len() {
+            let more = full && (out.nexts.contains_key(&c.name) || !counted(c));
+            return Ok(Run { rows, total, more });
         }
     }
-    Ok((rows, total, false))
+    Ok(Run {
+        rows,
+        total,
+        more: false,
+    })
 }
 
-fn records(rows: &[Value], scope: &Scope<'_>) -> Vec<Record> {
-    rows.iter()
+fn records(rows: Vec<Value>, scope: &Scope<'_>) -> Vec<Record> {
+    rows.into_iter()
         .map(|row| to_record(row, scope.meta, scope.dicts, scope.portal))
         .collect()
 }
@@ -298,14 +351,17 @@ pub async fn get(
         [id] => {
             let params =
                 json!({"entityTypeId": meta.entity_type_id, "id": id, "useOriginalUfNames": "Y"});
-            match client.call(cx, "crm.item.get", params, Access::Read).await {
-                Ok(env) => Ok(env
-                    .result
-                    .get("item")
+            match client
+                .exchange(cx, "crm.item.get", &params, Access::Read)
+                .await?
+            {
+                Ok(env) => Ok(item_of(env.result)
                     .map(|item| vec![to_record(item, meta, scope.dicts, scope.portal)])
                     .unwrap_or_default()),
-                Err(e) if e.code == crmgate_core::ErrorCode::NotFound => Ok(Vec::new()),
-                Err(e) => Err(e),
+                // only the portal's "no such item" is an absent record; a missing method, a
+                // denial or anything else is reported as what it is
+                Err(e) if e.is_not_found() => Ok(Vec::new()),
+                Err(e) => Err(e.to_error("crm.item.get")),
             }
         }
         many => {
@@ -327,18 +383,28 @@ pub async fn get(
                     )
                 })
                 .collect();
-            let (rows, _, _) = if let [only] = commands.as_slice() {
-                run_pages(client, cx, std::slice::from_ref(only)).await?
+            let rows = if let [only] = commands.as_slice() {
+                run_pages(client, cx, std::slice::from_ref(only))
+                    .await?
+                    .rows
             } else {
                 let mut out = client.batch(cx, &commands, Access::Read).await?;
-                let mut rows = Vec::new();
+                let mut rows = Vec::with_capacity(numeric.len());
                 for c in &commands {
-                    rows.extend(wire::list(out.take(&c.name, &c.method)?.get("items")));
+                    rows.extend(wire::items(out.take(&c.name, &c.method)?));
                 }
-                (rows, None, true)
+                rows
             };
-            Ok(records(&rows, scope))
+            Ok(records(rows, scope))
         }
+    }
+}
+
+/// The `item` of a `crm.item.get/add/update` result, moved out.
+pub fn item_of(result: Value) -> Option<Value> {
+    match result {
+        Value::Object(mut map) => map.remove("item"),
+        _ => None,
     }
 }
 
@@ -369,7 +435,9 @@ mod tests {
     #[test]
     fn page_counts_stay_within_one_batch() {
         assert_eq!(pages_for(21), 1);
+        assert_eq!(pages_for(50), 1, "a 50-row page is one list command");
         assert_eq!(pages_for(51), 2);
+        assert_eq!(pages_for(2500), 50);
         assert_eq!(pages_for(2501), 50);
     }
 }

@@ -3,6 +3,12 @@
 //! the sandbox, which must accept form bodies, query strings and batch commands like the real
 //! portal.
 //!
+//! Also the portal's own reading of batch back-references ([`reference_at`]): inside `batch`,
+//! every parameter value (after `parse_str`) is scanned with
+//! `/\$(result|next|total|time|error)([^\s]*)/i`, and a match holding a `[key]` group is replaced
+//! by the value at that path of the earlier results (`CRestUtil::processBatchElement` in the
+//! core's `rest` module). There is no escape: a literal value that matches is substituted.
+//!
 //! Pure functions, no I/O.
 
 use serde_json::{Map, Value};
@@ -84,6 +90,96 @@ pub fn merge(root: &mut Map<String, Value>, extra: Value) {
             root.insert(k, v);
         }
     }
+}
+
+/// The names the portal resolves after `$` inside batch commands (the keys of its running
+/// result: `$result[…]`, `$next[…]`, `$total[…]`, `$time[…]`, `$error[…]`, any case).
+pub const REFERENCE_ROOTS: [&str; 5] = ["result", "next", "total", "time", "error"];
+
+/// A back-reference the portal would find in `text`: the byte range of the match
+/// (`$` + root + the run of non-whitespace after it), the root (lower case) and its
+/// `[key]` path. Only matches with at least one `[key]` are references; the first one found
+/// from `from` on is returned.
+pub fn reference_at(
+    text: &str,
+    from: usize,
+) -> Option<(std::ops::Range<usize>, &'static str, Vec<&str>)> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while let Some(offset) = text.get(at..)?.find('$') {
+        let start = at + offset;
+        let after = start + 1;
+        let root = REFERENCE_ROOTS.iter().copied().find(|r| {
+            bytes
+                .get(after..after + r.len())
+                .is_some_and(|b| b.eq_ignore_ascii_case(r.as_bytes()))
+        });
+        let Some(root) = root else {
+            at = after;
+            continue;
+        };
+        let run_start = after + root.len();
+        let run_end = text[run_start..]
+            .find(is_php_space)
+            .map_or(text.len(), |i| run_start + i);
+        let path = bracket_groups(&text[run_start..run_end]);
+        if !path.is_empty() {
+            return Some((start..run_end, root, path));
+        }
+        at = run_end.max(after);
+    }
+    None
+}
+
+/// Whether the portal would read `text` as holding a batch back-reference.
+pub fn looks_like_reference(text: &str) -> bool {
+    reference_at(text, 0).is_some()
+}
+
+/// Whether any string (or object key) in `value` would be read as a back-reference inside a
+/// batch command — such a value cannot be sent in `batch` unchanged. Keys are checked more
+/// broadly (any `$` followed by a `[key]` group), as the portal scans them with an empty root.
+pub fn has_reference(value: &Value) -> bool {
+    match value {
+        Value::String(s) => looks_like_reference(s),
+        Value::Array(items) => items.iter().any(has_reference),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| key_is_scanned(k) || has_reference(v)),
+        _ => false,
+    }
+}
+
+fn key_is_scanned(key: &str) -> bool {
+    key.match_indices('$').any(|(i, _)| {
+        let run = &key[i + 1..];
+        let end = run.find(is_php_space).unwrap_or(run.len());
+        !bracket_groups(&run[..end]).is_empty()
+    })
+}
+
+/// PCRE's `\s` without the `u` flag: ASCII space, tab, line feed, vertical tab, form feed,
+/// carriage return.
+fn is_php_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r')
+}
+
+/// Every `[key]` group (`/\[([^\]]+)\]/`, non-empty keys) in `run`.
+fn bracket_groups(run: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = run;
+    while let Some(open) = rest.find('[') {
+        let inner = &rest[open + 1..];
+        match inner.find(']') {
+            Some(0) => rest = &inner[1..],
+            Some(close) => {
+                out.push(&inner[..close]);
+                rest = &inner[close + 1..];
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 fn insert(root: &mut Map<String, Value>, key: &str, value: Value) {

@@ -53,7 +53,7 @@ pub async fn read(
     let mut out = client.batch(cx, &commands, Access::Read).await?;
     out.take("owner", "crm.item.get")?;
     let more_pages = out.nexts.contains_key("comments");
-    let rows = wire::list(Some(&out.take("comments", "crm.timeline.comment.list")?));
+    let rows = wire::into_list(out.take("comments", "crm.timeline.comment.list")?);
     let available = rows.len().saturating_sub(skip);
     let take = page.limit.min(available);
     let items = rows

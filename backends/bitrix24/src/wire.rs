@@ -159,18 +159,42 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Read `{result, next?, total?, time?}`; `None` when there is no `result`.
-    pub fn parse(body: &Value) -> Option<Envelope> {
-        let result = body.get("result")?.clone();
-        Some(Envelope {
+    /// Take `{result, next?, total?, time?}` apart without copying `result`; the body back
+    /// when it has no `result`.
+    pub fn from_body(body: Value) -> Result<Envelope, Value> {
+        let Value::Object(mut map) = body else {
+            return Err(body);
+        };
+        let Some(result) = map.remove("result") else {
+            return Err(Value::Object(map));
+        };
+        Ok(Envelope {
             result,
-            next: body.get("next").and_then(int),
-            total: body.get("total").and_then(int),
-            operating_reset_at: body
+            next: map.get("next").and_then(int),
+            total: map.get("total").and_then(int),
+            operating_reset_at: map
                 .get("time")
                 .and_then(|t| t.get("operating_reset_at"))
                 .and_then(int),
         })
+    }
+}
+
+/// A list taken out of `value` without copying: an array, or an object keyed `"0"`, `"1"`, …
+/// (PHP arrays that lost their order); anything else is empty.
+pub fn into_list(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        Value::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The rows of a `{"items": [...]}` result, moved out.
+pub fn items(result: Value) -> Vec<Value> {
+    match result {
+        Value::Object(mut map) => into_list(map.remove("items").unwrap_or(Value::Null)),
+        _ => Vec::new(),
     }
 }
 
@@ -212,9 +236,16 @@ mod tests {
     fn envelope_reads_paging_and_operating_time() {
         let body = json!({"result": {"items": []}, "next": 50, "total": "654",
             "time": {"start": 1.0, "operating_reset_at": 1718292834, "operating": 0}});
-        let e = Envelope::parse(&body).unwrap();
+        let e = Envelope::from_body(body).unwrap();
         assert_eq!((e.next, e.total), (Some(50), Some(654)));
         assert_eq!(e.operating_reset_at, Some(1718292834));
-        assert!(Envelope::parse(&json!({"error": "x"})).is_none());
+        assert_eq!(e.result, json!({"items": []}));
+        assert!(Envelope::from_body(json!({"error": "x"})).is_err());
+        assert!(Envelope::from_body(json!([1])).is_err());
+        assert_eq!(
+            items(json!({"items": {"0": 1, "1": 2}})),
+            vec![json!(1), json!(2)]
+        );
+        assert!(items(json!([])).is_empty());
     }
 }

@@ -123,13 +123,18 @@ fn item_fields_become_a_schema() {
 fn items_become_records_with_labels() {
     let meta = deals();
     let d = dictionaries();
-    let env = Envelope::parse(&fixture("crm_item_list_deals.json")).unwrap();
+    let env = Envelope::from_body(fixture("crm_item_list_deals.json")).unwrap();
     assert_eq!(
         (env.total, env.next, env.operating_reset_at),
         (Some(654), Some(50), Some(1718292834))
     );
-    let items = env.result["items"].as_array().unwrap().clone();
-    let won = to_record(&items[0], &meta, &d, "https://acme.bitrix24.com");
+    let mut items = crmgate_bitrix24::wire::items(env.result).into_iter();
+    let won = to_record(
+        items.next().unwrap(),
+        &meta,
+        &d,
+        "https://acme.bitrix24.com",
+    );
     assert_eq!(won.id, "253");
     assert_eq!(won.title, "Website redesign");
     assert_eq!(
@@ -154,7 +159,12 @@ fn items_become_records_with_labels() {
     assert_eq!(labels["UF_CRM_44_1721812814433"], "List item #2");
 
     // numbers as strings, empty dates, unknown users
-    let open = to_record(&items[1], &meta, &d, "https://acme.bitrix24.com");
+    let open = to_record(
+        items.next().unwrap(),
+        &meta,
+        &d,
+        "https://acme.bitrix24.com",
+    );
     assert_eq!(open.title, "#254");
     assert_eq!(open.fields["opportunity"], json!(15000.5));
     assert_eq!(open.fields["opened"], json!(false));
@@ -222,7 +232,7 @@ fn filters_become_prefix_operators() {
         "a repeated key nests"
     );
     assert_eq!(f["=opened"], "Y");
-    assert_eq!(f["=companyId"], Value::Null);
+    assert_eq!(f["=companyId"], 0, "no company is stored as 0");
     assert_eq!(f["@stageId"], json!(["NEW", "C1:NEW"]));
     assert_eq!(
         f["1"],
@@ -271,8 +281,8 @@ fn filters_become_prefix_operators() {
 
 #[test]
 fn batch_answers_keep_results_errors_and_totals_apart() {
-    let env = Envelope::parse(&fixture("batch_result.json")).unwrap();
-    let mut out = BatchOutcome::parse(&env.result);
+    let env = Envelope::from_body(fixture("batch_result.json")).unwrap();
+    let mut out = BatchOutcome::parse(env.result);
     assert_eq!(out.totals["get_user"], 1);
     assert!(out.nexts.is_empty(), "[] is an empty map");
     assert_eq!(
@@ -282,4 +292,157 @@ fn batch_answers_keep_results_errors_and_totals_apart() {
         ErrorCode::PermissionDenied
     );
     assert_eq!(out.take("get_user", "user.get").unwrap()[0]["NAME"], "John");
+}
+
+fn fields_of(v: Value) -> crmgate_core::model::Fields {
+    v.as_object().cloned().unwrap()
+}
+
+#[test]
+fn a_stage_must_belong_to_its_pipeline() {
+    let meta = deals();
+    let pipelines: Vec<(i64, bool, usize)> = meta
+        .pipelines
+        .iter()
+        .map(|p| (p.id, p.default, p.stages.len()))
+        .collect();
+    assert_eq!(pipelines, vec![(0, true, 3), (1, false, 2)]);
+    let rules = meta.stage_rules();
+    // create: the default pipeline, or the one named
+    assert!(
+        rules
+            .check_create(&fields_of(json!({"stageId": "WON"})))
+            .is_ok()
+    );
+    let e = rules
+        .check_create(&fields_of(json!({"stageId": "C1:WON"})))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Validation);
+    assert!(
+        e.message.contains("\"General\" (categoryId 0)"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.suggestion
+            .contains("NEW (New), WON (Deal won), LOSE (Deal lost)")
+            && e.suggestion.contains("categoryId 1"),
+        "{}",
+        e.suggestion
+    );
+    assert_eq!(e.details.unwrap()["allowed"], json!(["NEW", "WON", "LOSE"]));
+    assert!(
+        rules
+            .check_create(&fields_of(json!({"stageId": "C1:WON", "categoryId": "1"})))
+            .is_ok()
+    );
+    assert!(
+        rules
+            .check_create(&fields_of(json!({"stageId": "WON", "categoryId": 1})))
+            .is_err()
+    );
+    assert_eq!(
+        rules
+            .check_create(&fields_of(json!({"stageId": "NEW", "categoryId": 7})))
+            .unwrap_err()
+            .details
+            .unwrap()["field"],
+        "categoryId"
+    );
+    // update: the record's pipeline decides, read when the write does not say
+    use crmgate_bitrix24::map::lookup::StageNeed;
+    let stage_only = fields_of(json!({"stageId": "C1:NEW"}));
+    assert_eq!(rules.update_needs(&stage_only), StageNeed::CurrentCategory);
+    assert!(rules.check_update(&stage_only, Some(1)).is_ok());
+    assert!(rules.check_update(&stage_only, Some(0)).is_err());
+    let both = fields_of(json!({"stageId": "C1:NEW", "categoryId": 1}));
+    assert_eq!(rules.update_needs(&both), StageNeed::Nothing);
+    assert!(rules.check_update(&both, None).is_ok());
+    let move_only = fields_of(json!({"categoryId": 1}));
+    assert_eq!(rules.update_needs(&move_only), StageNeed::CurrentCategory);
+    let e = rules.check_update(&move_only, Some(0)).unwrap_err();
+    assert!(e.message.contains("needs a stage"), "{}", e.message);
+    assert!(
+        e.suggestion.contains("C1:NEW (Lead in)"),
+        "{}",
+        e.suggestion
+    );
+    assert!(
+        rules.check_update(&move_only, Some(1)).is_ok(),
+        "not a move"
+    );
+    let title = fields_of(json!({"title": "x"}));
+    assert_eq!(rules.update_needs(&title), StageNeed::Nothing);
+    assert!(rules.check_update(&title, None).is_ok());
+}
+
+#[test]
+fn emptiness_and_text_matching_follow_the_portal() {
+    let meta = deals();
+    let d = dictionaries();
+    let translate = |c: Condition| {
+        filters::translate(
+            &Filter {
+                all: vec![c],
+                ..Filter::default()
+            },
+            &meta,
+            &d,
+        )
+        .map(Value::Object)
+    };
+    // a record without a company or responsible stores 0
+    assert_eq!(
+        translate(cond("companyId", FilterOp::IsNull, Value::Null)).unwrap(),
+        json!({"=companyId": 0})
+    );
+    assert_eq!(
+        translate(cond("companyId", FilterOp::IsNotNull, Value::Null)).unwrap(),
+        json!({"!=companyId": 0})
+    );
+    assert_eq!(
+        translate(cond("assignedById", FilterOp::IsNull, Value::Null)).unwrap(),
+        json!({"=assignedById": 0})
+    );
+    assert_eq!(
+        translate(cond("closedate", FilterOp::IsNull, Value::Null)).unwrap(),
+        json!({"=closedate": null})
+    );
+    // the pipeline 0 is a pipeline, and a multiple field's emptiness is no column
+    use crmgate_core::filter::FilterOp::{IsNotNull, IsNull};
+    for name in ["categoryId", "contactIds"] {
+        let f = meta.schema.field(name).unwrap();
+        assert!(
+            !f.filters_with(IsNull) && !f.filters_with(IsNotNull),
+            "{name}"
+        );
+    }
+    assert!(meta.schema.field("companyId").unwrap().filters_with(IsNull));
+    // contains: the portal escapes the value; starts_with: the value is the pattern
+    assert_eq!(
+        translate(cond("title", FilterOp::Contains, json!("50% off_now"))).unwrap(),
+        json!({"%title": "50% off_now"})
+    );
+    for wild in ["50%", "a_b", "a\\b"] {
+        let e = translate(cond("title", FilterOp::StartsWith, json!(wild))).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedFilter, "{wild}");
+        assert!(e.suggestion.contains("contains"), "{}", e.suggestion);
+    }
+    assert_eq!(
+        translate(cond("title", FilterOp::StartsWith, json!("Web $x"))).unwrap(),
+        json!({"=%title": "Web $x%"})
+    );
+}
+
+#[test]
+fn clearing_a_reference_writes_the_portals_zero() {
+    let meta = deals();
+    let wire = to_wire(
+        &fields_of(json!({"companyId": null, "assignedById": null, "title": null})),
+        &meta,
+    );
+    assert_eq!(
+        wire,
+        json!({"companyId": 0, "assignedById": null, "title": null})
+    );
 }

@@ -3,6 +3,7 @@
 //! PHP-style query strings, wire readers, dictionaries, envelopes, vendor errors, cursors and
 //! ids. Every input gets an answer, never a panic. Cases: `PROPTEST_CASES` (256 by default).
 
+use crmgate_bitrix24::client::BatchOutcome;
 use crmgate_bitrix24::error::VendorError;
 use crmgate_bitrix24::map::dicts::{self, Dictionaries};
 use crmgate_bitrix24::map::fields::{self, EntityMeta};
@@ -55,11 +56,11 @@ proptest! {
         portal in hostile_string(),
     ) {
         let (dicts, meta) = &*DEALS;
-        let record = to_record(&Value::Object(item), meta, dicts, &portal);
+        let record = to_record(Value::Object(item), meta, dicts, &portal);
         let _ = record.title;
         let _ = to_wire(&data, meta);
         for m in meta.fields.values() {
-            let _ = read_value(m, &value);
+            let _ = read_value(m, value.clone());
             let _ = write_value(m, &value);
         }
     }
@@ -80,7 +81,13 @@ proptest! {
         let _ = wire::list(Some(&value));
         let _ = wire::order_pairs(&value);
         let _ = wire::body_json(&value);
-        let _ = Envelope::parse(&value);
+        let _ = Envelope::from_body(value.clone());
+        let _ = wire::items(value.clone());
+        let _ = BatchOutcome::parse(value.clone());
+        if let Value::String(s) = &value {
+            let _ = php::looks_like_reference(s);
+        }
+        let _ = php::has_reference(&value);
         let _ = dicts::parse_statuses(&value);
         let _ = dicts::parse_categories(&value);
         let _ = dicts::parse_currencies(&value);
@@ -91,6 +98,24 @@ proptest! {
             let error = vendor.to_error("crm.item.list");
             prop_assert!(!error.message.is_empty());
         }
+    }
+
+    /// What the portal would substitute inside `batch` is always recognised, in any case and
+    /// amid any text, so it is never sent in a batch command.
+    #[test]
+    fn batch_references_are_recognised_amid_any_text(
+        before in hostile_string(),
+        after in hostile_string(),
+        root in proptest::sample::select(vec!["result", "RESULT", "Next", "total", "tIme", "error"]),
+        key in "[^\\]\\s]{1,12}",
+    ) {
+        let text = format!("{before}${root}[{key}]{after}");
+        prop_assert!(php::looks_like_reference(&text), "{text:?}");
+        let value = serde_json::json!({"filter": {"%title": text}});
+        prop_assert!(php::has_reference(&value));
+        // and text with no `$` never is
+        let plain = format!("{before}{after}").replace('$', "");
+        prop_assert!(!php::looks_like_reference(&plain));
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! Per field, what `crm.item.list` runs: the prefix operators on any single-valued field, text
 //! matching (`%`, `=%`) only on text, nothing on phones / e-mails (`crm_multifield`), files and
 //! the computed `labels`; stage semantics by eq / ne / in / not_in; sorting on single-valued
-//! fields. `isImmutable` (set only on create) makes a field create-only.
+//! fields. `isImmutable` (set only on create) makes a field create-only. Emptiness
+//! (`is_null`) is not offered on pipelines or multiple fields.
 
 use super::dicts::{Dictionaries, Semantics};
+use super::lookup::{Labels, Pipeline, StageRules};
 use crmgate_core::filter::FilterOp;
 use crmgate_core::schema::{EntitySchema, EnumOption, FieldSchema, FieldType, LinkSchema};
 use serde_json::Value;
@@ -89,7 +91,8 @@ pub struct FieldMeta {
     pub items: Vec<(String, String)>,
 }
 
-/// An entity type's schema and the Bitrix side of its fields.
+/// An entity type's schema and the Bitrix side of its fields, built once when its metadata
+/// loads and shared (`Arc`) by every call.
 #[derive(Debug, Clone)]
 pub struct EntityMeta {
     /// entityTypeId.
@@ -98,6 +101,10 @@ pub struct EntityMeta {
     pub schema: Arc<EntitySchema>,
     /// Bitrix field descriptions by name.
     pub fields: HashMap<String, FieldMeta>,
+    /// Human names of field values (stages, dictionaries, pipelines, currencies, list items).
+    pub labels: Labels,
+    /// Pipelines and their stages (empty when the type has none).
+    pub pipelines: Vec<Pipeline>,
 }
 
 impl EntityMeta {
@@ -105,6 +112,23 @@ impl EntityMeta {
     pub fn field(&self, name: &str) -> Option<&FieldMeta> {
         self.fields.get(name)
     }
+
+    /// The rules a write's stage and pipeline must follow.
+    pub fn stage_rules(&self) -> StageRules<'_> {
+        StageRules {
+            entity: &self.schema.entity,
+            pipelines: &self.pipelines,
+        }
+    }
+}
+
+/// Bitrix types that hold the id of another record or user, `0` meaning none (the portal
+/// stores and returns `0` for "no company", "no contact").
+pub fn is_reference(btype: &str) -> bool {
+    matches!(
+        btype,
+        "user" | "crm_contact" | "crm_company" | "crm_lead" | "crm_deal"
+    )
 }
 
 /// `crm.item.fields` result (`{"fields": {name: descriptor}}`) → descriptions.
@@ -195,6 +219,8 @@ pub fn build(
     EntityMeta {
         entity_type_id,
         schema: Arc::new(schema),
+        labels: Labels::build(entity_type_id, &metas, dicts),
+        pipelines: super::lookup::pipelines(entity_type_id, &metas, dicts),
         fields: metas.into_iter().map(|m| (m.name.clone(), m)).collect(),
     }
 }
@@ -331,6 +357,12 @@ fn with_query(f: FieldSchema, m: &FieldMeta) -> FieldSchema {
     if !textual {
         f.filter_ops
             .retain(|op| !matches!(op, Contains | StartsWith));
+    }
+    // emptiness has no filter the portal answers exactly: a pipeline is never empty (`0` is
+    // the default pipeline, which the portal's `= 0` also counts as empty), and a multiple
+    // field's emptiness is not a column
+    if m.btype == "crm_category" || m.multiple {
+        f.filter_ops.retain(|op| !matches!(op, IsNull | IsNotNull));
     }
     f
 }

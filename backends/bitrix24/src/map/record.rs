@@ -1,38 +1,45 @@
-//! `crm.item` items ⇄ records. Reading normalises what Bitrix sends loosely (numbers as
-//! strings, `Y`/`N` flags, `0` for "no company", dates as midnight date-times) by each field's
-//! Bitrix type, and adds `labels`: human names for the ids, from the cached dictionaries.
-//! Writing turns the agent's values back into what `crm.item.add/update` expect.
+//! `crm.item` items ⇄ records. Reading takes the parsed item apart (its values move into the
+//! record, nothing is copied) and normalises what Bitrix sends loosely (numbers as strings,
+//! `Y`/`N` flags, `0` for "no company", dates as midnight date-times) by each field's Bitrix
+//! type, and adds `labels`: human names for the ids, from tables built once per entity type.
+//! Writing turns the agent's values back into what `crm.item.add/update` expect (`null` on a
+//! reference becomes the portal's `0`).
 
 use super::dicts::Dictionaries;
-use super::fields::{EntityMeta, FieldMeta, LABELS};
+use super::fields::{EntityMeta, FieldMeta, LABELS, is_reference};
 use super::kind;
 use crate::wire;
 use crmgate_core::model::{Fields, Record};
 use serde_json::{Map, Value};
 
-/// One item → a record of the entity.
-pub fn to_record(item: &Value, meta: &EntityMeta, dicts: &Dictionaries, portal: &str) -> Record {
+/// One item → a record of the entity. The item is taken apart, not copied: its values move
+/// into the record.
+pub fn to_record(item: Value, meta: &EntityMeta, dicts: &Dictionaries, portal: &str) -> Record {
+    let map = match item {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
     let mut fields = Fields::new();
     let mut labels = Map::new();
-    if let Some(map) = item.as_object() {
-        for (name, raw) in map {
-            let value = match meta.field(name) {
-                Some(m) => read_value(m, raw),
-                None => raw.clone(),
-            };
-            if let Some(m) = meta.field(name)
-                && let Some(label) = label_of(meta.entity_type_id, m, &value, dicts)
-            {
-                labels.insert(name.clone(), label);
+    for (name, raw) in map {
+        let value = match meta.field(&name) {
+            Some(m) => {
+                let value = read_value(m, raw);
+                if let Some(label) = label_of(meta, m, &value, dicts) {
+                    labels.insert(name.clone(), label);
+                }
+                value
             }
-            fields.insert(name.clone(), value);
-        }
+            None => raw,
+        };
+        fields.insert(name, value);
     }
-    let id = item.get("id").and_then(wire::text).unwrap_or_default();
+    let id = fields.get("id").and_then(wire::text).unwrap_or_default();
     let title = title_of(&fields, &id);
     fields.insert(LABELS.into(), Value::Object(labels));
-    let mut record = Record::new(id.clone(), title, fields);
-    record.url = Some(kind::url(portal, meta.entity_type_id, &id));
+    let url = kind::url(portal, meta.entity_type_id, &id);
+    let mut record = Record::new(id, title, fields);
+    record.url = Some(url);
     // no version stamp: `updatedTime` has one-second resolution, so two writes within a
     // second would look unchanged; the gateway hashes the fields instead
     record
@@ -60,13 +67,14 @@ fn title_of(fields: &Fields, id: &str) -> String {
     }
 }
 
-/// A wire value → the value an agent sees, by Bitrix type.
-pub fn read_value(m: &FieldMeta, raw: &Value) -> Value {
+/// A wire value → the value an agent sees, by Bitrix type (moved, converted only where the
+/// wire form differs).
+pub fn read_value(m: &FieldMeta, raw: Value) -> Value {
     if m.multiple {
         return match raw {
             Value::Array(items) => Value::Array(
                 items
-                    .iter()
+                    .into_iter()
                     .map(|v| read_one(m, v))
                     .filter(|v| !v.is_null())
                     .collect(),
@@ -79,39 +87,43 @@ pub fn read_value(m: &FieldMeta, raw: &Value) -> Value {
     read_one(m, raw)
 }
 
-fn read_one(m: &FieldMeta, raw: &Value) -> Value {
+fn read_one(m: &FieldMeta, raw: Value) -> Value {
     if raw.is_null() {
         return Value::Null;
     }
     match m.btype.as_str() {
-        _ if m.name == "id" => wire::int(raw).map(Value::from).unwrap_or(raw.clone()),
-        "integer" => wire::int(raw).map(Value::from).unwrap_or(Value::Null),
-        "double" | "money" => wire::float(raw).map(wire::number).unwrap_or(Value::Null),
-        "char" | "boolean" => wire::flag(raw).map(Value::Bool).unwrap_or(Value::Null),
-        "user" | "crm_contact" | "crm_company" | "crm_lead" | "crm_deal" => match wire::int(raw) {
-            Some(0) => Value::Null,
-            Some(n) => Value::String(n.to_string()),
-            None => Value::Null,
+        _ if m.name == "id" => match wire::int(&raw) {
+            Some(n) => Value::from(n),
+            None => raw,
         },
-        "crm_category" | "enumeration" | "crm_status" | "crm_currency" => {
-            wire::text(raw).map(Value::String).unwrap_or(Value::Null)
-        }
-        "date" => match raw.as_str() {
-            Some("") => Value::Null,
-            Some(s) => Value::String(s.chars().take(10).collect()),
-            None => raw.clone(),
+        "integer" => wire::int(&raw).map(Value::from).unwrap_or(Value::Null),
+        "double" | "money" => wire::float(&raw).map(wire::number).unwrap_or(Value::Null),
+        "char" | "boolean" => wire::flag(&raw).map(Value::Bool).unwrap_or(Value::Null),
+        // `0` is how the portal says "none"
+        b if is_reference(b) => match wire::int(&raw) {
+            Some(n) if n > 0 => Value::String(n.to_string()),
+            _ => Value::Null,
         },
-        "datetime" => match raw.as_str() {
-            Some("") => Value::Null,
-            _ => raw.clone(),
+        "crm_category" | "enumeration" | "crm_status" | "crm_currency" => match raw {
+            Value::String(_) => raw,
+            other => wire::text(&other).map(Value::String).unwrap_or(Value::Null),
         },
-        _ => raw.clone(),
+        "date" => match raw {
+            Value::String(s) if s.is_empty() => Value::Null,
+            Value::String(s) if s.len() > 10 => Value::String(s.chars().take(10).collect()),
+            other => other,
+        },
+        "datetime" => match raw {
+            Value::String(s) if s.is_empty() => Value::Null,
+            other => other,
+        },
+        _ => raw,
     }
 }
 
-/// The human name of a value, when a dictionary knows it.
+/// The human name of a value, from the entity's label tables (users: the shared dictionary).
 fn label_of(
-    entity_type_id: i64,
+    meta: &EntityMeta,
     m: &FieldMeta,
     value: &Value,
     dicts: &Dictionaries,
@@ -120,30 +132,7 @@ fn label_of(
         let key = v.as_str()?;
         match m.btype.as_str() {
             "user" => dicts.users.get(key).cloned(),
-            "crm_status" if m.name == "stageId" => dicts
-                .stages(entity_type_id)
-                .into_iter()
-                .find(|s| s.status_id == key)
-                .map(|s| s.name.clone()),
-            "crm_status" => dicts
-                .dictionary(m.status_type.as_deref()?)
-                .into_iter()
-                .find(|s| s.status_id == key)
-                .map(|s| s.name.clone()),
-            "crm_category" => dicts
-                .category_name(entity_type_id, key.parse().ok()?)
-                .map(str::to_owned),
-            "crm_currency" => dicts
-                .currencies
-                .iter()
-                .find(|c| c.code == key)
-                .map(|c| c.name.clone()),
-            "enumeration" => m
-                .items
-                .iter()
-                .find(|(id, _)| id == key)
-                .map(|(_, v)| v.clone()),
-            _ => None,
+            _ => meta.labels.get(&m.name, key).map(str::to_owned),
         }
     };
     match value {
@@ -178,6 +167,10 @@ pub fn write_value(m: &FieldMeta, value: &Value) -> Value {
 
 fn write_one(m: &FieldMeta, value: &Value) -> Value {
     match (m.btype.as_str(), value) {
+        // clearing a company, contact, lead or deal: the portal's "none" is 0
+        ("crm_contact" | "crm_company" | "crm_lead" | "crm_deal", Value::Null) if !m.multiple => {
+            Value::from(0)
+        }
         ("char", v) => match wire::flag(v) {
             Some(b) => Value::String(if b { "Y" } else { "N" }.into()),
             None => v.clone(),

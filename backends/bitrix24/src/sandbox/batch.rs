@@ -1,6 +1,8 @@
-//! `batch`: up to 50 commands in one request, run in the order given; `$result[…]`
-//! references see earlier results; errors are collected per command (`halt=1` stops at the
-//! first); empty maps come back as PHP's `[]`.
+//! `batch`: up to 50 commands in one request, run in the order given; references to earlier
+//! results (`$result[…]`, `$next[…]`, `$total[…]`, `$time[…]`, `$error[…]`, any case) are
+//! replaced in every parameter exactly as the core's `CRestUtil::ParseBatchQuery` does —
+//! with no escape, so a literal value that looks like one is substituted too; errors are
+//! collected per command (`halt=1` stops at the first); empty maps come back as PHP's `[]`.
 
 use super::ApiError;
 use super::router::{Credential, Outcome, execute, time};
@@ -50,7 +52,14 @@ pub(super) async fn batch(
         if !pairs.is_empty() {
             inner["order"] = Value::Array(pairs.into_iter().map(|(k, v)| json!([k, v])).collect());
         }
-        substitute(&mut inner, &results);
+        let earlier = Earlier {
+            result: &results,
+            next: &nexts,
+            total: &totals,
+            time: &times,
+            error: &errors,
+        };
+        let inner = substitute(inner, &earlier);
         let started = unix_f64();
         let outcome = if method.eq_ignore_ascii_case("batch") {
             Outcome::Failed(ApiError::new(
@@ -105,39 +114,115 @@ pub(super) async fn batch(
     ))
 }
 
-/// Replace `$result[name][key]…` in string values by the earlier result's value.
-fn substitute(value: &mut Value, results: &Map<String, Value>) {
-    match value {
-        Value::String(s) if s.contains("$result[") => *s = expand(s, results),
-        Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, results)),
-        Value::Object(map) => map.values_mut().for_each(|v| substitute(v, results)),
-        _ => {}
+/// What `$result[…]`, `$next[…]`, `$total[…]`, `$time[…]`, `$error[…]` name: the batch's
+/// running maps (the core's `$arResult`).
+struct Earlier<'a> {
+    result: &'a Map<String, Value>,
+    next: &'a Map<String, Value>,
+    total: &'a Map<String, Value>,
+    time: &'a Map<String, Value>,
+    error: &'a Map<String, Value>,
+}
+
+impl Earlier<'_> {
+    /// `$arResult[$root]`: PHP array keys are case-sensitive, although the pattern is not.
+    fn root(&self, typed: &str) -> Option<&Map<String, Value>> {
+        match typed {
+            "result" => Some(self.result),
+            "next" => Some(self.next),
+            "total" => Some(self.total),
+            "time" => Some(self.time),
+            "error" => Some(self.error),
+            _ => None,
+        }
     }
 }
 
-fn expand(s: &str, results: &Map<String, Value>) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(at) = rest.find("$result[") {
-        out.push_str(&rest[..at]);
-        let mut tail = &rest[at + "$result".len()..];
-        let mut path = Vec::new();
-        while let Some(stripped) = tail.strip_prefix('[') {
-            let Some(end) = stripped.find(']') else { break };
-            path.push(&stripped[..end]);
-            tail = &stripped[end + 1..];
+/// `CRestUtil::processBatchStructure`: every key and value of the parsed command, after
+/// `parse_str`, is scanned for references and replaced as the core does.
+fn substitute(value: Value, earlier: &Earlier<'_>) -> Value {
+    match value {
+        Value::String(s) => element(s, earlier),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| substitute(v, earlier)).collect())
         }
-        let mut current = path.first().and_then(|name| results.get(*name));
-        for key in path.iter().skip(1) {
-            current = current.and_then(|v| match v {
-                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                Value::Object(map) => map.get(*key),
-                _ => None,
-            });
-        }
-        out.push_str(&current.and_then(wire::text).unwrap_or_default());
-        rest = tail;
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (key(k), substitute(v, earlier)))
+                .collect(),
+        ),
+        other => other,
     }
-    out.push_str(rest);
-    out
+}
+
+/// Keys are scanned with an empty root: `$` + a `[key]` run resolves to nothing, so a key
+/// that is only that becomes `""` (PHP's `null` key).
+fn key(k: String) -> String {
+    let whole = k.strip_prefix('$').is_some_and(|rest| {
+        !rest.contains(char::is_whitespace) && rest.contains('[') && rest.contains(']')
+    });
+    if whole { String::new() } else { k }
+}
+
+/// `CRestUtil::processBatchElement` on one value: each match of
+/// `/\$(result|next|total|time|error)([^\s]*)/i` with a `[key]` path walks the earlier
+/// results while the key exists; a match that is the whole value is replaced by whatever the
+/// walk reached (any type), a match inside a longer value only by a string.
+fn element(text: String, earlier: &Earlier<'_>) -> Value {
+    let mut matches = Vec::new();
+    let mut from = 0;
+    while let Some((range, root, path)) = php::reference_at(&text, from) {
+        let typed = &text[range.start + 1..range.start + 1 + root.len()];
+        let path: Vec<String> = path.into_iter().map(str::to_owned).collect();
+        matches.push((text[range.clone()].to_owned(), typed.to_owned(), path));
+        from = range.end.max(range.start + 1);
+    }
+    let mut query = Value::String(text);
+    for (matched, typed, path) in matches {
+        let reached = walk(earlier.root(&typed), &path);
+        match &query {
+            Value::String(q) if *q == matched => query = reached,
+            Value::String(q) => {
+                if let Value::String(r) = &reached {
+                    query = Value::String(q.replace(&matched, r));
+                }
+            }
+            _ => {}
+        }
+    }
+    query
+}
+
+/// PHP's `while (isset($r[$key])) $r = $r[$key];` from `$arResult[$root]`.
+fn walk(root: Option<&Map<String, Value>>, path: &[String]) -> Value {
+    let Some(root) = root else {
+        return Value::Null;
+    };
+    let mut keys = path.iter();
+    let Some(mut current) = keys
+        .next()
+        .and_then(|k| root.get(k))
+        .filter(|v| !v.is_null())
+    else {
+        return Value::Object(root.clone());
+    };
+    for key in keys {
+        let next = match current {
+            Value::Object(map) => map.get(key),
+            Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Value::String(s) => {
+                // a string offset
+                return match key.parse::<usize>().ok().and_then(|i| s.chars().nth(i)) {
+                    Some(c) => Value::String(c.to_string()),
+                    None => current.clone(),
+                };
+            }
+            _ => None,
+        };
+        match next {
+            Some(v) if !v.is_null() => current = v,
+            _ => break,
+        }
+    }
+    current.clone()
 }

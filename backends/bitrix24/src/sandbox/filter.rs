@@ -1,7 +1,16 @@
-//! List filters as the portal runs them: prefix operators (`=`, `!=`/`!`, `>`, `>=`, `<`,
-//! `<=`, `@`, `!@`, `%`, `=%`/`%=`, `!%`, `!=%`/`!%=`), nested sub-filters with
-//! `logic: OR|AND`, values given as strings or numbers, compared by the field's type. Empty
-//! values (`null`, `""`) under `=`/`!=` test for emptiness. Also `order`.
+//! List filters as the portal runs them (the core's `CSQLWhere`, which the ORM uses for array
+//! filters): prefix operators (`=`, `!=`/`!`, `>`, `>=`, `<`, `<=`, `@`, `!@`, `%`,
+//! `=%`/`%=`, `!%`, `!=%`/`!%=`), nested sub-filters with `logic: OR|AND`, values given as
+//! strings or numbers, compared by the field's type. Also `order`.
+//!
+//! What the core does and this reproduces:
+//! - number columns: `=` with a value whose `intval` is 0 (`0`, `null`, `""`) is
+//!   `IS NULL OR = 0`; `!=` / `!` with it is `IS NOT NULL AND <> 0`; `@[…, 0]` also takes NULL.
+//! - `%` / `!%`: the value is escaped for LIKE (`ForLIKE`: `%`, `_`, `!` are literal) and
+//!   matched as a substring, case-insensitively.
+//! - `=%` / `%=` / `!=%` / `!%=`: the value is the LIKE pattern itself — `%` and `_` are
+//!   wildcards, and (MySQL's default escape) a backslash makes the next character literal.
+//! - other columns: an empty value (`null`, `""`) under `=` / `!=` tests for emptiness.
 
 use super::spec;
 use crate::wire;
@@ -106,6 +115,18 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
+/// PHP's `intval` of a filter operand.
+fn intval(v: &Value) -> i64 {
+    wire::int(v)
+        .or_else(|| wire::float(v).map(|f| f as i64))
+        .unwrap_or(0)
+}
+
+/// `NULL` or `0` in a number column.
+fn null_or_zero(actual: &Value) -> bool {
+    actual.is_null() || wire::float(actual) == Some(0.0)
+}
+
 fn cond(op: &str, actual: &Value, operand: &Value, btype: &str) -> bool {
     let operands: Vec<&Value> = match operand {
         Value::Array(items) => items.iter().collect(),
@@ -113,7 +134,26 @@ fn cond(op: &str, actual: &Value, operand: &Value, btype: &str) -> bool {
         v => vec![v],
     };
     let empty_operand = operands.is_empty() || operands.iter().all(|v| is_empty(v));
+    let scalar = !matches!(operand, Value::Array(_) | Value::Object(_));
+    if let Value::Array(items) = actual
+        && numeric(btype)
+    {
+        // a multiple number field: one of its values
+        return match op {
+            "=" | "@" => items.iter().any(|a| cond("=", a, operand, btype)),
+            "!=" | "!" | "!@" => !items.iter().any(|a| cond("=", a, operand, btype)),
+            _ => items.iter().any(|a| cond(op, a, operand, btype)),
+        };
+    }
     match op {
+        "=" if numeric(btype) && scalar && intval(operand) == 0 => null_or_zero(actual),
+        "!=" | "!" if numeric(btype) && scalar && intval(operand) == 0 => !null_or_zero(actual),
+        "@" if numeric(btype) && operands.iter().any(|o| intval(o) == 0) => {
+            null_or_zero(actual) || operands.iter().any(|o| equal(actual, o, btype))
+        }
+        "!@" if numeric(btype) && operands.iter().any(|o| intval(o) == 0) => {
+            !null_or_zero(actual) && !operands.iter().any(|o| equal(actual, o, btype))
+        }
         "=" if empty_operand => is_empty(actual),
         "!=" | "!" if empty_operand => !is_empty(actual),
         "=" | "@" => operands.iter().any(|o| equal(actual, o, btype)),
@@ -132,13 +172,10 @@ fn cond(op: &str, actual: &Value, operand: &Value, btype: &str) -> bool {
                 None => false,
             }
         }
-        "%" => operands
-            .iter()
-            .any(|o| like(actual, &format!("%{}%", text(o)))),
+        "%" | "!%" if empty_operand => (op == "%") == actual.is_null(),
+        "%" => operands.iter().any(|o| contains(actual, &text(o))),
         "=%" | "%=" => operands.iter().any(|o| like(actual, &text(o))),
-        "!%" => !operands
-            .iter()
-            .any(|o| like(actual, &format!("%{}%", text(o)))),
+        "!%" => !operands.iter().any(|o| contains(actual, &text(o))),
         "!=%" | "!%=" => !operands.iter().any(|o| like(actual, &text(o))),
         _ => false,
     }
@@ -197,20 +234,47 @@ pub fn compare(actual: &Value, operand: &Value, btype: &str) -> Option<Ordering>
     }
 }
 
-/// SQL LIKE with `%` and `_`, case-insensitive.
+/// `%`: the operand escaped for LIKE (`ForLIKE`), i.e. a literal substring, case-insensitive.
+fn contains(actual: &Value, needle: &str) -> bool {
+    wire::text(actual).is_some_and(|s| s.to_lowercase().contains(&needle.to_lowercase()))
+}
+
+/// One token of a LIKE pattern.
+#[derive(Clone, Copy, PartialEq)]
+enum Token {
+    Any,
+    One,
+    Char(char),
+}
+
+/// SQL LIKE as MySQL runs it without an `ESCAPE` clause: `%` any run, `_` one character, a
+/// backslash makes the next character literal; case-insensitive (the default collation).
 fn like(actual: &Value, pattern: &str) -> bool {
     let Some(s) = wire::text(actual) else {
         return false;
     };
     let s: Vec<char> = s.to_lowercase().chars().collect();
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let mut p: Vec<Token> = Vec::new();
+    let mut chars = pattern
+        .to_lowercase()
+        .chars()
+        .collect::<Vec<_>>()
+        .into_iter();
+    while let Some(c) = chars.next() {
+        p.push(match c {
+            '\\' => Token::Char(chars.next().unwrap_or('\\')),
+            '%' => Token::Any,
+            '_' => Token::One,
+            c => Token::Char(c),
+        });
+    }
     let (mut si, mut pi) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
     while si < s.len() {
-        if pi < p.len() && (p[pi] == '_' || p[pi] == s[si]) {
+        if pi < p.len() && (p[pi] == Token::One || p[pi] == Token::Char(s[si])) {
             si += 1;
             pi += 1;
-        } else if pi < p.len() && p[pi] == '%' {
+        } else if pi < p.len() && p[pi] == Token::Any {
             star = Some(pi);
             mark = si;
             pi += 1;
@@ -222,7 +286,7 @@ fn like(actual: &Value, pattern: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '%' {
+    while pi < p.len() && p[pi] == Token::Any {
         pi += 1;
     }
     pi == p.len()
@@ -301,6 +365,21 @@ mod tests {
         assert!(passes(json!({"%title": "WEB"}), &it));
         assert!(passes(json!({"=%title": "acme%"}), &it));
         assert!(!passes(json!({"=%title": "web%"}), &it));
+        // `%` escapes its value; `=%` is the pattern itself, `\` escaping
+        assert!(!passes(json!({"%title": "a%e"}), &it), "literal %");
+        assert!(!passes(json!({"%title": "acme_"}), &it), "literal _");
+        assert!(passes(json!({"=%title": "acm_ w%"}), &it), "wildcard _");
+        assert!(!passes(json!({"=%title": "acm\\_ w%"}), &it), "escaped _");
+        let odd = item(json!({"id": 8, "title": "50% off_now", "opportunity": 0}));
+        assert!(passes(json!({"%title": "50% off_"}), &odd));
+        assert!(passes(json!({"=%title": "50\\% off\\_%"}), &odd));
+        assert!(!passes(json!({"=%title": "50\\% off\\_x%"}), &odd));
+        // number columns: 0 and null are one value
+        assert!(passes(json!({"=opportunity": 0}), &odd));
+        assert!(passes(json!({"=opportunity": null}), &odd));
+        assert!(passes(json!({"!=opportunity": 0}), &it));
+        assert!(!passes(json!({"!=opportunity": null}), &odd));
+        assert!(passes(json!({"@opportunity": [0, 3]}), &odd));
         assert!(passes(json!({"=note": null}), &it));
         assert!(passes(json!({"!=title": ""}), &it));
         assert!(passes(

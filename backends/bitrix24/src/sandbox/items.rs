@@ -1,6 +1,5 @@
-//! `crm.item.*` (typed values, `{"items": …}` / `{"item": …}`), the legacy
-//! `crm.lead|deal|contact|company.list|get|fields` (UPPER_CASE names, numbers as strings,
-//! `""` + "Not found"), and `crm.deal.contact.*`.
+//! `crm.item.*` (typed values, `{"items": …}` / `{"item": …}`; `0` for no company or
+//! contact) and `crm.deal.contact.*`. The legacy methods are in `legacy`.
 
 use super::filter::{self, Node};
 use super::seed::{complete, is_stage_dict};
@@ -10,7 +9,7 @@ use super::{Answer, ApiError, Reply};
 use crate::wire;
 use serde_json::{Map, Value, json};
 
-fn param<'a>(params: &'a Value, key: &str) -> Option<&'a Value> {
+pub(super) fn param<'a>(params: &'a Value, key: &str) -> Option<&'a Value> {
     params
         .get(key)
         .or_else(|| params.get(key.to_ascii_uppercase()))
@@ -99,7 +98,7 @@ pub fn list(data: &Data, params: &Value) -> Answer {
     )
 }
 
-fn matching(
+pub(super) fn matching(
     data: &Data,
     etid: i64,
     node: &Node,
@@ -179,8 +178,22 @@ pub fn fields(params: &Value) -> Answer {
 pub fn add(data: &mut Data, params: &Value, user: i64) -> Answer {
     let etid = entity_type(params)?;
     let given = wire::map(param(params, "fields"));
+    let id = create(data, etid, &given, user)?;
+    let item = &data.items[&etid][&id];
+    Ok(Reply::of(
+        json!({"item": present(item, Some(&json!(["*"])), original_uf(params))}),
+    ))
+}
+
+/// Create an item from crm.item field names; its id.
+pub(super) fn create(
+    data: &mut Data,
+    etid: i64,
+    given: &Map<String, Value>,
+    user: i64,
+) -> Result<i64, ApiError> {
     let mut item = Map::new();
-    apply(etid, &mut item, &given)?;
+    apply(etid, &mut item, given)?;
     let id = {
         let next = data.next_id.entry(etid).or_insert(1);
         let id = *next;
@@ -231,9 +244,8 @@ pub fn add(data: &mut Data, params: &Value, user: i64) -> Answer {
         item.insert("contactIds".into(), json!([c]));
     }
     complete(etid, &mut item);
-    let shown = present(&item, Some(&json!(["*"])), original_uf(params));
     data.items.entry(etid).or_default().insert(id, item);
-    Ok(Reply::of(json!({"item": shown})))
+    Ok(id)
 }
 
 fn default_category(etid: i64) -> i64 {
@@ -247,22 +259,34 @@ pub fn update(data: &mut Data, params: &Value, user: i64) -> Answer {
         .and_then(wire::int)
         .ok_or_else(not_found)?;
     let given = wire::map(param(params, "fields"));
-    let item = data
-        .items
-        .get_mut(&etid)
-        .and_then(|m| m.get_mut(&id))
-        .ok_or_else(not_found)?;
+    change(data, etid, id, &given, user)?.ok_or_else(not_found)?;
+    let item = &data.items[&etid][&id];
+    Ok(Reply::of(
+        json!({"item": present(item, Some(&json!(["*"])), original_uf(params))}),
+    ))
+}
+
+/// Change an item (crm.item field names); `None` when it does not exist. Nothing changes
+/// (not even `updatedTime`) when the values are the same.
+pub(super) fn change(
+    data: &mut Data,
+    etid: i64,
+    id: i64,
+    given: &Map<String, Value>,
+    user: i64,
+) -> Result<Option<()>, ApiError> {
+    let Some(item) = data.items.get_mut(&etid).and_then(|m| m.get_mut(&id)) else {
+        return Ok(None);
+    };
     let mut changed = item.clone();
-    apply(etid, &mut changed, &given)?;
+    apply(etid, &mut changed, given)?;
     if changed != *item {
         changed.insert("updatedTime".into(), json!(iso(unix_now())));
         changed.insert("updatedBy".into(), json!(user));
         complete(etid, &mut changed);
         *item = changed;
     }
-    Ok(Reply::of(
-        json!({"item": present(item, Some(&json!(["*"])), original_uf(params))}),
-    ))
+    Ok(Some(()))
 }
 
 /// crm.item.delete
@@ -300,6 +324,8 @@ fn apply(
             )
         };
         let stored = match (f.btype, value) {
+            // the portal's "no company / contact": 0
+            (b, Value::Null) if spec::is_reference(b) && !f.multiple => json!(0),
             (_, Value::Null) => Value::Null,
             (
                 "integer" | "user" | "crm_contact" | "crm_company" | "crm_lead" | "crm_deal"
@@ -373,89 +399,6 @@ fn apply(
         }
     }
     Ok(())
-}
-
-/// The legacy entity type of `crm.lead.*` etc.
-pub fn legacy_type(method: &str) -> Option<i64> {
-    let entity = method.strip_prefix("crm.")?.split('.').next()?;
-    match entity {
-        "lead" => Some(1),
-        "deal" => Some(2),
-        "contact" => Some(3),
-        "company" => Some(4),
-        _ => None,
-    }
-}
-
-/// A crm.item value as the legacy API writes it: numbers as strings, `Y`/`N`, UPPER names.
-fn legacy_row(etid: i64, item: &Map<String, Value>) -> Value {
-    let mut out = Map::new();
-    for f in spec::fields(etid).unwrap_or_default() {
-        let v = item.get(f.name).cloned().unwrap_or(Value::Null);
-        let v = match (f.btype, &v) {
-            (_, Value::Number(n)) => json!(n.to_string()),
-            ("crm_multifield", Value::Array(items)) => {
-                for (kind, list) in [("PHONE", "PHONE"), ("EMAIL", "EMAIL")] {
-                    let values: Vec<Value> = items
-                        .iter()
-                        .filter(|i| i.get("typeId").and_then(Value::as_str) == Some(kind))
-                        .map(|i| json!({"ID": "1", "VALUE_TYPE": i.get("valueType"), "VALUE": i.get("value"), "TYPE_ID": kind}))
-                        .collect();
-                    if !values.is_empty() {
-                        out.insert(list.into(), Value::Array(values));
-                    }
-                }
-                continue;
-            }
-            (_, Value::Array(items)) => {
-                Value::Array(items.iter().map(|i| json!(wire::text(i))).collect())
-            }
-            _ => v,
-        };
-        out.insert(f.upper.to_owned(), v);
-    }
-    Value::Object(out)
-}
-
-/// crm.lead.list etc.: UPPER names; unknown filter fields are ignored; no OR.
-pub fn legacy_list(data: &Data, etid: i64, params: &Value) -> Answer {
-    let resolve = |upper: &str| {
-        spec::fields(etid)?
-            .iter()
-            .find(|f| f.upper == upper)
-            .map(|f| f.name.to_owned())
-    };
-    let node = filter::compile(
-        param(params, "filter").unwrap_or(&Value::Null),
-        &resolve,
-        false,
-    )
-    .map_err(|e| ApiError::new(400, "", &e))?;
-    let order: Vec<(String, bool)> = filter::order_pairs(param(params, "order"))
-        .into_iter()
-        .filter_map(|(f, d)| resolve(&f).map(|n| (n, d)))
-        .collect();
-    let rows = matching(data, etid, &node, &order);
-    let start = param(params, "start").and_then(wire::int).unwrap_or(0);
-    page(rows, start, |r| legacy_row(etid, r), Value::Array)
-}
-
-/// crm.lead.get etc.
-pub fn legacy_get(data: &Data, etid: i64, params: &Value) -> Answer {
-    let id = param(params, "id").and_then(wire::int);
-    let item = id
-        .and_then(|id| data.items.get(&etid)?.get(&id))
-        .ok_or_else(|| ApiError::new(400, "", "Not found"))?;
-    Ok(Reply::of(legacy_row(etid, item)))
-}
-
-/// crm.lead.fields etc.
-pub fn legacy_fields(etid: i64) -> Answer {
-    let mut out = Map::new();
-    for f in spec::fields(etid).unwrap_or_default() {
-        out.insert(f.upper.to_owned(), spec::descriptor(f));
-    }
-    Ok(Reply::of(Value::Object(out)))
 }
 
 fn deal_mut<'a>(

@@ -12,12 +12,14 @@
 //! log (each request's URL target as it arrived, and the parameters the portal read).
 //!
 //! - `spec`: fields and dictionaries. `seed`: the data. `state`: state, bucket, faults, log.
-//! - `filter`: filter evaluation and ordering. `items`, `misc`: the method handlers.
+//! - `filter`: filter evaluation and ordering. `items`, `legacy`, `misc`: the method
+//!   handlers.
 //! - `router`: HTTP, auth, envelopes. `batch`: batch execution and references.
 
 mod batch;
 mod filter;
 mod items;
+mod legacy;
 mod misc;
 mod router;
 mod seed;

@@ -7,7 +7,7 @@
 use super::state::{
     ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, Fault, LIMITED_CODE, State, WEBHOOK_CODE, iso, unix_f64,
 };
-use super::{Answer, ApiError, Reply, items, misc};
+use super::{Answer, ApiError, Reply, items, legacy, misc};
 use crate::php;
 use axum::Router;
 use axum::body::Bytes;
@@ -89,8 +89,13 @@ async fn rest(
         response
     };
     if method.is_empty() {
-        let e = ApiError::new(404, "ERROR_METHOD_NOT_FOUND", "Method not found!");
-        return reply(&state, 404, 0, &Value::Null, error_response(&e));
+        return reply(
+            &state,
+            404,
+            0,
+            &Value::Null,
+            error_response(&method_not_found()),
+        );
     }
     if !state.admit() {
         let e = ApiError::new(503, "QUERY_LIMIT_EXCEEDED", "Too many requests");
@@ -285,8 +290,9 @@ fn authenticate(
                 user: 2,
                 scopes: Some(&["crm"]),
             }),
+            // the core's `APAuth\Auth::check`; the documented status is 403
             _ => Err(ApiError::new(
-                401,
+                403,
                 "INVALID_CREDENTIALS",
                 "Invalid request credentials",
             )),
@@ -434,23 +440,24 @@ fn dispatch(state: &State, user: i64, method: &str, params: &Value) -> Answer {
         "crm.timeline.comment.add" => misc::comment_add(&mut data, params, user),
         "crm.timeline.comment.list" => misc::comment_list(&data, params),
         "crm.duplicate.findbycomm" => misc::find_by_comm(&data, params),
-        _ => match (items::legacy_type(&m), m.rsplit('.').next()) {
-            (Some(etid), Some("list")) if m.matches('.').count() == 2 => {
-                items::legacy_list(&data, etid, params)
-            }
-            (Some(etid), Some("get")) if m.matches('.').count() == 2 => {
-                items::legacy_get(&data, etid, params)
-            }
-            (Some(etid), Some("fields")) if m.matches('.').count() == 2 => {
-                items::legacy_fields(etid)
-            }
-            _ => Err(ApiError::new(
-                404,
-                "ERROR_METHOD_NOT_FOUND",
-                "Method not found!",
-            )),
+        _ => match (legacy::legacy_type(&m), m.rsplit('.').next()) {
+            (Some(etid), Some(verb)) if m.matches('.').count() == 2 => match verb {
+                "list" => legacy::legacy_list(&data, etid, params),
+                "get" => legacy::legacy_get(&data, etid, params),
+                "fields" => legacy::legacy_fields(etid),
+                "add" => legacy::legacy_add(&mut data, etid, params, user),
+                "update" => legacy::legacy_update(&mut data, etid, params, user),
+                "delete" => legacy::legacy_delete(&mut data, etid, params),
+                _ => Err(method_not_found()),
+            },
+            _ => Err(method_not_found()),
         },
     }
+}
+
+/// No module provides the method: 404, as the core's `CRestServer` answers.
+fn method_not_found() -> ApiError {
+    ApiError::new(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
 }
 
 /// `GET /oauth/token/?grant_type=refresh_token&client_id&client_secret&refresh_token`.

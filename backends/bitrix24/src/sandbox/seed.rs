@@ -165,7 +165,10 @@ pub fn seed(leads: usize) -> Data {
             "comments": "",
             "begindate": format!("2025-0{}-01T00:00:00+03:00", 1 + rng.below(9)),
             "closedate": format!("2025-1{}-15T00:00:00+03:00", rng.below(3)),
-            "companyId": 1 + rng.below(15),
+            "companyId": match 1 + rng.below(15) {
+                _ if i % 10 == 0 => 0,
+                company => company,
+            },
             "contactId": contact,
             "contactIds": [contact],
             "sourceId": rng.pick(&["CALL", "WEB", "PARTNER"]),
@@ -218,12 +221,22 @@ fn insert(data: &mut Data, rng: &mut Rng, etid: i64, item: Value, n: i64) {
     *next = (*next).max(n + 1);
 }
 
-/// Fill what the portal computes: every declared field present (null when unset), stage
-/// semantics and `closed` from the stage.
+/// Fill what the portal computes: every declared field present (null when unset; `0` for a
+/// reference to no company, contact, lead or deal, as the portal stores and returns it),
+/// stage semantics and `closed` from the stage.
 pub fn complete(etid: i64, item: &mut Map<String, Value>) {
     for f in spec::fields(etid).unwrap_or_default() {
-        let empty = if f.multiple { json!([]) } else { Value::Null };
-        item.entry(f.name).or_insert(empty);
+        let empty = if f.multiple {
+            json!([])
+        } else if spec::is_reference(f.btype) {
+            json!(0)
+        } else {
+            Value::Null
+        };
+        let slot = item.entry(f.name).or_insert(Value::Null);
+        if slot.is_null() {
+            *slot = empty;
+        }
     }
     let stage = item
         .get("stageId")

@@ -254,6 +254,14 @@ const SPA_FIELDS: &[Field] = &[
     CONTACT,
 ];
 
+/// Bitrix types holding the id of another CRM record (`0`: none).
+pub fn is_reference(btype: &str) -> bool {
+    matches!(
+        btype,
+        "crm_contact" | "crm_company" | "crm_lead" | "crm_deal"
+    )
+}
+
 /// The fields of an entity type the sandbox has.
 pub fn fields(etid: i64) -> Option<&'static [Field]> {
     match etid {

@@ -44,7 +44,7 @@ pub fn fixture_result(name: &str) -> serde_json::Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     let body: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    crmgate_bitrix24::wire::Envelope::parse(&body)
+    crmgate_bitrix24::wire::Envelope::from_body(body)
         .unwrap()
         .result
 }
