@@ -278,6 +278,64 @@ async fn every_tool_through_the_mcp_client() {
     )
     .await;
     err(&client, "crm_search", json!({"entity": "leads", "where": [{"field": "stageId", "op": "contains", "value": "NE"}]}), "UNSUPPORTED_FILTER").await;
+    // portal fidelity: a stage of another pipeline is refused before sending; no company is 0
+    let adds = |sandbox: &Sandbox| {
+        sandbox
+            .state()
+            .log()
+            .iter()
+            .filter(|r| r.method == "crm.item.add")
+            .count()
+    };
+    let before = adds(&sandbox);
+    let wrong = err(
+        &client,
+        "crm_create",
+        json!({"entity": "deals", "data": {"title": "x", "stageId": "C1:WON"}}),
+        "VALIDATION",
+    )
+    .await;
+    assert!(
+        wrong["suggestion"]
+            .as_str()
+            .unwrap()
+            .contains("PREPARATION"),
+        "{wrong}"
+    );
+    assert_eq!(adds(&sandbox), before, "nothing written");
+    let lone = ok(
+        &client,
+        "crm_search",
+        json!({"entity": "deals", "where": [{"field": "companyId", "op": "is_null"}], "limit": 50}),
+    )
+    .await;
+    assert!(lone["total"].as_u64().unwrap() > 0);
+    assert!(
+        lone["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["fields"].get("companyId").is_none_or(|c| c.is_null()))
+    );
+    sandbox.state().inject(
+        Some("crm.item.get"),
+        Fault::error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!"),
+        1,
+    );
+    let missing = err(
+        &client,
+        "crm_get",
+        json!({"entity": "leads", "id": "6"}),
+        "NOT_ALLOWED",
+    )
+    .await;
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("no REST method"),
+        "{missing}"
+    );
     sandbox.state().inject(
         Some("crm.item.get"),
         Fault::error(429, "OPERATION_TIME_LIMIT", "Method is blocked"),

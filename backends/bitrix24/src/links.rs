@@ -7,7 +7,7 @@
 //!   `$result[o][item][companyId]` reference.
 //! - `companies.contacts`, `companies.deals`: a search on `companyId`.
 
-use crate::client::{Access, Client, Command};
+use crate::client::{Access, Client, Command, Reference};
 use crate::map::record::to_record;
 use crate::paging::{self, Scope};
 use crmgate_core::filter::{Condition, Filter, FilterOp};
@@ -76,8 +76,9 @@ pub async fn related(
                 Command::new(
                     "t",
                     "crm.item.get",
-                    json!({"entityTypeId": 4, "id": "$result[o][item][companyId]", "useOriginalUfNames": "Y"}),
-                ),
+                    json!({"entityTypeId": 4, "useOriginalUfNames": "Y"}),
+                )
+                .refer(&["id"], Reference::new("o", &["item", "companyId"])),
             ];
             let mut out = client.batch(cx, &commands, Access::Read).await?;
             out.take("o", "crm.item.get")?;
