@@ -167,6 +167,9 @@ pub struct BatchOutcome {
     pub totals: HashMap<String, i64>,
     /// `result_next` per command.
     pub nexts: HashMap<String, i64>,
+    /// Commands sent one by one that failed short of a Bitrix24 answer (the connection, a
+    /// locally blocked method) or were not sent after such a failure.
+    pub failed: HashMap<String, Error>,
 }
 
 impl BatchOutcome {
@@ -189,11 +192,15 @@ impl BatchOutcome {
                 .collect(),
             totals: numbers(part("result_total")),
             nexts: numbers(part("result_next")),
+            failed: HashMap::new(),
         }
     }
 
     /// The result of one command, or its error mapped for `method`.
     pub fn take(&mut self, name: &str, method: &str) -> Result<Value> {
+        if let Some(error) = self.failed.get(name) {
+            return Err(error.clone());
+        }
         if let Some(error) = self.errors.get(name) {
             return Err(error.to_error(method));
         }

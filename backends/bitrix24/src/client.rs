@@ -191,7 +191,8 @@ impl Client {
 
     /// Commands as calls of their own, in order: literal parameters travel as JSON, which the
     /// portal never scans for references; a command whose reference does not resolve is not
-    /// sent (it has no result).
+    /// sent (it has no result). A failure short of Bitrix24's answer ends the run: the
+    /// commands that ran keep their results, the failed one and the rest carry the error.
     async fn one_by_one(
         &self,
         cx: &CallContext,
@@ -200,11 +201,39 @@ impl Client {
         stop: fn(&Value) -> bool,
     ) -> Result<BatchOutcome> {
         let mut out = BatchOutcome::default();
-        for c in commands {
+        for (i, c) in commands.iter().enumerate() {
             let Some(params) = c.with_references_resolved(&out.results) else {
                 continue;
             };
-            match self.exchange(cx, &c.method, &params, access).await? {
+            let answer = match self.exchange(cx, &c.method, &params, access).await {
+                Ok(answer) => answer,
+                // nothing ran yet: fail as a batch request would
+                Err(e) if i == 0 => return Err(e),
+                // what ran stays known; what follows is not sent
+                Err(e) => {
+                    // not sent, so never of unknown outcome
+                    let code = match e.code {
+                        ErrorCode::OutcomeUnknown => ErrorCode::UpstreamUnavailable,
+                        code => code,
+                    };
+                    for later in &commands[i + 1..] {
+                        out.failed.insert(
+                            later.name.clone(),
+                            Error::new(
+                                code,
+                                format!(
+                                    "{} was not sent: {} failed first ({})",
+                                    later.method, c.method, e.message
+                                ),
+                                e.suggestion.clone(),
+                            ),
+                        );
+                    }
+                    out.failed.insert(c.name.clone(), e);
+                    break;
+                }
+            };
+            match answer {
                 Ok(envelope) => {
                     if let Some(total) = envelope.total {
                         out.totals.insert(c.name.clone(), total);

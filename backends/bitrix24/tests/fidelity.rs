@@ -630,3 +630,45 @@ async fn a_deliberate_reference_still_rides_in_one_batch() {
         (1, "batch", 2)
     );
 }
+
+#[tokio::test]
+async fn writes_sent_one_by_one_keep_what_ran_when_one_fails() {
+    use crmgate_bitrix24::Bitrix24Config;
+    use crmgate_bitrix24::client::{Access, Client, Command};
+    use secrecy::SecretString;
+    let sandbox = Sandbox::start(common::roomy()).await.unwrap();
+    let config = Bitrix24Config::webhook(
+        SecretString::from(sandbox.webhook_url()),
+        common::fast_upstream(),
+    )
+    .unwrap();
+    let client = Client::new(config).unwrap();
+    let title = |t: &str| json!({"entityTypeId": 1, "id": 2, "fields": {"title": t}});
+    let commands = [
+        Command::new("a", "crm.item.update", title("Price: $total[a] $RESULT[z]")),
+        Command::new("b", "crm.item.get", json!({"entityTypeId": 1, "id": 2})),
+        Command::new("c", "crm.item.update", title("never")),
+    ];
+    sandbox.state().inject(Some("crm.item.get"), Fault::Drop, 1);
+    let mut out = client.batch(&cx(), &commands, Access::Write).await.unwrap();
+    let updated = out.take("a", "crm.item.update").unwrap();
+    assert_eq!(
+        updated["item"]["title"], "Price: $total[a] $RESULT[z]",
+        "stored as typed"
+    );
+    assert!(out.take("b", "crm.item.get").is_err());
+    let not_sent = out.take("c", "crm.item.update").unwrap_err();
+    assert_ne!(not_sent.code, ErrorCode::OutcomeUnknown);
+    assert!(
+        not_sent.message.contains("was not sent"),
+        "{}",
+        not_sent.message
+    );
+    let methods: Vec<String> = sandbox
+        .state()
+        .log()
+        .into_iter()
+        .map(|r| r.method)
+        .collect();
+    assert_eq!(methods, ["crm.item.update", "crm.item.get"]);
+}
