@@ -73,3 +73,19 @@ pub fn documented_deals() -> crmgate_bitrix24::map::fields::EntityMeta {
     let metas = fields::parse_fields(&fixture_result("crm_item_fields_deal.json"));
     fields::build(2, "deals", "crm.item:2", metas, &documented_dictionaries())
 }
+
+/// POST a JSON body to the sandbox's webhook; status and body.
+pub async fn post(
+    sandbox: &Sandbox,
+    method: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{method}", sandbox.webhook_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
