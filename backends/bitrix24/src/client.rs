@@ -4,7 +4,9 @@
 //! configured one, renewed once on `expired_token` when a refresh token is configured, or a
 //! hosted caller's own bearer token, never mixed).
 //!
-//! `batch` sends up to 50 commands as one HTTP request (one drop in the portal's leaky bucket).
+//! `batch` sends up to 50 commands as one HTTP request (one drop in the portal's leaky bucket)
+//! — unless a command's literal data would be read by the portal as a `$result[…]` reference
+//! (see [`crate::batch`]): those commands go one by one, as JSON bodies the portal never scans.
 //!
 //! Failed answers are judged from Bitrix24's own error code, before any retry
 //! ([`RetryPolicy::Judge`]): `QUERY_LIMIT_EXCEEDED` (503, the request bucket) is retried for
@@ -141,8 +143,7 @@ impl Client {
     /// Run up to 50 commands (`halt=0`: every command runs, errors are collected per
     /// command), in one `batch` request — unless a command's literal parameters would be read
     /// by the portal as a `$result[…]` back-reference ([`batch::encode`]): then each command
-    /// is its own call, in order, with crmgate resolving the deliberate references, and
-    /// `stop` (given each result) ends the run early.
+    /// is its own call, in order, with crmgate resolving the deliberate references.
     pub async fn batch(
         &self,
         cx: &CallContext,
