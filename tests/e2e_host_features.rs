@@ -241,7 +241,7 @@ async fn without_elicitation_the_token_flow_stays() {
 async fn log_messages_report_waits_and_loads_at_the_level_the_client_set() {
     use crmgate_bitrix24::sandbox::{Sandbox, SandboxOptions};
     let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
-    // one request per second: the second request of a call waits for the limiter
+    // one request per second, burst one: requests close together wait for the limiter
     let config = "[crm.portal]\nkind = \"bitrix24\"\nwebhook_url_env = \"T_HOOK\"\n\n\
                   [crm.portal.rate_limit]\nper_second = 1\nburst = 1\n";
     let host = Host::new(false, ElicitationAction::Decline, false);
@@ -263,6 +263,19 @@ async fn log_messages_report_waits_and_loads_at_the_level_the_client_set() {
     )
     .await;
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    // three searches at once against a bucket of one: at least two wait, however slow the
+    // machine is (one after another, a slow machine might never need to)
+    let search = || {
+        call(
+            &client,
+            "crm_search",
+            json!({"entity": "deals", "limit": 1}),
+        )
+    };
+    let (a, b, c) = tokio::join!(search(), search(), search());
+    for r in [a, b, c] {
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    }
     let logs = host.logs.lock().unwrap().clone();
     assert!(
         logs.iter()
