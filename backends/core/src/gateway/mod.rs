@@ -216,6 +216,23 @@ impl Gateway {
         Ok((entity, schema))
     }
 
+    /// `schema`, or — when `names` include a field it does not know — the backend's fresh
+    /// schema ([`Backend::describe_fresh`]: a field added in the CRM since the schema was
+    /// cached). Asked once per call, before anything refuses the field as `UNKNOWN_FIELD`.
+    async fn schema_knowing<'n>(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        schema: Arc<EntitySchema>,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Result<Arc<EntitySchema>> {
+        let mut names = names.into_iter();
+        if names.all(|name| schema.field(name).is_some()) {
+            return Ok(schema);
+        }
+        self.backend.describe_fresh(cx, entity, &schema).await
+    }
+
     /// Refuse when the tier in force is below `needed`.
     pub fn require_tier(&self, needed: Tier, what: &str) -> Result<()> {
         if self.settings.tier >= needed {
