@@ -373,6 +373,11 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
     }
 }
 
+/// Whether records carry `versionNumber`: `optimisticConcurrencyControl` in `entityDefs`.
+pub fn versioned(defs: &Value) -> bool {
+    flag(defs, "optimisticConcurrencyControl")
+}
+
 /// Neither filtered nor sorted (EspoCRM has no query on it).
 fn unqueried(f: FieldSchema) -> FieldSchema {
     f.filter_ops(&[]).sortable(false)

@@ -128,6 +128,8 @@ proptest! {
             link: None,
             auth: "api_key",
             site: SITE,
+            schema: None,
+            version: None,
         };
         let error = map_error(&response, &cx);
         prop_assert!(!error.message.is_empty() && !error.suggestion.is_empty());
