@@ -163,11 +163,7 @@ impl MetadataCache {
             .and_try_compute_with(|current| async move {
                 let stale = match &current {
                     None => true,
-                    Some(entry) => entry
-                        .value()
-                        .value
-                        .downcast_ref::<T>()
-                        .is_none_or(is_stale),
+                    Some(entry) => entry.value().value.downcast_ref::<T>().is_none_or(is_stale),
                 };
                 if !stale {
                     return Ok(Op::Nop);

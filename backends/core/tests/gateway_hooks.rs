@@ -331,7 +331,11 @@ async fn crm_link_on_a_to_one_link_names_the_field_to_update() {
     let long = "x/".repeat(5000);
     let e = gw.unlink(&cx(), link("account", &long)).await.unwrap_err();
     assert!(!e.suggestion.contains("x/x/"), "{}", e.suggestion);
-    assert!(e.suggestion.contains(r#""accountId": "…""#), "{}", e.suggestion);
+    assert!(
+        e.suggestion.contains(r#""accountId": "…""#),
+        "{}",
+        e.suggestion
+    );
     // held by a read-only field: said so
     let e = gw.link(&cx(), link("owner", "u1")).await.unwrap_err();
     assert!(e.message.contains("owner_id") && e.message.contains("read-only"));

@@ -10,18 +10,18 @@ use crate::client::{Call, EspoClient};
 use crate::config::EspoConfig;
 use crate::errors::{Ctx, Op};
 use crate::filters;
+use crate::ids;
 use crate::list::{self, ListQuery};
 use crate::map::{self, segment};
-use crate::ids;
 use crate::metadata::Metadata;
 use crate::versions::Versions;
 use async_trait::async_trait;
 use crmgate_core::backend::unsupported;
 use crmgate_core::cache::MetadataCache;
 use crmgate_core::model::{
-    ActionInfo, CreateOptions, Created, DeleteKind, EmailDraft, EntityCatalog, EntityInfo, Features,
-    FieldSelection, Fields, Operation, Page, PageRequest, ProbeReport, Record, SearchRequest,
-    TimelinePage,
+    ActionInfo, CreateOptions, Created, DeleteKind, EmailDraft, EntityCatalog, EntityInfo,
+    Features, FieldSelection, Fields, Operation, Page, PageRequest, ProbeReport, Record,
+    SearchRequest, TimelinePage,
 };
 use crmgate_core::raw::{RawMethod, RawTarget};
 use crmgate_core::schema::{EntitySchema, LinkSchema};

@@ -121,8 +121,8 @@ impl EspoClient {
         for (name, value) in &call.headers {
             let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
                 .map_err(|_| Error::config("invalid header name"))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| Error::config("invalid header value"))?;
+            let value =
+                HeaderValue::from_str(value).map_err(|_| Error::config("invalid header value"))?;
             request = request.header(name, value);
         }
         let (name, value) = match cx.identity() {

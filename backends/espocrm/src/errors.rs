@@ -408,19 +408,17 @@ fn validation(response: &UpstreamResponse, cx: &Ctx<'_>, said: Option<&str>) -> 
                 "is not a valid email address",
                 "give an address like name@example.com",
             ),
-            Some(FieldType::Date) if rule == "valid" => {
-                ("is not a date", "give it as YYYY-MM-DD")
-            }
+            Some(FieldType::Date) if rule == "valid" => ("is not a date", "give it as YYYY-MM-DD"),
             Some(FieldType::DateTime) if rule == "valid" => (
                 "is not a date and time",
                 "give it as UTC \"YYYY-MM-DD HH:mm:ss\" or ISO 8601",
             ),
-            Some(FieldType::Integer | FieldType::Number | FieldType::Money)
-                if rule == "valid" =>
-            {
+            Some(FieldType::Integer | FieldType::Number | FieldType::Money) if rule == "valid" => {
                 ("is not a number", "give a number")
             }
-            Some(FieldType::Boolean) if rule == "valid" => ("is not true or false", "give true or false"),
+            Some(FieldType::Boolean) if rule == "valid" => {
+                ("is not true or false", "give true or false")
+            }
             Some(FieldType::Enum | FieldType::MultiEnum) | None if rule == "valid" => {
                 rule_words(&rule)
             }
@@ -488,7 +486,7 @@ fn modified(response: &UpstreamResponse, cx: &Ctx<'_>) -> Error {
                 other => other.to_string(),
             };
             crmgate_core::text::truncate_in_place(&mut text, 80);
-            format!("{field} is now {text}")
+            format!("{field} = {text}")
         })
         .collect();
     let versions = match (cx.version, now) {
@@ -504,7 +502,10 @@ fn modified(response: &UpstreamResponse, cx: &Ctx<'_>) -> Error {
             if shown.is_empty() {
                 String::new()
             } else {
-                format!(": {}", shown.join(", "))
+                format!(
+                    ". Now stored for the fields this update would change: {}",
+                    shown.join(", ")
+                )
             }
         ),
         "read the record again with crm_get, check that your change still applies to what is there now, then send the update again",

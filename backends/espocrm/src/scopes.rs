@@ -164,7 +164,11 @@ pub fn access(scopes: &Value, app_user: &Value) -> Result<Access> {
     for (i, e) in entities.iter_mut().enumerate() {
         e.key = i as u64 | if admin { KEY_RESTORES } else { 0 };
         if admin && e.operations.contains(&Operation::Delete) {
-            for note in e.notes.iter_mut().filter(|n| n.starts_with("delete is soft")) {
+            for note in e
+                .notes
+                .iter_mut()
+                .filter(|n| n.starts_with("delete is soft"))
+            {
                 *note = "delete is soft: crmgate signs in as an EspoCRM administrator, so a deleted record can be brought back (undo)".into();
             }
         }

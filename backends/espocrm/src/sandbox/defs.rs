@@ -284,7 +284,10 @@ impl Defs {
             "linkParent" => (vec![a("Id"), a("Type")], vec![a("Name")]),
             "linkMultiple" | "attachmentMultiple" => {
                 let mut actual = vec![a("Ids")];
-                if self.field(entity, field).is_some_and(|d| d.get("columns").is_some()) {
+                if self
+                    .field(entity, field)
+                    .is_some_and(|d| d.get("columns").is_some())
+                {
                     actual.push(a("Columns"));
                 }
                 (actual, vec![a("Names")])

@@ -240,6 +240,11 @@ async fn handle(
             .headers
             .get("x-skip-duplicate-check")
             .is_some_and(|v| v == "true"),
+        version_number: parts
+            .headers
+            .get("x-version-number")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: serde_json::from_slice(&body).ok(),
     });
     let latency = shared.faults.latency();

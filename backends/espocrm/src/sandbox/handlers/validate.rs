@@ -68,7 +68,8 @@ fn empty(v: Option<&Value>) -> bool {
 fn loose_phone(s: &str) -> bool {
     !s.is_empty()
         && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '@' | ':' | '#' | '+' | '(' | ')' | '-' | '.' | ' ')
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '@' | ':' | '#' | '+' | '(' | ')' | '-' | '.' | ' ')
         })
 }
 
@@ -83,7 +84,12 @@ pub(super) fn sanitize_phone(raw: &str) -> String {
                 .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
                 && rest.chars().any(|c| c.is_ascii_digit()) =>
         {
-            format!("+{}", rest.chars().filter(char::is_ascii_digit).collect::<String>())
+            format!(
+                "+{}",
+                rest.chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            )
         }
         _ => s.to_owned(),
     }

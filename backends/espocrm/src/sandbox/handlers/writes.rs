@@ -294,7 +294,7 @@ pub fn update(shared: &Shared, req: &Req<'_>, entity: &str, id: &str) -> Result<
 }
 
 /// Optimistic concurrency as 9.1.7's `OptimisticProcessor` runs it: nothing to check when the
-/// record has no `versionNumber` or the client sent the current one (`intval` of the header);
+/// entity has no `versionNumber` or the client sent the current one (`intval` of the header);
 /// otherwise the fields whose written attributes would change a stored value (read-only and
 /// `optimisticConcurrencyControlIgnore` fields aside) are the conflict — 409 `modified` with
 /// every attribute of those fields as stored, and the current version. No such field: the
@@ -307,9 +307,15 @@ fn concurrency(
     expected: &str,
     user: &User,
 ) -> Result<(), Answer> {
-    let Some(now) = current.get("versionNumber").and_then(Value::as_i64) else {
+    let d = defs();
+    if !d.versioned(entity) {
         return Ok(());
-    };
+    }
+    // seeded records carry no stored number; they read as version 1
+    let now = current
+        .get("versionNumber")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let digits: String = expected
         .trim()
         .chars()
@@ -320,13 +326,13 @@ fn concurrency(
     if digits.parse::<i64>().unwrap_or(0) == now {
         return Ok(());
     }
-    let d = defs();
     let stored = render(store, entity, current, true, user);
     let conflicting: Vec<&String> = d
         .fields(entity)
         .iter()
         .filter(|(_, def)| {
-            def["readOnly"] != json!(true) && def["optimisticConcurrencyControlIgnore"] != json!(true)
+            def["readOnly"] != json!(true)
+                && def["optimisticConcurrencyControlIgnore"] != json!(true)
         })
         .map(|(name, _)| name)
         .filter(|name| {
@@ -343,7 +349,10 @@ fn concurrency(
     let mut values = Map::new();
     for field in conflicting {
         for attr in d.field_attributes(entity, field).1 {
-            values.insert(attr.clone(), stored.get(&attr).cloned().unwrap_or(Value::Null));
+            values.insert(
+                attr.clone(),
+                stored.get(&attr).cloned().unwrap_or(Value::Null),
+            );
         }
     }
     Err(Answer::error(409, "modified").with_body(json!({"values": values, "versionNumber": now})))
