@@ -71,12 +71,15 @@ impl Gateway {
             None => Vec::new(),
             Some(sort) => sort.keys()?,
         };
-        let named = filter
-            .conditions()
-            .map(|c| c.field.as_str())
-            .chain(sort.iter().map(|k| k.field.as_str()))
-            .chain(projected(&args.fields));
-        let schema = self.schema_knowing(cx, &entity, schema, named).await?;
+        let known = knows_all(
+            &schema,
+            filter
+                .conditions()
+                .map(|c| c.field.as_str())
+                .chain(sort.iter().map(|k| k.field.as_str()))
+                .chain(projected(&args.fields)),
+        );
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
         filter.check(&schema, &entity.filter_ops)?;
         for key in &sort {
             check_sortable(&schema, &key.field)?;
@@ -137,9 +140,8 @@ impl Gateway {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Get)
             .await?;
-        let schema = self
-            .schema_knowing(cx, &entity, schema, projected(&args.fields))
-            .await?;
+        let known = knows_all(&schema, projected(&args.fields));
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
         let fields = self.selection(&schema, &args.fields)?;
         match (args.id, args.ids) {
             (Some(id), None) => {

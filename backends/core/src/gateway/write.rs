@@ -26,9 +26,8 @@ impl Gateway {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Create)
             .await?;
-        let schema = self
-            .schema_knowing(cx, &entity, schema, args.data.keys().map(String::as_str))
-            .await?;
+        let known = knows_all(&schema, args.data.keys().map(String::as_str));
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
         ids_as_text(&schema, &mut args.data);
         validate_write(&schema, &args.data, WriteKind::Create)?;
         let options = CreateOptions {
@@ -73,9 +72,8 @@ impl Gateway {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Update)
             .await?;
-        let schema = self
-            .schema_knowing(cx, &entity, schema, args.data.keys().map(String::as_str))
-            .await?;
+        let known = knows_all(&schema, args.data.keys().map(String::as_str));
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
         let id = require_id(&args.id, "id")?;
         ids_as_text(&schema, &mut args.data);
         validate_write(&schema, &args.data, WriteKind::Update)?;
