@@ -363,12 +363,14 @@ impl Backend for EspoBackend {
             what,
         )
         .await?;
+        let records: Vec<Record> = fetched
+            .list
+            .into_iter()
+            .map(|r| self.record(target, r))
+            .collect::<Result<_>>()?;
+        self.saw(cx, target, &records).await;
         Ok(Page {
-            records: fetched
-                .list
-                .into_iter()
-                .map(|r| self.record(target, r))
-                .collect::<Result<_>>()?,
+            records,
             total: fetched.total,
             next_cursor: fetched.next.map(|n| n.to_string()),
         })
