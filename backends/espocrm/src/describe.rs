@@ -13,7 +13,8 @@
 //! ([`crate::filters`] maps them all) and sorts unless `orderDisabled`; a `notStorable` one
 //! filters only with the operators its own `where` definition lists and sorts only with an
 //! `order` definition; name lists (`…Names`), `…Data` arrays and a parent's name filter with
-//! nothing; `readOnlyAfterCreate` makes a field create-only.
+//! nothing; `readOnlyAfterCreate` makes a field create-only. Entities with
+//! `optimisticConcurrencyControl` also show their records' read-only `versionNumber`.
 
 use crate::names::canonical;
 use crmgate_core::filter::FilterOp;
@@ -354,6 +355,14 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
                 add(f);
             }
         }
+    }
+    // an ORM attribute, not a field: EspoCRM adds it to entities with optimistic concurrency
+    if versioned(defs) {
+        out.entry("versionNumber".into()).or_insert_with(|| {
+            FieldSchema::new("versionNumber", FieldType::Integer)
+                .label("Version number")
+                .read_only()
+        });
     }
     for f in out.values_mut() {
         f.compact = COMPACT.contains(&f.name.as_str());

@@ -8,6 +8,9 @@
 //! the record is no longer at version `n` and the update would change a field; nothing is
 //! written (`Record/ConcurrencyControl/OptimisticProcessor`, recorded on 9.1.7).
 //!
+//! Only the header counts: a `versionNumber` in the body is dropped by 9.1.7's
+//! `filterUpdateInput`.
+//!
 //! crmgate sends, with an update, the version of the record as this caller last read it
 //! through crmgate: a `crm_get`, a search, the read behind an update preview or a confirm
 //! token, or the answer of its own previous write. A change someone else made since is then a
