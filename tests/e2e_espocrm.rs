@@ -323,3 +323,84 @@ async fn a_wrong_key_surfaces_as_auth_failed() {
     assert!(!e.to_string().contains("not-the-key"));
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn espocrm_fidelity_reaches_the_agent_through_the_tools() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let (client, _home) = spawn(&sandbox, "api_key_env = \"E2E_ESPO_KEY\"").await;
+
+    // optimistic concurrency: a change made in EspoCRM after the read is a CONFLICT
+    ok(
+        &client,
+        "crm_get",
+        json!({"entity": "deals", "id": PILOT, "fields": ["*"]}),
+    )
+    .await;
+    let changed = reqwest::Client::new()
+        .put(format!("{}/api/v1/Opportunity/{PILOT}", sandbox.url()))
+        .header("X-Api-Key", credentials::API_KEY)
+        .json(&json!({"stage": "Negotiation"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let conflict = err(
+        &client,
+        "crm_update",
+        json!({"entity": "deals", "id": PILOT, "data": {"stage": "Closed Lost"}}),
+        "CONFLICT",
+    )
+    .await;
+    assert_eq!(conflict["details"]["current"]["stage"], "Negotiation");
+
+    // a field added in EspoCRM during the session
+    sandbox.add_field(
+        "Account",
+        "cTier",
+        json!({"type": "varchar", "maxLength": 10}),
+    );
+    let updated = ok(
+        &client,
+        "crm_update",
+        json!({"entity": "companies", "id": ACME, "data": {"cTier": "gold"}}),
+    )
+    .await;
+    assert_eq!(updated["record"]["fields"]["cTier"], "gold");
+
+    // phone format, the to-one link, ids EspoCRM cannot have
+    let phone = err(
+        &client,
+        "crm_create",
+        json!({"entity": "contacts", "data": {"lastName": "Dial", "phoneNumber": "555-0101"}}),
+        "VALIDATION",
+    )
+    .await;
+    assert!(
+        phone["suggestion"]
+            .as_str()
+            .unwrap()
+            .contains("country code"),
+        "{phone}"
+    );
+    let link = err(
+        &client,
+        "crm_link",
+        json!({"entity": "contacts", "id": "6b012cf5de3340e2e", "link": "account", "target_id": ACME}),
+        "NOT_ALLOWED",
+    )
+    .await;
+    assert_eq!(link["details"]["field"], "accountId");
+    let sent = sandbox.request_count();
+    let long = "f".repeat(50_000);
+    for id in ["../App/user", "a/b", "x?y=1", "ünï", long.as_str()] {
+        err(
+            &client,
+            "crm_get",
+            json!({"entity": "companies", "id": id}),
+            "VALIDATION",
+        )
+        .await;
+    }
+    assert_eq!(sandbox.request_count(), sent, "nothing sent for a bad id");
+    client.cancel().await.unwrap();
+}

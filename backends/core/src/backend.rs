@@ -109,6 +109,20 @@ pub trait Backend: Send + Sync + 'static {
     /// Fields and links of one entity.
     async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>>;
 
+    /// The schema again from the CRM, bypassing any cache, when `stale` (what
+    /// [`Backend::describe`] returned) lacks a field a call names — a field added in the CRM
+    /// during the session. The gateway asks at most once per call, before refusing with
+    /// `UNKNOWN_FIELD`. Single-flight: callers that saw the same `stale` schema share one load,
+    /// and a schema already replaced is returned without loading. The default does not refresh.
+    async fn describe_fresh(
+        &self,
+        _cx: &CallContext,
+        _entity: &EntityInfo,
+        stale: &Arc<EntitySchema>,
+    ) -> Result<Arc<EntitySchema>> {
+        Ok(stale.clone())
+    }
+
     /// One page of matching records.
     async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page>;
 

@@ -135,6 +135,77 @@ impl MetadataCache {
         })
     }
 
+    /// Load the entry again, bypassing the cache, when `is_stale` says the cached value is the
+    /// one the caller saw (e.g. a schema that lacks a field the CRM has gained since); return
+    /// the cached value when someone already replaced it. Single-flight: refreshes of one key
+    /// run one after the other, so callers that saw the same stale value cause one load. A
+    /// failed load leaves the old entry in place and reaches only its own caller.
+    pub async fn refresh_if<T, S, F, Fut>(
+        &self,
+        instance: &str,
+        scope: CacheScope<'_>,
+        item: &str,
+        is_stale: S,
+        load: F,
+    ) -> Result<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+        S: FnOnce(&T) -> bool,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        use moka::ops::compute::{CompResult, Op};
+        let loaded_here = AtomicBool::new(false);
+        let loaded = &loaded_here;
+        let result = self
+            .cache
+            .entry(Key::new(instance, scope, item))
+            .and_try_compute_with(|current| async move {
+                let stale = match &current {
+                    None => true,
+                    Some(entry) => entry.value().value.downcast_ref::<T>().is_none_or(is_stale),
+                };
+                if !stale {
+                    return Ok(Op::Nop);
+                }
+                loaded.store(true, Ordering::Relaxed);
+                let value = load().await?;
+                Ok::<_, Error>(Op::Put(Entry {
+                    value: Arc::new(value),
+                    loaded_at: Instant::now(),
+                }))
+            })
+            .await?;
+        let entry = match result {
+            CompResult::Inserted(e) | CompResult::ReplacedWith(e) | CompResult::Unchanged(e) => {
+                e.into_value()
+            }
+            CompResult::Removed(_) | CompResult::StillNone(_) => {
+                return Err(Error::new(
+                    ErrorCode::Config,
+                    format!("internal error: the metadata {item:?} vanished while refreshing"),
+                    "this is a crmgate bug; please report it",
+                ));
+            }
+        };
+        let hit = !loaded_here.load(Ordering::Relaxed);
+        crate::meta::record_cache(
+            hit,
+            if hit {
+                entry.loaded_at.elapsed()
+            } else {
+                Duration::ZERO
+            },
+        );
+        entry.value.downcast::<T>().map_err(|_| {
+            Error::new(
+                ErrorCode::Config,
+                format!("internal error: the cached metadata {item:?} has an unexpected type"),
+                "this is a crmgate bug (two loaders share a cache key); please report it",
+            )
+        })
+    }
+
     /// Drop one entry, so the next lookup loads it again (e.g. after a schema change).
     pub async fn invalidate(&self, instance: &str, scope: CacheScope<'_>, item: &str) {
         self.cache
@@ -160,6 +231,64 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.message.contains("unexpected type"), "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn refresh_reloads_only_what_the_caller_saw_and_once_for_many() {
+        use std::sync::atomic::AtomicU32;
+        let cache = MetadataCache::new(Duration::from_secs(60), 10);
+        let cx = CallContext::configured();
+        let scope = CacheScope::Caller(&cx);
+        let seen = cache
+            .get_or_load("i", scope, "x", || async { Ok(1u32) })
+            .await
+            .unwrap();
+        let loads = Arc::new(AtomicU32::new(0));
+        // eight callers saw the same stale value at once: one load serves them all
+        let refreshes = (0..8).map(|_| {
+            let (cache, cx, loads, seen) = (cache.clone(), cx.clone(), loads.clone(), seen.clone());
+            async move {
+                cache
+                    .refresh_if(
+                        "i",
+                        CacheScope::Caller(&cx),
+                        "x",
+                        |v: &u32| std::ptr::eq(v, &*seen),
+                        || async {
+                            loads.fetch_add(1, Ordering::SeqCst);
+                            Ok(2u32)
+                        },
+                    )
+                    .await
+                    .unwrap()
+            }
+        });
+        let got = futures::future::join_all(refreshes).await;
+        assert!(got.iter().all(|v| **v == 2));
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        // the refreshed value is what plain lookups see now
+        let now = cache
+            .get_or_load("i", scope, "x", || async { Ok(3u32) })
+            .await
+            .unwrap();
+        assert_eq!(*now, 2);
+        // a failed refresh keeps the old entry
+        let e = cache
+            .refresh_if(
+                "i",
+                scope,
+                "x",
+                |_: &u32| true,
+                || async { Err::<u32, _>(Error::upstream_protocol("down")) },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::UpstreamProtocol);
+        let kept = cache
+            .get_or_load("i", scope, "x", || async { Ok(4u32) })
+            .await
+            .unwrap();
+        assert_eq!(*kept, 2);
     }
 
     #[tokio::test]

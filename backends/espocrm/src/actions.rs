@@ -213,16 +213,11 @@ pub(crate) async fn move_stage(
             ));
         }
     };
-    let call = Call::new(
-        Method::PATCH,
-        format!("/{}/{}", segment(&entity.native), segment(id)),
-    )
-    .json(json!({ field.as_str(): stage }));
-    let response = backend
-        .client
-        .expect(cx, call, backend.ctx(cx, Op::Update, entity, Some(id)))
+    let mut payload = serde_json::Map::new();
+    payload.insert(field.clone(), json!(stage));
+    let record = backend
+        .patch(cx, entity, id, payload, Some(&schema))
         .await?;
-    let record = map::record_from_body(backend.client.site(), &entity.native, &response.body)?;
     let mut result = json!({
         "record": {"id": record.id, "title": record.title, "url": record.url, field.as_str(): record.fields.get(field.as_str()).cloned().unwrap_or(Value::Null)},
     });

@@ -30,7 +30,7 @@ pub struct Call {
     path: String,
     query: Vec<(String, String)>,
     body: Option<Value>,
-    headers: Vec<(&'static str, &'static str)>,
+    headers: Vec<(&'static str, String)>,
     idempotent: bool,
 }
 
@@ -65,9 +65,9 @@ impl Call {
         self
     }
 
-    /// Add a fixed header (`X-No-Total`, `X-Skip-Duplicate-Check`).
-    pub fn header(mut self, name: &'static str, value: &'static str) -> Self {
-        self.headers.push((name, value));
+    /// Add a header (`X-No-Total`, `X-Skip-Duplicate-Check`, `X-Version-Number`).
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -121,7 +121,9 @@ impl EspoClient {
         for (name, value) in &call.headers {
             let name = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
                 .map_err(|_| Error::config("invalid header name"))?;
-            request = request.header(name, HeaderValue::from_static(value));
+            let value =
+                HeaderValue::from_str(value).map_err(|_| Error::config("invalid header value"))?;
+            request = request.header(name, value);
         }
         let (name, value) = match cx.identity() {
             Identity::Bearer(token) => ("x-api-key", token.expose_secret().to_owned()),

@@ -13,7 +13,8 @@
 //! ([`crate::filters`] maps them all) and sorts unless `orderDisabled`; a `notStorable` one
 //! filters only with the operators its own `where` definition lists and sorts only with an
 //! `order` definition; name lists (`…Names`), `…Data` arrays and a parent's name filter with
-//! nothing; `readOnlyAfterCreate` makes a field create-only.
+//! nothing; `readOnlyAfterCreate` makes a field create-only. Entities with
+//! `optimisticConcurrencyControl` also show their records' read-only `versionNumber`.
 
 use crate::names::canonical;
 use crmgate_core::filter::FilterOp;
@@ -355,6 +356,14 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
             }
         }
     }
+    // an ORM attribute, not a field: EspoCRM adds it to entities with optimistic concurrency
+    if versioned(defs) {
+        out.entry("versionNumber".into()).or_insert_with(|| {
+            FieldSchema::new("versionNumber", FieldType::Integer)
+                .label("Version number")
+                .read_only()
+        });
+    }
     for f in out.values_mut() {
         f.compact = COMPACT.contains(&f.name.as_str());
     }
@@ -371,6 +380,11 @@ pub fn schema(native: &str, defs: &Value, i18n: &Value, referenced: &Referenced)
         fields: ordered,
         links: link_schemas(links),
     }
+}
+
+/// Whether records carry `versionNumber`: `optimisticConcurrencyControl` in `entityDefs`.
+pub fn versioned(defs: &Value) -> bool {
+    flag(defs, "optimisticConcurrencyControl")
 }
 
 /// Neither filtered nor sorted (EspoCRM has no query on it).

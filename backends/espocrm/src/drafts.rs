@@ -135,6 +135,7 @@ async fn template(
         body.insert("parentId".into(), json!(pid));
     }
     body.insert("emailAddress".into(), json!(to));
+    crate::ids::check(&id, "template id")?;
     let call = Call::new(
         Method::POST,
         format!("/EmailTemplate/{}/prepare", segment(&id)),

@@ -9,6 +9,7 @@
 //! `RATE_LIMITED` with a 60 s wait, since retrying at once only extends it.
 
 use crate::map;
+use crmgate_core::schema::{EntitySchema, FieldType};
 use crmgate_core::upstream::UpstreamResponse;
 use crmgate_core::{Error, ErrorCode};
 use serde_json::{Value, json};
@@ -44,13 +45,15 @@ pub enum Op {
     Template,
     /// Reordering a kanban column.
     Kanban,
+    /// Restoring a soft-deleted record (`action/restoreDeleted`).
+    Restore,
 }
 
 impl Op {
     fn acl_action(self) -> &'static str {
         match self {
             Op::Create | Op::DraftEmail | Op::Note => "create",
-            Op::Update | Op::Link | Op::Unlink | Op::Kanban => "edit",
+            Op::Update | Op::Link | Op::Unlink | Op::Kanban | Op::Restore => "edit",
             Op::Delete => "delete",
             Op::Stream => "stream",
             _ => "read",
@@ -75,6 +78,10 @@ pub struct Ctx<'a> {
     pub auth: &'a str,
     /// Site URL, for the deep links of duplicates.
     pub site: &'a str,
+    /// The entity's schema, when the caller has it (field types word validation failures).
+    pub schema: Option<&'a EntitySchema>,
+    /// The `versionNumber` an update sent (`X-Version-Number`).
+    pub version: Option<i64>,
 }
 
 /// `X-Status-Reason`, if the header was sent (possibly empty).
@@ -109,6 +116,13 @@ pub fn validation_reason(reason: &str) -> Option<(String, String)> {
     };
     Some((part("field:")?, part("type:")?))
 }
+
+/// What EspoCRM 9 accepts as a phone number (`phoneNumberInternational`, on by default).
+const PHONE_FORMAT: &str = "give it in international form: + and the country code, then the \
+    number, e.g. +1 212 555 0100 or +44 20 7946 0958 (spaces, dashes, dots and parentheses are \
+    fine; EspoCRM stores +12125550100); a number without the + and country code is refused \
+    unless the EspoCRM administrator turned international phone numbers off, and an extension \
+    only when phone extensions are on";
 
 fn rule_words(rule: &str) -> (&'static str, &'static str) {
     match rule {
@@ -184,12 +198,24 @@ pub fn map_error(response: &UpstreamResponse, cx: &Ctx<'_>) -> Error {
             "wait at least 60 seconds before any new request — each refused request extends the lockout — and check the configured credentials",
         )
         .with_retry_after(60),
+        403 if cx.op == Op::Restore => restore_refused(cx, said),
         403 => permission_denied(response, cx, said),
+        // restoreDeleted's 404 says nothing (`new NotFound()`)
+        404 if cx.op == Op::Restore && reason.is_some() => Error::new(
+            ErrorCode::NotFound,
+            format!(
+                "EspoCRM has no {} record {:?}, deleted or not: it may have been purged",
+                cx.entity,
+                cx.id.unwrap_or_default()
+            ),
+            "a record EspoCRM removed for good cannot be restored; create it again",
+        ),
         // EspoCRM always says why it answers 404; a bare 404 comes from something else
         404 if reason.is_none() => wrong_url(cx),
         404 => not_found(cx, said),
         400 => validation(response, cx, said),
         409 if said == Some("duplicate") => duplicate(response, cx),
+        409 if said == Some("modified") => modified(response, cx),
         409 => Error::new(
             ErrorCode::Conflict,
             with_reason(format!("{} changed or is locked", record_words(cx))),
@@ -369,7 +395,39 @@ fn validation(response: &UpstreamResponse, cx: &Ctx<'_>, said: Option<&str>) -> 
         } else {
             field.clone()
         };
-        let (what, fix) = rule_words(&rule);
+        let (what, fix) = match field_kind(cx, &field) {
+            // `valid` is EspoCRM's rule name for any malformed value: say what this field takes
+            Some(FieldType::Phone) if rule == "valid" => {
+                ("is not a phone number EspoCRM accepts", PHONE_FORMAT)
+            }
+            Some(FieldType::Phone) if rule == "maxLength" => (
+                "is too long for a phone number (36 characters at most)",
+                "give one number, in international form",
+            ),
+            Some(FieldType::Email) if rule == "valid" => (
+                "is not a valid email address",
+                "give an address like name@example.com",
+            ),
+            Some(FieldType::Date) if rule == "valid" => ("is not a date", "give it as YYYY-MM-DD"),
+            Some(FieldType::DateTime) if rule == "valid" => (
+                "is not a date and time",
+                "give it as UTC \"YYYY-MM-DD HH:mm:ss\" or ISO 8601",
+            ),
+            Some(FieldType::Integer | FieldType::Number | FieldType::Money) if rule == "valid" => {
+                ("is not a number", "give a number")
+            }
+            Some(FieldType::Boolean) if rule == "valid" => {
+                ("is not true or false", "give true or false")
+            }
+            Some(FieldType::Enum | FieldType::MultiEnum) | None if rule == "valid" => {
+                rule_words(&rule)
+            }
+            Some(_) if rule == "valid" => (
+                "is not a valid value for this field",
+                "check its type with crm_describe",
+            ),
+            _ => rule_words(&rule),
+        };
         return Error::validation(
             format!(
                 "EspoCRM refused {}.{shown}: it {what} (rule {rule})",
@@ -385,6 +443,108 @@ fn validation(response: &UpstreamResponse, cx: &Ctx<'_>, said: Option<&str>) -> 
             None => "EspoCRM rejected the request as invalid (HTTP 400)".into(),
         },
         "check field names and values against crm_describe",
+    )
+}
+
+/// The common type of an attribute EspoCRM named in a validation failure: from the schema
+/// when the caller has it (the failure names the field; an email or phone field's attribute
+/// has the field's name), else from the name (`phoneNumber`, `…PhoneNumber`).
+fn field_kind(cx: &Ctx<'_>, field: &str) -> Option<FieldType> {
+    if let Some(schema) = cx.schema {
+        let named = |name: String| schema.field(&name).map(|f| f.field_type);
+        return named(field.to_owned())
+            .or_else(|| named(format!("{field}Id")))
+            .or_else(|| named(format!("{field}Ids")));
+    }
+    let lower = field.to_ascii_lowercase();
+    if lower.ends_with("phonenumber") || lower == "phone" {
+        return Some(FieldType::Phone);
+    }
+    if lower.ends_with("emailaddress") {
+        return Some(FieldType::Email);
+    }
+    None
+}
+
+/// 409 `modified`: the record is no longer at the version the update sent, and the update
+/// would change fields someone else changed since; EspoCRM wrote nothing. Its body carries
+/// the current values of those fields and the current version.
+fn modified(response: &UpstreamResponse, cx: &Ctx<'_>) -> Error {
+    let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    let values = body
+        .get("values")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let now = body.get("versionNumber").and_then(Value::as_i64);
+    let shown: Vec<String> = values
+        .iter()
+        .take(10)
+        .map(|(field, value)| {
+            let mut text = match value {
+                Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            };
+            crmgate_core::text::truncate_in_place(&mut text, 80);
+            format!("{field} = {text}")
+        })
+        .collect();
+    let versions = match (cx.version, now) {
+        (Some(sent), Some(now)) => format!(" (read at version {sent}, now {now})"),
+        (None, Some(now)) => format!(" (now version {now})"),
+        _ => String::new(),
+    };
+    Error::new(
+        ErrorCode::Conflict,
+        format!(
+            "{} was changed in EspoCRM after crmgate last read it{versions}; nothing was written{}",
+            record_words(cx),
+            if shown.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ". Now stored for the fields this update would change: {}",
+                    shown.join(", ")
+                )
+            }
+        ),
+        "read the record again with crm_get, check that your change still applies to what is there now, then send the update again",
+    )
+    .with_details(json!({
+        "current": values,
+        "version": now,
+        "read_version": cx.version,
+    }))
+}
+
+/// `PERMISSION_DENIED` for a restore the caller may not run (not an administrator), before
+/// anything is sent.
+pub fn restore_not_permitted(cx: &Ctx<'_>) -> Error {
+    restore_refused(cx, None)
+}
+
+/// 403 on `action/restoreDeleted`: EspoCRM lets only administrators restore (an empty
+/// `Forbidden`), and answers `No 'deleted' attribute.` for a record that is not deleted.
+fn restore_refused(cx: &Ctx<'_>, said: Option<&str>) -> Error {
+    if said.is_some_and(|r| r.contains("deleted")) {
+        return Error::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} is not deleted in EspoCRM: there is nothing to restore (it may have been restored already)",
+                record_words(cx)
+            ),
+            "read it with crm_get: it is there",
+        );
+    }
+    Error::permission_denied(
+        format!(
+            "only an EspoCRM administrator may restore deleted records (restoreDeleted); the user crmgate signs in as for {} is not one",
+            cx.entity
+        ),
+        "EspoCRM: administrator",
+    )
+    .with_suggestion(
+        "an EspoCRM administrator can restore it (or crmgate can, signed in as one); otherwise create the record again",
     )
 }
 

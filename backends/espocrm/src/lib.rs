@@ -17,9 +17,12 @@
 //!   the From address, template lookup and `prepare`, the `POST Email`.
 //! - `actions`: timeline, link/unlink, notes, the stage move.
 //! - [`raw`]: crm_call — the `METHOD:/Path` grammar, its class, the record a delete acts on.
-//! - [`backend`]: the thin `Backend` impl.
+//! - [`backend`]: the thin `Backend` impl (restore of soft-deleted records for administrators).
 //! - [`sandbox`]: the axum fake of EspoCRM 9.1.7 (auth incl. HMAC, metadata, where[], paging,
 //!   ACL, duplicates, validation, links, stream, notes, drafts, kanban, fault injection).
+//! - [`ids`]: the grammar of an EspoCRM record id, checked before an id reaches a path.
+//! - [`versions`]: the `versionNumber` each caller last saw, sent back with an update
+//!   (optimistic concurrency: a change made since is `CONFLICT`, nothing written).
 //! - [`time`], [`names`]: datetime forms; canonical entity names.
 
 mod actions;
@@ -32,6 +35,7 @@ mod drafts;
 pub mod email;
 pub mod errors;
 pub mod filters;
+pub mod ids;
 pub mod list;
 pub mod map;
 pub mod metadata;
@@ -41,6 +45,7 @@ pub mod raw;
 pub mod sandbox;
 pub mod scopes;
 pub mod time;
+pub mod versions;
 
 pub use backend::EspoBackend;
 pub use config::{Auth, EspoConfig};

@@ -5,7 +5,9 @@
 //! - `access`: `Metadata?key=scopes` + `App/user` (two requests, in parallel) → [`Access`].
 //! - `i18n`: `I18n` (labels), once per caller and TTL.
 //! - `schema:{Entity}`: `Metadata?key=entityDefs.{Entity}` (+ one request per
-//!   `optionsReference`) → [`EntitySchema`].
+//!   `optionsReference`) → [`Described`]: the [`EntitySchema`] and whether records carry a
+//!   `versionNumber`. [`Metadata::refresh`] loads it again, bypassing the cache, when a call
+//!   names a field the cached schema lacks (a field added in EspoCRM during the session).
 
 use crate::client::{Call, EspoClient};
 use crate::describe;
@@ -17,6 +19,15 @@ use crmgate_core::schema::EntitySchema;
 use crmgate_core::{CallContext, Error, ErrorCode, Result};
 use serde_json::Value;
 use std::sync::Arc;
+
+/// What one entity's definitions say, as cached.
+#[derive(Debug)]
+pub struct Described {
+    /// Fields and links.
+    pub schema: Arc<EntitySchema>,
+    /// Records carry `versionNumber` (`optimisticConcurrencyControl`).
+    pub versioned: bool,
+}
 
 /// The metadata of one EspoCRM site, cached per caller.
 #[derive(Debug, Clone)]
@@ -46,6 +57,8 @@ impl Metadata {
             link: None,
             auth: self.client.auth_kind(cx),
             site: self.client.site(),
+            schema: None,
+            version: None,
         }
     }
 
@@ -99,33 +112,67 @@ impl Metadata {
 
     /// The schema of a native entity type.
     pub async fn schema(&self, cx: &CallContext, native: &str) -> Result<Arc<EntitySchema>> {
+        Ok(self.described(cx, native).await?.schema.clone())
+    }
+
+    /// The schema and the concurrency flag of a native entity type.
+    pub async fn described(&self, cx: &CallContext, native: &str) -> Result<Arc<Described>> {
         let item = format!("schema:{native}");
         self.cache
-            .get_or_load(&self.instance, CacheScope::Caller(cx), &item, || async {
-                let defs_key = format!("entityDefs.{native}");
-                let (defs, i18n) = futures::try_join!(self.key(cx, &defs_key), self.i18n(cx))?;
-                let defs = defs.ok_or_else(|| {
-                    Error::new(
-                        ErrorCode::UnknownEntity,
-                        format!("EspoCRM shows this user no definition of {native}"),
-                        "crm_entities lists the entity types this user can reach",
-                    )
-                })?;
-                let mut referenced = describe::Referenced::new();
-                for (entity, field) in describe::option_references(&defs) {
-                    let key = format!("entityDefs.{entity}.fields.{field}.options");
-                    if let Some(Value::Array(options)) = self.key(cx, &key).await? {
-                        referenced.insert(
-                            format!("{entity}.{field}"),
-                            options
-                                .iter()
-                                .filter_map(|o| o.as_str().map(str::to_owned))
-                                .collect(),
-                        );
-                    }
-                }
-                Ok(describe::schema(native, &defs, &i18n, &referenced))
+            .get_or_load(&self.instance, CacheScope::Caller(cx), &item, || {
+                self.load_described(cx, native)
             })
             .await
+    }
+
+    /// The schema loaded again from EspoCRM when the cached one is still `stale` (the one the
+    /// caller saw); the cached one when another call already refreshed it. Single-flight.
+    pub async fn refresh(
+        &self,
+        cx: &CallContext,
+        native: &str,
+        stale: &Arc<EntitySchema>,
+    ) -> Result<Arc<EntitySchema>> {
+        let item = format!("schema:{native}");
+        let described = self
+            .cache
+            .refresh_if(
+                &self.instance,
+                CacheScope::Caller(cx),
+                &item,
+                |cached: &Described| Arc::ptr_eq(&cached.schema, stale),
+                || self.load_described(cx, native),
+            )
+            .await?;
+        Ok(described.schema.clone())
+    }
+
+    async fn load_described(&self, cx: &CallContext, native: &str) -> Result<Described> {
+        let defs_key = format!("entityDefs.{native}");
+        let (defs, i18n) = futures::try_join!(self.key(cx, &defs_key), self.i18n(cx))?;
+        let defs = defs.ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnknownEntity,
+                format!("EspoCRM shows this user no definition of {native}"),
+                "crm_entities lists the entity types this user can reach",
+            )
+        })?;
+        let mut referenced = describe::Referenced::new();
+        for (entity, field) in describe::option_references(&defs) {
+            let key = format!("entityDefs.{entity}.fields.{field}.options");
+            if let Some(Value::Array(options)) = self.key(cx, &key).await? {
+                referenced.insert(
+                    format!("{entity}.{field}"),
+                    options
+                        .iter()
+                        .filter_map(|o| o.as_str().map(str::to_owned))
+                        .collect(),
+                );
+            }
+        }
+        Ok(Described {
+            schema: Arc::new(describe::schema(native, &defs, &i18n, &referenced)),
+            versioned: describe::versioned(&defs),
+        })
     }
 }

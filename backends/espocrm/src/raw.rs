@@ -263,6 +263,8 @@ fn ctx<'a>(backend: &'a EspoBackend, cx: &CallContext, op: Op, path: &'a str) ->
         link: None,
         auth: backend.client.auth_kind(cx),
         site: backend.client.site(),
+        schema: None,
+        version: None,
     }
 }
 

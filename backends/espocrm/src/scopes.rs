@@ -21,6 +21,24 @@ const EXTRA: &[&str] = &["Note", "EmailTemplate"];
 /// Entities with a required assigned user (Task/Meeting/Call in EspoCRM 9).
 const ASSIGNED: &[&str] = &["Task", "Meeting", "Call"];
 
+/// Bit of [`EntityInfo::key`] set when the caller may restore deleted records: EspoCRM's
+/// `restoreDeleted` is for administrators only (`user.type` `admin` or `super-admin` in
+/// `App/user`). The low 32 bits are the entity's index in the catalogue.
+pub const KEY_RESTORES: u64 = 1 << 32;
+
+/// Whether the caller whose catalogue holds `entity` may restore its deleted records.
+pub fn may_restore(entity: &EntityInfo) -> bool {
+    entity.key & KEY_RESTORES != 0
+}
+
+/// Whether the `App/user` user is an EspoCRM administrator.
+pub fn is_admin(user: &Value) -> bool {
+    matches!(
+        user.get("type").and_then(Value::as_str),
+        Some("admin" | "super-admin")
+    )
+}
+
 /// What one caller may reach.
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -142,8 +160,18 @@ pub fn access(scopes: &Value, app_user: &Value) -> Result<Access> {
         }
     }
     entities.sort_by(|a, b| a.name.cmp(&b.name));
+    let admin = is_admin(&user);
     for (i, e) in entities.iter_mut().enumerate() {
-        e.key = i as u64;
+        e.key = i as u64 | if admin { KEY_RESTORES } else { 0 };
+        if admin && e.operations.contains(&Operation::Delete) {
+            for note in e
+                .notes
+                .iter_mut()
+                .filter(|n| n.starts_with("delete is soft"))
+            {
+                *note = "delete is soft: crmgate signs in as an EspoCRM administrator, so a deleted record can be brought back (undo)".into();
+            }
+        }
     }
     Ok(Access {
         entities: Arc::new(EntityCatalog::new(entities).with_hidden(hidden)),

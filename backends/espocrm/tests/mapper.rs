@@ -64,6 +64,8 @@ fn ctx(
         link: None,
         auth: "api_key",
         site: SITE,
+        schema: None,
+        version: None,
     }
 }
 

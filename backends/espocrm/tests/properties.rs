@@ -1,7 +1,7 @@
 //! Property tests over EspoCRM's pure functions with hostile input (crmgate_core::arb): filter
 //! translation, sort, record and page mappers on arbitrary answers, write payloads, stream
-//! notes, date-times, names, credentials and error mapping. Every input gets an answer, never
-//! a panic. Cases: `PROPTEST_CASES` (256 by default).
+//! notes, date-times, names, credentials, error mapping and the record-id grammar. Every
+//! input gets an answer, never a panic; an id the grammar accepts is one plain path segment. Cases: `PROPTEST_CASES` (256 by default).
 
 use crmgate_core::arb::{
     every_type_schema, field_names, fields_among, filter_among, hostile_string, json_value,
@@ -11,7 +11,7 @@ use crmgate_core::schema::EntitySchema;
 use crmgate_core::upstream::UpstreamResponse;
 use crmgate_espocrm::errors::{Ctx, Op, map_error};
 use crmgate_espocrm::map::stream;
-use crmgate_espocrm::{auth, describe, filters, map, names, time};
+use crmgate_espocrm::{auth, describe, filters, ids, map, names, time};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::sync::LazyLock;
@@ -48,6 +48,28 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
+    #[test]
+    fn an_accepted_id_is_one_plain_path_segment(
+        id in prop_oneof![
+            hostile_string(),
+            "[A-Za-z0-9_=.-]{0,80}",
+            "[0-9a-f]{17}",
+        ],
+    ) {
+        match ids::check(&id, "id") {
+            Ok(accepted) => {
+                prop_assert!(!accepted.is_empty() && accepted.len() <= ids::MAX_LEN);
+                prop_assert!(accepted.chars().any(|c| c != '.'), "no dot-segment");
+                let encoded = map::segment(accepted);
+                prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)));
+            }
+            Err(e) => {
+                prop_assert_eq!(e.code, crmgate_core::ErrorCode::Validation);
+                prop_assert!(e.message.len() < 300);
+            }
+        }
+    }
+
     #[test]
     fn filters_and_sorts_translate_or_refuse(
         filter in filter_among(all_fields()),
@@ -128,6 +150,8 @@ proptest! {
             link: None,
             auth: "api_key",
             site: SITE,
+            schema: None,
+            version: None,
         };
         let error = map_error(&response, &cx);
         prop_assert!(!error.message.is_empty() && !error.suggestion.is_empty());

@@ -216,6 +216,23 @@ impl Gateway {
         Ok((entity, schema))
     }
 
+    /// `schema`, or — when the call names a field it does not know (`known` false, from
+    /// [`knows_all`]) — the backend's fresh schema ([`Backend::describe_fresh`]: a field added
+    /// in the CRM since the schema was cached). Asked once per call, before anything refuses
+    /// the field as `UNKNOWN_FIELD`.
+    async fn schema_knowing(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        schema: Arc<EntitySchema>,
+        known: bool,
+    ) -> Result<Arc<EntitySchema>> {
+        if known {
+            return Ok(schema);
+        }
+        self.backend.describe_fresh(cx, entity, &schema).await
+    }
+
     /// Refuse when the tier in force is below `needed`.
     pub fn require_tier(&self, needed: Tier, what: &str) -> Result<()> {
         if self.settings.tier >= needed {
@@ -267,6 +284,11 @@ fn op_verb(op: Operation) -> &'static str {
         Operation::DraftEmail => "file email drafts on",
         Operation::Action => "run actions on",
     }
+}
+
+/// Whether `schema` has every field of `names`.
+fn knows_all<'a>(schema: &EntitySchema, mut names: impl Iterator<Item = &'a str>) -> bool {
+    names.all(|name| schema.field(name).is_some())
 }
 
 fn require_id(id: &str, what: &str) -> Result<String> {

@@ -67,11 +67,20 @@ impl Gateway {
                 "each item of any is a list of where items that must all hold; drop empty groups",
             ));
         }
-        filter.check(&schema, &entity.filter_ops)?;
         let sort = match &args.sort {
             None => Vec::new(),
             Some(sort) => sort.keys()?,
         };
+        let known = knows_all(
+            &schema,
+            filter
+                .conditions()
+                .map(|c| c.field.as_str())
+                .chain(sort.iter().map(|k| k.field.as_str()))
+                .chain(projected(&args.fields)),
+        );
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
+        filter.check(&schema, &entity.filter_ops)?;
         for key in &sort {
             check_sortable(&schema, &key.field)?;
         }
@@ -131,6 +140,8 @@ impl Gateway {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Get)
             .await?;
+        let known = knows_all(&schema, projected(&args.fields));
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
         let fields = self.selection(&schema, &args.fields)?;
         match (args.id, args.ids) {
             (Some(id), None) => {
@@ -283,6 +294,15 @@ fn check_sortable(schema: &EntitySchema, name: &str) -> Result<()> {
             format!("sort by one of: {}", sortable.join(", "))
         },
     ))
+}
+
+/// The field names a `fields` argument asks for (not `*`).
+fn projected(fields: &Option<Vec<String>>) -> impl Iterator<Item = &str> {
+    fields
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|f| *f != "*")
 }
 
 /// Cursors stay valid across projection changes, not across filter or sort changes.

@@ -26,6 +26,8 @@ impl Gateway {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Create)
             .await?;
+        let known = knows_all(&schema, args.data.keys().map(String::as_str));
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
         ids_as_text(&schema, &mut args.data);
         validate_write(&schema, &args.data, WriteKind::Create)?;
         let options = CreateOptions {
@@ -70,6 +72,8 @@ impl Gateway {
         let (entity, schema) = self
             .resolve_with_schema(cx, &args.entity, Operation::Update)
             .await?;
+        let known = knows_all(&schema, args.data.keys().map(String::as_str));
+        let schema = self.schema_knowing(cx, &entity, schema, known).await?;
         let id = require_id(&args.id, "id")?;
         ids_as_text(&schema, &mut args.data);
         validate_write(&schema, &args.data, WriteKind::Update)?;
@@ -194,13 +198,7 @@ impl Gateway {
             .await?;
         let link = schema.require_link(&args.link)?;
         if !link.writable {
-            return Err(Error::not_allowed(
-                format!(
-                    "{}.{} cannot be changed through crmgate",
-                    entity.name, link.name
-                ),
-                "update the reference field with crm_update instead, if the CRM allows it",
-            ));
+            return Err(link_not_writable(&schema, link, &args.target_id));
         }
         let id = require_id(&args.id, "id")?;
         let target = require_id(&args.target_id, "target_id")?;
@@ -439,6 +437,65 @@ impl Gateway {
             .into_iter()
             .find(|r| r.id == id)
             .ok_or_else(|| Error::not_found(&entity.name, id))
+    }
+}
+
+/// `NOT_ALLOWED` for crm_link / crm_unlink on a link they cannot change. A to-one link is held
+/// by a reference field on the record (`accountId`, `company_id`): the refusal names it and
+/// the crm_update that sets it.
+fn link_not_writable(
+    schema: &crate::schema::EntitySchema,
+    link: &crate::schema::LinkSchema,
+    target_id: &str,
+) -> Error {
+    let what = format!(
+        "{}.{} cannot be changed with crm_link / crm_unlink",
+        schema.entity, link.name
+    );
+    let candidates = [
+        format!("{}Id", link.name),
+        format!("{}_id", link.name),
+        link.name.clone(),
+    ];
+    let field = candidates.iter().find_map(|name| {
+        schema
+            .field(name)
+            .filter(|f| f.field_type == FieldType::Reference)
+    });
+    match field {
+        Some(field) if !field.is_read_only() => {
+            // the caller's id, repeated only when it is short and plain
+            let target = target_id.trim();
+            let plain = !target.is_empty()
+                && target.len() <= 64
+                && target
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+            let value = if plain { target } else { "…" };
+            Error::not_allowed(
+                format!(
+                    "{what}: it is a to-one link, held by the field {} of the record",
+                    field.name
+                ),
+                format!(
+                    "set it with crm_update: data {{\"{}\": \"{value}\"}} (null to clear it)",
+                    field.name
+                ),
+            )
+            .with_details(serde_json::json!({"field": field.name}))
+        }
+        Some(field) => Error::not_allowed(
+            format!(
+                "{what}: it is held by {}, which the CRM sets itself (read-only)",
+                field.name
+            ),
+            "it cannot be changed through crmgate",
+        )
+        .with_details(serde_json::json!({"field": field.name})),
+        None => Error::not_allowed(
+            what,
+            "update the reference field with crm_update instead, if the CRM allows it",
+        ),
     }
 }
 

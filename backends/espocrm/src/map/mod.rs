@@ -81,7 +81,12 @@ pub fn record(site: &str, native: &str, mut attributes: Map<String, Value>) -> R
 
 /// A record from a JSON body (`GET {Entity}/{id}`, `POST {Entity}`, …).
 pub fn record_from_body(site: &str, native: &str, body: &[u8]) -> Result<Record> {
-    match parse_json(body)? {
+    record_from_value(site, native, parse_json(body)?)
+}
+
+/// A record from a parsed JSON body.
+pub fn record_from_value(site: &str, native: &str, body: Value) -> Result<Record> {
+    match body {
         Value::Object(map) => record(site, native, map),
         _ => Err(shape(native, "a record object")),
     }

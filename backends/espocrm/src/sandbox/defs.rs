@@ -1,10 +1,15 @@
 //! The sandbox's metadata — `scopes` and `entityDefs` as a 9.1.7 instance serves them (trimmed
 //! to the entities it fakes, plus a custom entity `CProject` and custom Account fields) — and
 //! what the fake server derives from them: attributes, link kinds, validation rules.
+//!
+//! Each sandbox holds its own copy, so a test can add a field at run time
+//! ([`super::Sandbox::add_field`]) without other sandboxes seeing it; [`defs`] gives the copy
+//! of the sandbox answering the current request.
 
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 const METADATA: &str = include_str!("data/metadata.json");
 const I18N: &str = include_str!("data/i18n.json");
@@ -30,18 +35,48 @@ pub enum LinkKind {
 }
 
 /// The parsed metadata.
+#[derive(Clone)]
 pub struct Defs {
     meta: Value,
     i18n: Value,
 }
 
-/// The process-wide parsed metadata (parsed once).
-pub fn defs() -> &'static Defs {
-    static DEFS: OnceLock<Defs> = OnceLock::new();
-    DEFS.get_or_init(|| Defs {
-        meta: serde_json::from_str(METADATA).unwrap_or(Value::Null),
-        i18n: serde_json::from_str(I18N).unwrap_or(Value::Null),
+/// The metadata every sandbox starts with (parsed once per process).
+pub fn base() -> Arc<Defs> {
+    static DEFS: OnceLock<Arc<Defs>> = OnceLock::new();
+    DEFS.get_or_init(|| {
+        Arc::new(Defs {
+            meta: serde_json::from_str(METADATA).unwrap_or(Value::Null),
+            i18n: serde_json::from_str(I18N).unwrap_or(Value::Null),
+        })
     })
+    .clone()
+}
+
+thread_local! {
+    /// The metadata of the sandbox whose request this thread is answering.
+    static CURRENT: RefCell<Option<Arc<Defs>>> = const { RefCell::new(None) };
+}
+
+/// The metadata in force: the answering sandbox's own (fields added at run time included), or
+/// the base metadata outside a request.
+pub fn defs() -> Arc<Defs> {
+    CURRENT
+        .with(|current| current.borrow().clone())
+        .unwrap_or_else(base)
+}
+
+/// Run `answer` (synchronous: the handlers never await) with `defs` in force.
+pub fn within<T>(defs: Arc<Defs>, answer: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<Defs>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|current| *current.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(CURRENT.with(|current| current.borrow_mut().replace(defs)));
+    answer()
 }
 
 fn empty() -> &'static Map<String, Value> {
@@ -53,6 +88,21 @@ impl Defs {
     /// The whole metadata tree.
     pub fn metadata(&self) -> &Value {
         &self.meta
+    }
+
+    /// These definitions with one more field on `entity` (an administrator adding a field in
+    /// the Entity Manager), labelled `label` in I18n; `None` when `entity` has no definitions.
+    pub fn with_field(&self, entity: &str, name: &str, def: Value, label: &str) -> Option<Defs> {
+        let mut out = self.clone();
+        out.meta["entityDefs"]
+            .get_mut(entity)?
+            .get_mut("fields")?
+            .as_object_mut()?
+            .insert(name.to_owned(), def);
+        if let Some(fields) = out.i18n[entity]["fields"].as_object_mut() {
+            fields.insert(name.to_owned(), Value::String(label.to_owned()));
+        }
+        Some(out)
     }
 
     /// The I18n tree.
@@ -221,6 +271,38 @@ impl Defs {
             out.insert("versionNumber".into());
         }
         out
+    }
+
+    /// The attributes of one field: those a write sets (EspoCRM's *actual* attributes) and
+    /// all of them (with the derived names), as `FieldUtil` lists them.
+    pub fn field_attributes(&self, entity: &str, field: &str) -> (Vec<String>, Vec<String>) {
+        let kind = self.field_type(entity, field).unwrap_or("varchar");
+        let a = |suffix: &str| format!("{field}{suffix}");
+        let (actual, derived) = match kind {
+            "link" | "file" | "image" => (vec![a("Id")], vec![a("Name")]),
+            "linkOne" => (vec![], vec![a("Id"), a("Name")]),
+            "linkParent" => (vec![a("Id"), a("Type")], vec![a("Name")]),
+            "linkMultiple" | "attachmentMultiple" => {
+                let mut actual = vec![a("Ids")];
+                if self
+                    .field(entity, field)
+                    .is_some_and(|d| d.get("columns").is_some())
+                {
+                    actual.push(a("Columns"));
+                }
+                (actual, vec![a("Names")])
+            }
+            "email" | "phone" => (
+                vec![field.to_owned(), a("Data")],
+                vec![a("IsOptedOut"), a("IsInvalid")],
+            ),
+            "currency" => (vec![field.to_owned(), a("Currency")], vec![a("Converted")]),
+            "datetimeOptional" => (vec![field.to_owned(), a("Date")], vec![]),
+            "personName" | "address" | "map" => (vec![], vec![]),
+            _ => (vec![field.to_owned()], vec![]),
+        };
+        let all = actual.iter().chain(&derived).cloned().collect();
+        (actual, all)
     }
 
     /// Attributes that only a detail read returns (link-multiple ids and names, the email and

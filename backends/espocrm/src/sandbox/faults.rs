@@ -52,6 +52,8 @@ pub struct Logged {
     pub no_total: bool,
     /// `X-Skip-Duplicate-Check: true` was sent.
     pub skip_duplicate_check: bool,
+    /// `X-Version-Number`, when sent.
+    pub version_number: Option<String>,
     /// The JSON body, if any.
     pub body: Option<serde_json::Value>,
 }

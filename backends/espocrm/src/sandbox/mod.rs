@@ -67,6 +67,8 @@ pub mod credentials {
 /// State shared by the handlers.
 pub(crate) struct Shared {
     store: Mutex<Store>,
+    /// This sandbox's metadata (fields may be added at run time).
+    defs: Mutex<Arc<defs::Defs>>,
     users: Vec<User>,
     lockout: auth::Lockout,
     faults: Faults,
@@ -103,6 +105,7 @@ impl Sandbox {
         let local = listener.local_addr()?;
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::seeded()),
+            defs: Mutex::new(defs::base()),
             users: state::users(),
             lockout: auth::Lockout::default(),
             faults: Faults::default(),
@@ -177,6 +180,25 @@ impl Sandbox {
         id
     }
 
+    /// Add a field to `entity`, as an administrator does in EspoCRM's Entity Manager: from the
+    /// next request on, metadata shows it and writes, filters and reads take it. `def` is its
+    /// `entityDefs` definition (`{"type": "varchar", "maxLength": 50}`). False when `entity`
+    /// has no definitions.
+    pub fn add_field(&self, entity: &str, name: &str, def: serde_json::Value) -> bool {
+        let mut defs = self
+            .shared
+            .defs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match defs.with_field(entity, name, def, name) {
+            Some(grown) => {
+                *defs = Arc::new(grown);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Records of an entity as stored (deleted ones included), for assertions.
     pub fn stored(&self, entity: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
         self.shared
@@ -218,6 +240,11 @@ async fn handle(
             .headers
             .get("x-skip-duplicate-check")
             .is_some_and(|v| v == "true"),
+        version_number: parts
+            .headers
+            .get("x-version-number")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: serde_json::from_slice(&body).ok(),
     });
     let latency = shared.faults.latency();
@@ -285,7 +312,12 @@ async fn answer(
         body,
         user: &user,
     };
-    handlers::dispatch(shared, &req).into_response()
+    let defs = shared
+        .defs
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    defs::within(defs, || handlers::dispatch(shared, &req)).into_response()
 }
 
 /// A response whose body fails mid-way: the client sees the connection break.

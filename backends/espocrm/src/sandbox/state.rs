@@ -251,6 +251,14 @@ impl Store {
         })
     }
 
+    /// A record, deleted or not (what `getEntityEvenDeleted` finds).
+    pub fn find_even_deleted_mut(&mut self, entity: &str, id: &str) -> Option<&mut Rec> {
+        self.records
+            .get_mut(entity)?
+            .iter_mut()
+            .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
+    }
+
     /// A record to change (not deleted).
     pub fn find_mut(&mut self, entity: &str, id: &str) -> Option<&mut Rec> {
         self.records.get_mut(entity)?.iter_mut().find(|r| {

@@ -31,3 +31,47 @@ pub fn gateway(sandbox: &Sandbox, auth: Auth) -> Gateway {
 pub fn gateway_over(backend: Arc<EspoBackend>) -> Gateway {
     testkit::gateway(backend)
 }
+
+/// A recorded exchange from `tests/fixtures`.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The recorded answer of `fixture` as the upstream layer hands it over.
+pub fn recorded_answer(fixture: &serde_json::Value) -> crmgate_core::upstream::UpstreamResponse {
+    answer(
+        fixture["response"]["status"].as_u64().unwrap() as u16,
+        fixture["response"]["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+            .collect(),
+        match fixture["response"]["body_is_json"].as_bool() {
+            Some(false) => Vec::new(),
+            _ => serde_json::to_vec(&fixture["response"]["body"]).unwrap(),
+        },
+    )
+}
+
+/// An answer with these status, headers and body.
+pub fn answer(
+    status: u16,
+    headers: Vec<(&str, &str)>,
+    body: Vec<u8>,
+) -> crmgate_core::upstream::UpstreamResponse {
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    crmgate_core::upstream::UpstreamResponse {
+        status: reqwest::StatusCode::from_u16(status).unwrap(),
+        headers: map,
+        body: body.into(),
+    }
+}

@@ -78,6 +78,10 @@ pub fn dispatch(shared: &Shared, req: &Req<'_>) -> Answer {
         ("POST", ["EmailTemplate", id, "prepare"]) => extras::prepare(shared, req, id),
         ("POST", ["MassAction"]) => mass::process(shared, req),
         (_, [entity, ..]) if !defs().has_entity(entity) => Err(controller_missing(entity)),
+        // PHP resolves action names case-insensitively
+        ("POST", [entity, "action", action]) if action.eq_ignore_ascii_case("restoreDeleted") => {
+            writes::restore(shared, req, entity)
+        }
         (_, [entity, "action", action]) => Err(Answer::error(
             404,
             format!(

@@ -2,6 +2,13 @@
 //! refused), field validation in definition order (the first failure is the answer, with the
 //! recorded `Field validation failure; …` reason), phone and datetime normalisation, and the
 //! rule that an API user may assign only itself unless its role can read users.
+//!
+//! Phone numbers follow 9.1.7 with its default `phoneNumberInternational: true`: a number
+//! starting with `+` is parsed and stored in E.164 (`+1 555 0101` → `+15550101`); anything else
+//! is kept as sent and then refused as `valid`, since a number without a country code cannot
+//! be parsed; the characters must match `phoneNumberLoose`, and the number must be a possible
+//! one (approximated here as 8 to 15 digits after a country code not starting with 0, where
+//! EspoCRM asks libphonenumber); at most 36 characters (`maxLength`).
 
 use super::super::defs::defs;
 use super::super::respond::Answer;
@@ -57,6 +64,48 @@ fn empty(v: Option<&Value>) -> bool {
     }
 }
 
+/// `app.regExpPatterns.phoneNumberLoose`: `[0-9A-Za-z_@:#\+\(\)\-\. ]+`.
+fn loose_phone(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '@' | ':' | '#' | '+' | '(' | ')' | '-' | '.' | ' ')
+        })
+}
+
+/// What 9.1.7's phone sanitizer stores: E.164 for a `+` number it can parse, else the
+/// trimmed text unchanged.
+pub(super) fn sanitize_phone(raw: &str) -> String {
+    let s = raw.trim();
+    match s.strip_prefix('+') {
+        Some(rest)
+            if rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+                && rest.chars().any(|c| c.is_ascii_digit()) =>
+        {
+            format!(
+                "+{}",
+                rest.chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            )
+        }
+        _ => s.to_owned(),
+    }
+}
+
+/// 9.1.7's `valid` rule for a (sanitized) phone number.
+fn valid_phone(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false; // no country code: libphonenumber cannot parse it
+    };
+    loose_phone(s)
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
+        && (8..=15).contains(&digits.len())
+}
+
 fn plausible_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -92,6 +141,22 @@ pub(super) fn validate(
         if def["required"].as_bool().unwrap_or(false) && touched && empty(value) {
             return fail("required");
         }
+        if kind == "phone"
+            && let Some(Value::Array(items)) = changed.get(&format!("{name}Data"))
+        {
+            let types = def["typeList"].as_array();
+            for item in items {
+                let number = item["phoneNumber"].as_str().filter(|n| !n.is_empty());
+                if !number.is_some_and(valid_phone) {
+                    return fail("valid");
+                }
+                if let Some(t) = item.get("type").filter(|t| !t.is_null())
+                    && types.is_some_and(|list| !list.contains(t))
+                {
+                    return fail("valid");
+                }
+            }
+        }
         if !changed.contains_key(&attr) || empty(value) {
             continue;
         }
@@ -120,6 +185,17 @@ pub(super) fn validate(
             }
             "email" if !value.as_str().is_some_and(plausible_email) => {
                 return fail("emailAddress");
+            }
+            "phone" => {
+                let Some(number) = value.as_str() else {
+                    return fail("valid");
+                };
+                if !valid_phone(number) {
+                    return fail("valid");
+                }
+                if number.chars().count() > 36 {
+                    return fail("maxLength");
+                }
             }
             "int" | "float" | "currency" | "decimal" => {
                 let Some(n) = value.as_f64() else {
@@ -160,13 +236,7 @@ pub(super) fn sanitize(entity: &str, body: &Map<String, Value>) -> Rec {
             continue; // unknown and read-only attributes are ignored, as EspoCRM does
         }
         let v = match (defs().field_type(entity, k), v) {
-            (Some("phone"), Value::String(s)) => {
-                json!(
-                    s.chars()
-                        .filter(|c| c.is_ascii_digit() || *c == '+')
-                        .collect::<String>()
-                )
-            }
+            (Some("phone"), Value::String(s)) => json!(sanitize_phone(s)),
             (Some("datetime" | "datetimeOptional"), Value::String(s)) => {
                 time::to_espo_datetime(s).map_or_else(|| v.clone(), Value::String)
             }
@@ -186,6 +256,18 @@ pub(super) fn sanitize(entity: &str, body: &Map<String, Value>) -> Rec {
     }
     if out.contains_key("phoneNumber") && !body.contains_key("phoneNumberData") {
         out.remove("phoneNumberData");
+    }
+    for (name, def) in defs().fields(entity) {
+        if def["type"].as_str() != Some("phone") {
+            continue;
+        }
+        if let Some(Value::Array(items)) = out.get_mut(&format!("{name}Data")) {
+            for item in items.iter_mut() {
+                if let Some(n) = item.get("phoneNumber").and_then(Value::as_str) {
+                    item["phoneNumber"] = json!(sanitize_phone(n));
+                }
+            }
+        }
     }
     out
 }

@@ -1,4 +1,5 @@
-//! `POST {Entity}`, `PUT|PATCH {Entity}/{id}` (both partial), `DELETE {Entity}/{id}` (soft):
+//! `POST {Entity}`, `PUT|PATCH {Entity}/{id}` (both partial), `DELETE {Entity}/{id}` (soft),
+//! `POST {Entity}/action/restoreDeleted` (administrators only):
 //! ACL, field validation (first failure wins, as in EspoCRM), the duplicate check on create
 //! (name or email; skipped with `X-Skip-Duplicate-Check: true` or `_skipDuplicateCheck`),
 //! optimistic concurrency (`X-Version-Number`), link side effects and stream notes.
@@ -215,21 +216,8 @@ pub fn update(shared: &Shared, req: &Req<'_>, entity: &str, id: &str) -> Result<
         return Err(Answer::error(403, "No edit access."));
     }
     let changed = sanitize(entity, &body);
-    if let Some(expected) = req.header("x-version-number")
-        && defs().versioned(entity)
-    {
-        let now = current
-            .get("versionNumber")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
-        if expected.trim().parse::<i64>().ok() != Some(now) {
-            let values: Map<String, Value> = changed
-                .keys()
-                .map(|k| (k.clone(), current.get(k).cloned().unwrap_or(Value::Null)))
-                .collect();
-            return Err(Answer::error(409, "modified")
-                .with_body(json!({"values": values, "versionNumber": now})));
-        }
+    if let Some(expected) = req.header("x-version-number") {
+        concurrency(&store, entity, &current, &changed, expected, user)?;
     }
     let mut merged = current.clone();
     merged.extend(changed.clone());
@@ -305,6 +293,71 @@ pub fn update(shared: &Shared, req: &Req<'_>, entity: &str, id: &str) -> Result<
     ))))
 }
 
+/// Optimistic concurrency as 9.1.7's `OptimisticProcessor` runs it: nothing to check when the
+/// entity has no `versionNumber` or the client sent the current one (`intval` of the header);
+/// otherwise the fields whose written attributes would change a stored value (read-only and
+/// `optimisticConcurrencyControlIgnore` fields aside) are the conflict — 409 `modified` with
+/// every attribute of those fields as stored, and the current version. No such field: the
+/// write goes through.
+fn concurrency(
+    store: &Store,
+    entity: &str,
+    current: &Rec,
+    changed: &Rec,
+    expected: &str,
+    user: &User,
+) -> Result<(), Answer> {
+    let d = defs();
+    if !d.versioned(entity) {
+        return Ok(());
+    }
+    // seeded records carry no stored number; they read as version 1
+    let now = current
+        .get("versionNumber")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let digits: String = expected
+        .trim()
+        .chars()
+        .enumerate()
+        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '-'))
+        .map(|(_, c)| c)
+        .collect();
+    if digits.parse::<i64>().unwrap_or(0) == now {
+        return Ok(());
+    }
+    let stored = render(store, entity, current, true, user);
+    let conflicting: Vec<&String> = d
+        .fields(entity)
+        .iter()
+        .filter(|(_, def)| {
+            def["readOnly"] != json!(true)
+                && def["optimisticConcurrencyControlIgnore"] != json!(true)
+        })
+        .map(|(name, _)| name)
+        .filter(|name| {
+            d.field_attributes(entity, name).0.iter().any(|attr| {
+                changed
+                    .get(attr)
+                    .is_some_and(|v| stored.get(attr).unwrap_or(&Value::Null) != v)
+            })
+        })
+        .collect();
+    if conflicting.is_empty() {
+        return Ok(());
+    }
+    let mut values = Map::new();
+    for field in conflicting {
+        for attr in d.field_attributes(entity, field).1 {
+            values.insert(
+                attr.clone(),
+                stored.get(&attr).cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+    Err(Answer::error(409, "modified").with_body(json!({"values": values, "versionNumber": now})))
+}
+
 /// `DELETE {Entity}/{id}`: soft delete.
 pub fn delete(shared: &Shared, req: &Req<'_>, entity: &str, id: &str) -> Result<Answer, Answer> {
     let user = req.user;
@@ -323,5 +376,31 @@ pub fn delete(shared: &Shared, req: &Req<'_>, entity: &str, id: &str) -> Result<
         rec.insert("deleted".into(), json!(true));
     }
     // links to a deleted record disappear from lists: reads skip deleted records
+    Ok(Answer::ok(json!(true)))
+}
+
+/// `POST {Entity}/action/restoreDeleted {"id": …}` as 9.1.7's `RecordBase` and `Record\Service`
+/// answer it: a non-admin gets an empty `Forbidden`, a missing id an empty `BadRequest`, an
+/// unknown record an empty `NotFound`, a record that is not deleted 403 `No 'deleted'
+/// attribute.`; otherwise the flag is cleared (links were never removed) and the answer is
+/// `true`.
+pub fn restore(shared: &Shared, req: &Req<'_>, entity: &str) -> Result<Answer, Answer> {
+    if !req.user.admin {
+        return Err(Answer::error(403, ""));
+    }
+    let body = req.object()?;
+    let id = body
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| Answer::error(400, ""))?;
+    let mut store = store(shared);
+    let rec = store
+        .find_even_deleted_mut(entity, id)
+        .ok_or_else(|| Answer::error(404, ""))?;
+    if rec.get("deleted") != Some(&json!(true)) {
+        return Err(Answer::error(403, "No 'deleted' attribute."));
+    }
+    rec.insert("deleted".into(), json!(false));
     Ok(Answer::ok(json!(true)))
 }
