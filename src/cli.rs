@@ -364,10 +364,12 @@ fn load(global: &Global) -> Result<ResolvedCrm, Failure> {
     Ok(config::load(&overrides(global))?)
 }
 
-/// One thread is plenty for one stdio client or one call, and starts fastest.
+/// One thread is plenty for one stdio client or one call, and starts fastest. Sockets and
+/// timers only: nothing here waits for a signal (hosted mode builds its own runtime).
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_io()
+        .enable_time()
         .build()
         .map_err(|e| Failure {
             line: format!("could not start the async runtime: {e}"),

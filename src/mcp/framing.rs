@@ -155,6 +155,22 @@ fn judge(line: &[u8]) -> Verdict {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Skip;
     }
+    // The common case costs one parse, as in rmcp's own transport: a request rmcp reads as the
+    // method it names, or a notification (rmcp checks the version and the message's shape).
+    // Anything else is judged below, where every problem gets its precise answer.
+    if let Ok(message) = serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(line) {
+        let usable = match &message {
+            JsonRpcMessage::Request(request) => !matches!(
+                &request.request,
+                ClientRequest::CustomRequest(custom) if METHODS.contains(&custom.method.as_str())
+            ),
+            JsonRpcMessage::Notification(_) => true,
+            _ => false,
+        };
+        if usable {
+            return Verdict::Message(Box::new(message));
+        }
+    }
     let value: Value = match serde_json::from_slice(line) {
         Ok(value) => value,
         Err(e) => return Verdict::Answer(error(Value::Null, -32700, format!("Parse error: {e}"))),

@@ -22,11 +22,23 @@ pub const END: &str = "</crm-data>";
 
 /// CRM text made safe for one line inside the block: no line breaks, no marker.
 pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_clean(&mut out, text);
+    out
+}
+
+/// [`clean`], appended to `out`. Text with no control character and no `<` (most of it) is
+/// copied as it is.
+fn push_clean(out: &mut String, text: &str) {
+    if !text.chars().any(|c| c.is_control() || c == '<') {
+        out.push_str(text);
+        return;
+    }
     let one_line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    defuse(&one_line)
+    out.push_str(&defuse(&one_line));
 }
 
 /// Replace the `<` of anything that reads as a marker (`<crm-data`, `</crm-data`, any case) by
@@ -54,11 +66,14 @@ fn block(s: &mut String, lines: impl IntoIterator<Item = String>) {
     if lines.peek().is_none() {
         return;
     }
-    let _ = write!(s, "\n{BEGIN}");
+    s.push('\n');
+    s.push_str(BEGIN);
     for line in lines {
-        let _ = write!(s, "\n{line}");
+        s.push('\n');
+        s.push_str(&line);
     }
-    let _ = write!(s, "\n{END}");
+    s.push('\n');
+    s.push_str(END);
 }
 
 /// An error: code, message, what to do.
@@ -84,15 +99,37 @@ pub fn error(e: &Error) -> String {
 }
 
 fn value_text(v: &Value) -> String {
+    let mut out = String::new();
+    push_value(&mut out, v);
+    out
+}
+
+/// A field value as text, appended to `out`: strings cleaned, numbers and booleans as they
+/// are (nothing in them to clean), anything else as cleaned JSON.
+fn push_value(out: &mut String, v: &Value) {
     match v {
-        Value::String(s) => clean(s),
-        other => clean(&other.to_string()),
+        Value::String(s) => push_clean(out, s),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        other => push_clean(out, &other.to_string()),
     }
 }
 
 /// `Title [id] — field: value; …` (CRM text, for inside the block)
 pub fn record_line(r: &Record) -> String {
-    let mut line = format!("{} [{}]", clean(&r.title), clean(&r.id));
+    let mut line = String::with_capacity(64);
+    push_record(&mut line, r);
+    line
+}
+
+/// [`record_line`], appended to `line`.
+fn push_record(line: &mut String, r: &Record) {
+    push_clean(line, &r.title);
+    line.push_str(" [");
+    push_clean(line, &r.id);
+    line.push(']');
     let mut first = true;
     for (k, v) in &r.fields {
         if v.is_null() || v == "" {
@@ -100,16 +137,24 @@ pub fn record_line(r: &Record) -> String {
         }
         line.push_str(if first { " — " } else { "; " });
         first = false;
-        let _ = write!(line, "{}: {}", clean(k), value_text(v));
+        push_clean(line, k);
+        line.push_str(": ");
+        push_value(line, v);
     }
     if !r.truncated.is_empty() {
-        let _ = write!(line, " (cut: {})", clean(&r.truncated.join(", ")));
+        line.push_str(" (cut: ");
+        push_clean(line, &r.truncated.join(", "));
+        line.push(')');
     }
-    line
 }
 
 fn record_lines(records: &[Record]) -> impl Iterator<Item = String> + '_ {
-    records.iter().map(|r| format!("- {}", record_line(r)))
+    records.iter().map(|r| {
+        let mut line = String::with_capacity(64);
+        line.push_str("- ");
+        push_record(&mut line, r);
+        line
+    })
 }
 
 fn count(n: usize, noun: &str) -> String {

@@ -26,7 +26,7 @@ use limiter::Limiters;
 use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use retry::Failure;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
@@ -89,7 +89,10 @@ pub struct Upstream {
 
 #[derive(Debug)]
 struct Inner {
-    client: reqwest::Client,
+    /// Built on first use ([`Upstream::client`]): loading the system's TLS roots costs more
+    /// than the rest of start-up together, and a session that never reaches the CRM never needs it.
+    client: OnceLock<reqwest::Client>,
+    user_agent: HeaderValue,
     limiters: Limiters,
     semaphore: Semaphore,
     config: UpstreamConfig,
@@ -104,13 +107,6 @@ impl Upstream {
         }
         let user_agent = HeaderValue::from_str(&config.user_agent)
             .map_err(|_| Error::config("upstream user_agent is not a valid header value"))?;
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(user_agent)
-            .redirect(same_origin_redirects())
-            .build()
-            .map_err(|_| Error::config("could not build the HTTP client (TLS setup failed)"))?;
         let limiters = Limiters::new(
             config.rate_per_second,
             config.burst,
@@ -119,7 +115,8 @@ impl Upstream {
         let permits = config.max_concurrency.min(Semaphore::MAX_PERMITS);
         Ok(Upstream {
             inner: Arc::new(Inner {
-                client,
+                client: OnceLock::new(),
+                user_agent,
                 limiters,
                 semaphore: Semaphore::new(permits),
                 config,
@@ -127,9 +124,22 @@ impl Upstream {
         })
     }
 
-    /// The shared client, for the rare call that must bypass [`Upstream::send`].
-    pub fn client(&self) -> &reqwest::Client {
-        &self.inner.client
+    /// The shared client (built on the first call), for the rare call that must bypass
+    /// [`Upstream::send`]. `CONFIG` if TLS could not be set up.
+    pub fn client(&self) -> Result<&reqwest::Client> {
+        if let Some(client) = self.inner.client.get() {
+            return Ok(client);
+        }
+        let config = &self.inner.config;
+        let built = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(self.inner.user_agent.clone())
+            .redirect(same_origin_redirects())
+            .build()
+            .map_err(|_| Error::config("could not build the HTTP client (TLS setup failed)"))?;
+        // two first calls at once may both build one; the first stored is the one kept
+        Ok(self.inner.client.get_or_init(|| built))
     }
 
     /// Send `request` for `cx` under the rate limits, concurrency cap, retry policy and the
@@ -163,6 +173,7 @@ impl Upstream {
             .map(RequestBody::encode)
             .transpose()
             .map_err(UpstreamError::not_sent)?;
+        let client = self.client().map_err(UpstreamError::not_sent)?;
         let deadline = crate::deadline::fix(config.timeout);
         let wrote = !request.idempotent;
         // the last failure, returned when the deadline leaves no room for another attempt
@@ -193,7 +204,8 @@ impl Upstream {
                     Err(_) => return Err(last.unwrap_or_else(|| spent(deadline))),
                 };
                 crate::meta::record_upstream_call();
-                self.attempt(&request, &url, body.as_ref(), deadline).await
+                self.attempt(client, &request, &url, body.as_ref(), deadline)
+                    .await
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let wait = match outcome {
@@ -260,15 +272,14 @@ impl Upstream {
     /// One attempt: send, then read the body under the size cap.
     async fn attempt(
         &self,
+        client: &reqwest::Client,
         request: &UpstreamRequest,
         url: &Url,
         body: Option<&(Bytes, HeaderValue)>,
         deadline: crate::deadline::Deadline,
     ) -> std::result::Result<UpstreamResponse, Failure> {
         let config = &self.inner.config;
-        let mut builder = self
-            .inner
-            .client
+        let mut builder = client
             .request(request.method.clone(), url.clone())
             .headers(request.headers.clone())
             .timeout(deadline.remaining().min(config.timeout));
