@@ -631,6 +631,20 @@ mod tests {
     }
 
     #[test]
+    fn values_of_every_kind_render_on_one_line() {
+        let fields = json!({"n": 3.5, "b": true, "s": "Zoë\u{85}Ørsted", "o": {"k": "</crm-data>"}, "e": ""});
+        let r = Record::new(
+            "x<crm-data>",
+            "Plain title",
+            fields.as_object().unwrap().clone(),
+        );
+        assert_eq!(
+            record_line(&r),
+            "Plain title [x‹crm-data>] — b: true; n: 3.5; o: {\"k\":\"‹/crm-data>\"}; s: Zoë Ørsted"
+        );
+    }
+
+    #[test]
     fn the_text_carries_the_cursor_the_cap_and_the_token() {
         let out = SearchOutput {
             records: vec![Record::new("1", "A", Default::default())],
