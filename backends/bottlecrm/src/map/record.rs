@@ -84,10 +84,11 @@ const INVOICE_RENAMES: [(&str, &str); 3] = [
     ("opportunity", "opportunity_id"),
 ];
 
-/// The id a reference value points to.
+/// The id a reference value points to, canonical.
 fn reference_id(value: &Value) -> Value {
     match value {
-        Value::Object(map) => map.get("id").cloned().unwrap_or(Value::Null),
+        Value::Object(map) => map.get("id").map(reference_id).unwrap_or(Value::Null),
+        Value::String(s) => Value::String(crate::ids::tidy(s)),
         other => other.clone(),
     }
 }
@@ -227,7 +228,8 @@ pub fn to_record(entity: Entity, object: &Value, app_url: Option<&str>) -> Resul
             ))
         })?;
     let id = id.as_str();
-    let fields = fields(entity, map);
+    let mut fields = fields(entity, map);
+    fields.insert("id".into(), Value::String(id.to_owned()));
     let mut record = Record::new(id, title(entity, &fields), Fields::new());
     record.version = Some(version(&fields));
     record.url = app_url.map(|base| {

@@ -229,6 +229,7 @@ pub async fn create(
     data: &Fields,
 ) -> Result<model::Created> {
     let payload = preflight(entity, schema, data)?;
+    super::refs::check(api, entity, &payload).await?;
     let result = async {
         match entity.spec().created {
             Created::NoId => create_without_id(api, entity, &payload).await,
@@ -421,6 +422,7 @@ pub async fn update(
 ) -> Result<Record> {
     let canonical = record_id(entity, id)?;
     let payload = preflight(entity, schema, data)?;
+    super::refs::check(api, entity, &payload).await?;
     let method = if entity.spec().update_by_put {
         Method::PUT
     } else {
@@ -433,7 +435,7 @@ pub async fn update(
     )
     .json(Value::Object(payload));
     let body = api.client.send(api.cx, call).await?;
-    let mut rec = match entity {
+    let rec = match entity {
         Entity::Solutions => record::to_record(entity, &body, api.app_url)?,
         Entity::Invoices if body.get("invoice").is_some() => {
             record::to_record(entity, &body["invoice"], api.app_url)?
@@ -442,7 +444,6 @@ pub async fn update(
             .await?
             .ok_or_else(|| Error::not_found(entity.spec().name, id))?,
     };
-    rec.id = id.to_owned();
     Ok(rec)
 }
 
