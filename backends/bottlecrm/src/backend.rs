@@ -167,7 +167,7 @@ impl Backend for BottleCrmBackend {
     async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page> {
         let entity = entity_of(&request.entity)?;
         let plan = filters::plan(entity, &request.schema, &request.filter, &request.sort)?;
-        ops::search::page(self.api(cx), entity, &plan, &request.page).await
+        ops::search::page(self.api(cx), entity, &plan, &request.page, &request.fields).await
     }
 
     async fn get(

@@ -28,12 +28,13 @@ pub async fn detail(api: Api<'_>, entity: Entity, id: &str) -> Result<Value> {
 /// to another organisation, which BottleCRM answers the same way).
 pub async fn one(api: Api<'_>, entity: Entity, id: &str) -> Result<Option<Record>> {
     let canonical = record_id(entity, id)?;
-    match detail(api, entity, &canonical).await {
-        Ok(body) => Ok(Some(record::to_record(
-            entity,
-            record::detail_object(entity, &body)?,
-            api.app_url,
-        )?)),
+    let call = Call::new(
+        Method::GET,
+        detail_path(entity, &canonical),
+        about(entity, Some(&canonical)),
+    );
+    match api.client.send_raw(api.cx, call).await {
+        Ok(answer) => Ok(Some(record::detail(entity, &answer.body, api.app_url)?)),
         Err(e) if e.code == ErrorCode::NotFound => Ok(None),
         Err(e) => Err(e),
     }

@@ -20,7 +20,7 @@ use crate::filters::{Plan, fields as filter_fields, section_count};
 use crate::ids;
 use crate::map::{answer, error, record};
 use crmgate_core::filter::{Condition, FilterOp};
-use crmgate_core::model::{self, Fields, IdUnknown, PageRequest, Record};
+use crmgate_core::model::{self, FieldSelection, Fields, IdUnknown, PageRequest, Record};
 use crmgate_core::schema::{EntitySchema, FieldType};
 use crmgate_core::{Error, ErrorCode, Result};
 use reqwest::Method;
@@ -171,6 +171,7 @@ impl Finder {
                 limit: SNAPSHOT_CAP,
                 cursor: None,
             },
+            &FieldSelection::All,
         )
         .await?;
         let complete = page.next_cursor.is_none();
@@ -393,6 +394,7 @@ async fn with_duplicates(api: Api<'_>, entity: Entity, payload: &Fields, e: Erro
             limit: 10,
             cursor: None,
         },
+        &FieldSelection::All,
     )
     .await;
     let Ok(page) = page else {
