@@ -65,14 +65,14 @@ pub fn notes(entity: Entity, current: &Record, pending: Pending<'_>) -> Result<V
                     ));
                 }
             }
-            (Entity::Invoices, action::SEND) => {
-                if text(current, "status").is_some_and(|s| !s.eq_ignore_ascii_case("draft")) {
-                    notes.push(
-                        "this invoice is not a draft (it was sent before): BottleCRM emails the \
-                         client again"
-                            .to_owned(),
-                    );
-                }
+            (Entity::Invoices, action::SEND)
+                if text(current, "status").is_some_and(|s| !s.eq_ignore_ascii_case("draft")) =>
+            {
+                notes.push(
+                    "this invoice is not a draft (it was sent before): BottleCRM emails the \
+                     client again"
+                        .to_owned(),
+                );
             }
             _ => {}
         },

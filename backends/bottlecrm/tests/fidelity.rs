@@ -237,7 +237,6 @@ async fn previews_state_known_outcomes() {
         id: jane.clone(),
         data: fields(data),
         preview: true,
-        ..Default::default()
     };
     let UpdateOutput::Preview { notes, .. } = g
         .update(&cx(), preview(json!({"assigned_to": [admin]})))
