@@ -74,9 +74,6 @@ fn every_list_envelope_becomes_sections_of_rows_and_counts() {
             // one page of at most 10 rows, all of them records (catalogues dropped)
             assert_eq!(s.rows.len() as u64, s.count.min(10), "{name}");
             for r in &s.rows {
-                // a row read in the list is the record the row maps to on its own
-                let row = list_row(&raw, &r.id);
-                assert_eq!(r, &record::to_record(entity, row, None).unwrap(), "{name}");
                 assert!(!r.id.is_empty() && !r.title.is_empty(), "{name}");
                 for catalogue in [
                     "countries",
@@ -93,29 +90,6 @@ fn every_list_envelope_becomes_sections_of_rows_and_counts() {
             }
         }
     }
-}
-
-/// The row with `id` in a list answer: the fullest object carrying that id (catalogues hold
-/// short copies of some records).
-fn list_row<'a>(answer: &'a Value, id: &str) -> &'a Value {
-    fn walk<'a>(v: &'a Value, id: &str, out: &mut Vec<&'a Value>) {
-        match v {
-            Value::Object(m) => {
-                if m.get("id").and_then(Value::as_str) == Some(id) {
-                    out.push(v);
-                }
-                m.values().for_each(|v| walk(v, id, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, id, out)),
-            _ => {}
-        }
-    }
-    let mut found = Vec::new();
-    walk(answer, id, &mut found);
-    found
-        .into_iter()
-        .max_by_key(|v| v.as_object().map_or(0, |m| m.len()))
-        .unwrap_or_else(|| panic!("no row {id}"))
 }
 
 #[test]
@@ -155,17 +129,6 @@ fn a_list_without_its_keys_is_a_protocol_error() {
     let e = list::sections_of(Entity::Tasks, &json!({"results": []}), None).unwrap_err();
     assert_eq!(e.code, ErrorCode::UpstreamProtocol);
     assert!(e.message.contains("tasks"), "{}", e.message);
-    for bad in [
-        &br#"{"tasks": "secret text", "tasks_count": 1}"#[..],
-        br#"{"tasks": [{"id": 1}], "tasks_count": 1}"#,
-        br#"{"tasks": [], "tasks_count": "many"}"#,
-        br#"{"tasks": [], "tasks_count": 0} trailing"#,
-        b"not json",
-    ] {
-        let e = list::sections(Entity::Tasks, bad, None, &FieldSelection::All).unwrap_err();
-        assert_eq!(e.code, ErrorCode::UpstreamProtocol);
-        assert!(!e.message.contains("secret"), "{}", e.message);
-    }
 }
 
 #[test]
