@@ -71,18 +71,22 @@ impl BottleCrmBackend {
                 &self.instance,
                 CacheScope::Caller(cx),
                 "schemas",
-                || async {
-                    if self.client.probe(cx).await? {
-                        return Ok(self.static_schemas.clone());
-                    }
-                    self.cache
-                        .get_or_load(
-                            &self.instance,
-                            CacheScope::Global,
-                            "openapi-schemas",
-                            || describe::load(&self.client, cx),
-                        )
-                        .await
+                // boxed: the loading future is large, and every call would otherwise move it
+                // around only to find the cached value
+                || {
+                    Box::pin(async {
+                        if self.client.probe(cx).await? {
+                            return Ok(self.static_schemas.clone());
+                        }
+                        self.cache
+                            .get_or_load(
+                                &self.instance,
+                                CacheScope::Global,
+                                "openapi-schemas",
+                                || Box::pin(describe::load(&self.client, cx)),
+                            )
+                            .await
+                    })
                 },
             )
             .await?;
