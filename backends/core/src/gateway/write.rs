@@ -302,10 +302,8 @@ impl Gateway {
         let parent = match (args.entity, args.id) {
             (Some(entity), Some(id)) => {
                 let entity = self.resolve_for(cx, &entity, Operation::DraftEmail).await?;
-                {
-                    let id = self.record_id(&entity, &id, "id")?;
-                    Some((entity, id))
-                }
+                let id = self.record_id(&entity, &id, "id")?;
+                Some((entity, id))
             }
             (None, None) => None,
             _ => {
