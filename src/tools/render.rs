@@ -370,10 +370,17 @@ pub fn get(out: &GetOutput) -> String {
             block(&mut s, [record_line(record)]);
             s
         }
-        GetOutput::Many { records, missing } => {
+        GetOutput::Many {
+            records,
+            missing,
+            denied,
+        } => {
             let mut s = format!("{}.", count(records.len(), "record"));
             if !missing.is_empty() {
                 let _ = write!(s, " Not found: {}.", clean(&missing.join(", ")));
+            }
+            if !denied.is_empty() {
+                let _ = write!(s, " Permission denied: {}.", clean(&denied.join(", ")));
             }
             block(&mut s, record_lines(records));
             s
@@ -419,8 +426,9 @@ pub fn one(verb: &str, record: &Record) -> String {
 pub fn update(out: &UpdateOutput) -> String {
     match out {
         UpdateOutput::Updated { record } => one("Updated", record),
-        UpdateOutput::Preview { diff, .. } => {
+        UpdateOutput::Preview { diff, notes, .. } => {
             let mut s = "Preview only, nothing written (field: before → after):".to_owned();
+            note_lines(&mut s, notes);
             block(
                 &mut s,
                 diff.iter().map(|c| {
@@ -435,6 +443,13 @@ pub fn update(out: &UpdateOutput) -> String {
             );
             s
         }
+    }
+}
+
+/// Known outcomes of a previewed write (the backend's own sentences), one per line.
+fn note_lines(s: &mut String, notes: &[String]) {
+    for note in notes {
+        let _ = write!(s, "\nNote: {}", clean(note));
     }
 }
 
@@ -529,12 +544,15 @@ pub fn action(out: &ActionOutput) -> String {
             preview,
             confirm_token,
             expires_in_s,
+            notes,
         } => {
             let mut s = format!(
-                "Nothing done yet. {} would: {}. On:",
+                "Nothing done yet. {} would: {}.",
                 clean(action),
                 clean(description.trim_end_matches('.'))
             );
+            note_lines(&mut s, notes);
+            s.push_str(" On:");
             block(&mut s, [record_line(preview)]);
             let _ = write!(
                 s,
@@ -683,8 +701,9 @@ mod tests {
         let many = get(&GetOutput::Many {
             records: vec![],
             missing: vec!["8".into(), "9".into()],
+            denied: vec!["7".into()],
         });
-        assert_eq!(many, "0 records. Not found: 8, 9.");
+        assert_eq!(many, "0 records. Not found: 8, 9. Permission denied: 7.");
         assert_eq!(
             (count(2, "entry"), count(1, "entry")),
             ("2 entries".into(), "1 entry".into())

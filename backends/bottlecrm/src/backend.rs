@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use crmgate_core::backend::unsupported;
 use crmgate_core::cache::{CacheScope, MetadataCache};
 use crmgate_core::model::{
-    ActionInfo, CreateOptions, Created, EntityCatalog, EntityInfo, Features, FieldSelection,
-    Fields, Page, PageRequest, ProbeReport, Record, SearchRequest, TimelinePage,
+    ActionInfo, CreateOptions, Created, EntityCatalog, EntityInfo, Features, Fetched,
+    FieldSelection, Fields, Page, PageRequest, Pending, ProbeReport, Record, SearchRequest,
+    TimelinePage,
 };
 use crmgate_core::schema::EntitySchema;
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
@@ -25,6 +26,8 @@ pub struct BottleCrmBackend {
     instance: String,
     app_url: Option<String>,
     catalog: Arc<EntityCatalog>,
+    /// The built-in tables alone, for scoped tokens (built once).
+    static_schemas: Arc<Schemas>,
 }
 
 impl std::fmt::Debug for BottleCrmBackend {
@@ -44,6 +47,7 @@ impl BottleCrmBackend {
             instance: format!("bottlecrm:{}", config.url),
             app_url: config.app_url.clone(),
             catalog: Arc::new(EntityCatalog::new(entity_infos())),
+            static_schemas: Arc::new(describe::build(None)),
         })
     }
 
@@ -55,13 +59,38 @@ impl BottleCrmBackend {
         }
     }
 
-    /// Every entity's description for this caller (cached per caller scope).
+    /// Every entity's description for this caller. The OpenAPI document is the same for every
+    /// caller, so it is read once per instance (cached globally); per caller (cached per
+    /// caller scope) only the small health check runs, which proves the token and tells
+    /// whether it is scoped — a scoped token may not read `/schema/` and gets the static
+    /// tables, as BottleCRM would refuse it the document.
     pub async fn schemas(&self, cx: &CallContext) -> Result<Arc<Schemas>> {
-        self.cache
-            .get_or_load(&self.instance, CacheScope::Caller(cx), "schemas", || {
-                describe::load(&self.client, cx)
-            })
-            .await
+        let mine = self
+            .cache
+            .get_or_load(
+                &self.instance,
+                CacheScope::Caller(cx),
+                "schemas",
+                // boxed: the loading future is large, and every call would otherwise move it
+                // around only to find the cached value
+                || {
+                    Box::pin(async {
+                        if self.client.probe(cx).await? {
+                            return Ok(self.static_schemas.clone());
+                        }
+                        self.cache
+                            .get_or_load(
+                                &self.instance,
+                                CacheScope::Global,
+                                "openapi-schemas",
+                                || Box::pin(describe::load(&self.client, cx)),
+                            )
+                            .await
+                    })
+                },
+            )
+            .await?;
+        Ok(Arc::clone(&*mine))
     }
 
     /// Whether this caller's descriptions came from `/schema/` or the static tables.
@@ -142,7 +171,7 @@ impl Backend for BottleCrmBackend {
     async fn search(&self, cx: &CallContext, request: &SearchRequest) -> Result<Page> {
         let entity = entity_of(&request.entity)?;
         let plan = filters::plan(entity, &request.schema, &request.filter, &request.sort)?;
-        ops::search::page(self.api(cx), entity, &plan, &request.page).await
+        ops::search::page(self.api(cx), entity, &plan, &request.page, &request.fields).await
     }
 
     async fn get(
@@ -153,6 +182,33 @@ impl Backend for BottleCrmBackend {
         _fields: &FieldSelection,
     ) -> Result<Vec<Record>> {
         ops::records::many(self.api(cx), entity_of(entity)?, ids).await
+    }
+
+    /// Batch reads report records a USER-role token may not open as `denied`.
+    async fn get_many(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        _fields: &FieldSelection,
+    ) -> Result<Fetched> {
+        ops::records::fetch(self.api(cx), entity_of(entity)?, ids).await
+    }
+
+    /// BottleCRM ids are UUIDs: any spelling Python's `uuid.UUID()` parses becomes the
+    /// canonical lower-case, hyphenated form its records carry.
+    fn canonical_id(&self, entity: &EntityInfo, id: &str) -> Result<String> {
+        ops::record_id(entity_of(entity)?, id)
+    }
+
+    /// Assignees emailed on update, a lead already converted (refused), an invoice sent again.
+    fn preview_notes(
+        &self,
+        entity: &EntityInfo,
+        current: &Record,
+        pending: Pending<'_>,
+    ) -> Result<Vec<String>> {
+        crate::preview::notes(entity_of(entity)?, current, pending)
     }
 
     async fn timeline(

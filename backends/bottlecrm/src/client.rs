@@ -111,6 +111,12 @@ impl Client {
         answer.json::<Value>()
     }
 
+    /// Send `call` for `cx`; the answer on 2xx, its body unparsed (for the typed, borrowing
+    /// readers in [`crate::map`]), else the mapped error.
+    pub async fn send_raw(&self, cx: &CallContext, call: Call<'_>) -> Result<UpstreamResponse> {
+        self.exchange(cx, call).await
+    }
+
     /// Send `call` for `cx`; the answer on 2xx, else the mapped error. A write that may have
     /// been applied (5xx, lost answer) is `OUTCOME_UNKNOWN`; a failed answer to a read is
     /// mapped like any other error answer.

@@ -7,6 +7,9 @@
 /// The canonical form (lowercase, hyphenated) of `raw`, if it is a UUID in any form Python's
 /// `uuid.UUID()` accepts; `None` otherwise.
 pub fn canonical(raw: &str) -> Option<String> {
+    if is_canonical_layout(raw) {
+        return Some(raw.to_owned());
+    }
     let mut s = raw.trim();
     for prefix in ["urn:", "uuid:"] {
         // `get`, not a byte-index slice: the id is the caller's text and may be any Unicode
@@ -36,7 +39,23 @@ pub fn canonical(raw: &str) -> Option<String> {
 
 /// Whether `raw` is already in the canonical form (what Django's strict `<uuid:pk>` accepts).
 pub fn is_canonical(raw: &str) -> bool {
-    canonical(raw).is_some_and(|c| c == raw)
+    is_canonical_layout(raw)
+}
+
+/// 8-4-4-4-12 lower-case hex digits and hyphens, nothing else.
+fn is_canonical_layout(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+}
+
+/// `raw` in canonical form when it is a UUID, else unchanged (for ids BottleCRM answers, which
+/// are passed on even in a shape crmgate does not expect).
+pub fn tidy(raw: &str) -> String {
+    canonical(raw).unwrap_or_else(|| raw.to_owned())
 }
 
 /// A UUID (version 4 layout) from 128 bits; the sandbox derives its ids with this.

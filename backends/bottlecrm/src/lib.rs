@@ -12,9 +12,11 @@
 //! - [`filters`]: canonical filters → list query parameters, per field; refusals naming what
 //!   works.
 //! - [`describe`]: field descriptions from the OpenAPI request bodies, corrected by the facts,
-//!   cached per caller; static tables when a scoped token is refused `/schema/`.
+//!   cached once per instance; static tables when a scoped token is refused `/schema/`.
 //! - [`ops`]: search (sectioned paging), reads, writes (finding records created without an
 //!   id), comments, timeline, actions.
+//! - [`preview`]: known outcomes of a pending write (assignees emailed, a lead already
+//!   converted), for the gateway's previews.
 //! - [`backend`]: the thin `Backend` impl.
 //! - [`sandbox`]: an axum fake of BottleCRM with state: two organisations, ADMIN and USER
 //!   tokens, scoped, revoked and expired tokens, every envelope and error shape, fault
@@ -29,6 +31,7 @@ pub mod filters;
 pub mod ids;
 pub mod map;
 pub mod ops;
+pub mod preview;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 

@@ -411,7 +411,7 @@ async fn answers_over_the_size_cap_are_refused() {
 }
 
 #[tokio::test]
-async fn several_ids_report_the_invisible_ones_missing() {
+async fn several_ids_report_the_refused_ones_denied_not_missing() {
     let sandbox = Sandbox::start().await.unwrap();
     let jane = lead_id(&sandbox, "jane").await;
     let maria = lead_id(&sandbox, "maria").await;
@@ -421,18 +421,24 @@ async fn several_ids_report_the_invisible_ones_missing() {
             &cx(),
             GetArgs {
                 entity: "leads".into(),
-                ids: Some(vec![jane.clone(), maria.clone()]),
+                ids: Some(vec![jane.clone(), maria.clone(), MISSING.into()]),
                 ..Default::default()
             },
         )
         .await
         .unwrap();
-    let crmgate_core::gateway::GetOutput::Many { records, missing } = out else {
+    let crmgate_core::gateway::GetOutput::Many {
+        records,
+        missing,
+        denied,
+    } = out
+    else {
         panic!("not many")
     };
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].id, maria);
-    assert_eq!(missing, vec![jane]);
+    assert_eq!(denied, vec![jane], "a refusal is not a missing record");
+    assert_eq!(missing, vec![MISSING.to_owned()]);
 }
 
 /// A gateway whose calls give up after one second.

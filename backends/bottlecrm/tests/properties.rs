@@ -73,7 +73,14 @@ proptest! {
         let _ = record::title(entity, &fields);
         let _ = record::version(&fields);
         let _ = record::detail_object(entity, &body);
-        let _ = list::sections(entity, &body);
+        let _ = list::sections_of(entity, &body, None);
+        let _ = list::sections(
+            entity,
+            body.to_string().as_bytes(),
+            app_url.as_deref(),
+            &crmgate_core::model::FieldSelection::Only(vec!["email".into()]),
+        );
+        let _ = record::detail(entity, body.to_string().as_bytes(), None);
         let _ = comment::timeline(&body);
         let _ = comment::posted(&body, &text);
         let _ = comment::note_record(entity, &text, &body);

@@ -9,9 +9,9 @@
 //! backend's job is the vendor API: translate, call, map back.
 
 use crate::model::{
-    ActionInfo, CreateOptions, Created, EmailDraft, EntityCatalog, EntityInfo, Features,
-    FieldSelection, Fields, Page, PageRequest, ProbeReport, Record, SearchRequest, SqlResult,
-    TimelinePage,
+    ActionInfo, CreateOptions, Created, EmailDraft, EntityCatalog, EntityInfo, Features, Fetched,
+    FieldSelection, Fields, Page, PageRequest, Pending, ProbeReport, Record, SearchRequest,
+    SqlResult, TimelinePage,
 };
 use crate::raw::{RawMethod, RawTarget};
 use crate::schema::{EntitySchema, LinkSchema};
@@ -134,6 +134,42 @@ pub trait Backend: Send + Sync + 'static {
         ids: &[String],
         fields: &FieldSelection,
     ) -> Result<Vec<Record>>;
+
+    /// Records by id for a batch read: found records plus the ids the CRM refused this caller
+    /// (`denied`); ids that do not exist are absent from both. The default asks
+    /// [`Backend::get`] and reports no denial.
+    async fn get_many(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        fields: &FieldSelection,
+    ) -> Result<Fetched> {
+        Ok(Fetched {
+            records: self.get(cx, entity, ids, fields).await?,
+            denied: Vec::new(),
+        })
+    }
+
+    /// The spelling of a record id the CRM's records carry, for an id the agent sent in any
+    /// form the CRM accepts (e.g. a UUID in upper case or braces); `VALIDATION` for text that
+    /// cannot be an id. The gateway applies it before an id reaches the backend and compares
+    /// returned ids with the result. The default keeps the id as sent.
+    fn canonical_id(&self, _entity: &EntityInfo, id: &str) -> Result<String> {
+        Ok(id.to_owned())
+    }
+
+    /// Known outcomes of a pending write, shown on its preview (e.g. "the CRM emails the
+    /// assignees"), or an error when the CRM is known to refuse it. `current` is the record as
+    /// it is now. The default knows of none.
+    fn preview_notes(
+        &self,
+        _entity: &EntityInfo,
+        _current: &Record,
+        _pending: Pending<'_>,
+    ) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 
     /// Records linked to one record through a link. `fields` are of the link's target entity;
     /// a backend may return more (the gateway projects), never fewer.

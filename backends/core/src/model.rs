@@ -405,6 +405,24 @@ pub enum Created {
     IdUnknown(IdUnknown),
 }
 
+/// What a batch read ([`crate::Backend::get_many`]) found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fetched {
+    /// The records found.
+    pub records: Vec<Record>,
+    /// Ids of records the CRM refused to show this caller.
+    pub denied: Vec<String>,
+}
+
+/// A write awaiting confirmation, as [`crate::Backend::preview_notes`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Pending<'a> {
+    /// An update with these fields.
+    Update(&'a Fields),
+    /// A destructive action with these parameters.
+    Action(&'a ActionInfo, &'a Fields),
+}
+
 /// A record created under an id nobody told crmgate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdUnknown {

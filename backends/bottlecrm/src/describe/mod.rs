@@ -1,10 +1,14 @@
 //! crm_describe for BottleCRM: the static field tables ([`fields`]) enriched from the OpenAPI
-//! document ([`openapi`]), loaded once per caller and cached.
+//! document ([`openapi`]), loaded once per instance and cached.
 //!
 //! `/schema/` is not under `/api/`, so no PAT scope covers it: BottleCRM refuses it to every
 //! scoped token. Then the static tables serve alone (enums without the 250 country codes, no
-//! OpenAPI titles) and the result says so. A bad token is still `AUTH_FAILED`. The schema is
-//! cached per caller scope: what a token may read differs per user and organisation.
+//! OpenAPI titles) and the result says so. A bad token is still `AUTH_FAILED`. The document
+//! (968 KB as BottleCRM serves it) is the same for every caller, so the descriptions built from
+//! it are cached once per instance; per caller only whether the token may read it is
+//! (`BottleCrmBackend::schemas`). The built-in tables already hold every field, type, enum
+//! (but the 250 countries), requiredness and filter operator; the document adds field titles,
+//! the country list and fields a newer BottleCRM may have gained.
 //!
 //! Fields are ordered: the id, then the fields BottleCRM can filter (in the order crm_entities'
 //! note lists them), then the rest, read-only metadata last.

@@ -15,8 +15,10 @@ pub fn created_id(answer: &Value) -> Result<String> {
     answer
         .get("id")
         .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| Error::upstream_protocol("BottleCRM answered the create without the new id"))
+        .and_then(crate::ids::canonical)
+        .ok_or_else(|| {
+            Error::upstream_protocol("BottleCRM answered the create without a usable new id")
+        })
 }
 
 /// Whether an answer is a lead conversion (`account_id` next to the message).
@@ -26,7 +28,13 @@ pub fn is_conversion(answer: &Value) -> bool {
 
 /// The result of a lead conversion: the ids of what it created or reused.
 pub fn conversion(lead_id: &str, answer: &Value) -> Value {
-    let id = |k: &str| answer.get(k).cloned().unwrap_or(Value::Null);
+    // ids in canonical form, like every id crmgate returns
+    let id = |k: &str| match answer.get(k) {
+        Some(Value::String(s)) => Value::String(crate::ids::tidy(s)),
+        Some(other) => other.clone(),
+        None => Value::Null,
+    };
+    let lead_id = crate::ids::tidy(lead_id);
     json!({
         "converted": true,
         "lead_id": lead_id,

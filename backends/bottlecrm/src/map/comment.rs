@@ -35,7 +35,7 @@ pub fn timeline(detail: &Value) -> Vec<TimelineItem> {
                     .flatten()
                     .filter_map(move |c| {
                         Some(TimelineItem {
-                            id: c.get("id")?.as_str()?.to_owned(),
+                            id: crate::ids::tidy(c.get("id")?.as_str()?),
                             kind: (*kind).to_owned(),
                             at: at(c).to_owned(),
                             author: author(c),
@@ -86,10 +86,10 @@ pub fn note_record(entity: Entity, parent_id: &str, comment: &Value) -> Result<R
         author(comment).map(Value::from).unwrap_or(Value::Null),
     );
     fields.insert("entity".into(), json!(entity.spec().name));
-    fields.insert("record_id".into(), json!(parent_id));
+    fields.insert("record_id".into(), json!(crate::ids::tidy(parent_id)));
     if let Some(internal) = comment.get("is_internal") {
         fields.insert("is_internal".into(), internal.clone());
     }
     let title: String = text.lines().next().unwrap_or("").chars().take(80).collect();
-    Ok(Record::new(id, title, fields))
+    Ok(Record::new(crate::ids::tidy(id), title, fields))
 }

@@ -14,30 +14,49 @@ use crmgate_core::{Error, Result};
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
-/// Fields that hold references (objects or lists of objects with an `id`).
-const REFERENCES: &[&str] = &[
-    "account",
-    "contact",
-    "opportunity",
-    "case",
-    "lead",
-    "parent",
-    "assigned_to",
-    "teams",
-    "tags",
-    "contacts",
-    "created_by",
-    "updated_by",
-    "closed_by",
-    "org",
-    "linked_accounts",
-    "opportunities",
-    "cases",
-    "tasks",
-    "invoices",
-    "leads",
-    "template",
-];
+/// Whether a field holds references (objects or lists of objects with an `id`).
+pub(crate) fn is_reference(key: &str) -> bool {
+    matches!(
+        key,
+        "account"
+            | "contact"
+            | "opportunity"
+            | "case"
+            | "lead"
+            | "parent"
+            | "assigned_to"
+            | "teams"
+            | "tags"
+            | "contacts"
+            | "created_by"
+            | "updated_by"
+            | "closed_by"
+            | "org"
+            | "linked_accounts"
+            | "opportunities"
+            | "cases"
+            | "tasks"
+            | "invoices"
+            | "leads"
+            | "template"
+    )
+}
+
+/// The fields a record's title is made of.
+pub(crate) fn title_fields(entity: Entity) -> &'static [&'static str] {
+    match entity {
+        Entity::Leads | Entity::Contacts => &[
+            "first_name",
+            "last_name",
+            "company_name",
+            "organization",
+            "title",
+            "email",
+        ],
+        Entity::Invoices => &["invoice_number", "invoice_title"],
+        _ => entity.spec().title_fields,
+    }
+}
 
 /// Fields whose decimal strings become numbers.
 pub fn money_fields(entity: Entity) -> &'static [&'static str] {
@@ -84,15 +103,18 @@ const INVOICE_RENAMES: [(&str, &str); 3] = [
     ("opportunity", "opportunity_id"),
 ];
 
-/// The id a reference value points to.
+/// The id a reference value points to, canonical.
 fn reference_id(value: &Value) -> Value {
     match value {
-        Value::Object(map) => map.get("id").cloned().unwrap_or(Value::Null),
+        Value::Object(map) => map.get("id").map(reference_id).unwrap_or(Value::Null),
+        Value::String(s) => Value::String(crate::ids::tidy(s)),
         other => other.clone(),
     }
 }
 
-fn normalise(entity: Entity, key: &str, value: Value) -> Value {
+/// One field's value as records carry it (references as ids, account tags as names, money as
+/// numbers).
+pub(crate) fn normalise(entity: Entity, key: &str, value: Value) -> Value {
     if entity == Entity::Accounts && key == "tags" {
         // account tags are written as names: show names
         return match value {
@@ -108,7 +130,7 @@ fn normalise(entity: Entity, key: &str, value: Value) -> Value {
             other => other,
         };
     }
-    if REFERENCES.contains(&key) {
+    if is_reference(key) {
         return match value {
             Value::Array(items) => Value::Array(items.iter().map(reference_id).collect()),
             other => reference_id(&other),
@@ -123,21 +145,28 @@ fn normalise(entity: Entity, key: &str, value: Value) -> Value {
     value
 }
 
+/// The name records use for a field BottleCRM answers as `key` (invoices read `account` but
+/// write `account_id`).
+pub(crate) fn write_name(entity: Entity, key: &str) -> &str {
+    if entity == Entity::Invoices
+        && let Some((_, to)) = INVOICE_RENAMES.iter().find(|(from, _)| *from == key)
+    {
+        return to;
+    }
+    key
+}
+
 /// The fields of one BottleCRM object, normalised (references as ids, money as numbers).
 pub fn fields(entity: Entity, object: &Map<String, Value>) -> Fields {
-    let mut out = Map::new();
-    for (key, value) in object {
-        let value = normalise(entity, key, value.clone());
-        let name = match INVOICE_RENAMES
-            .iter()
-            .find(|(from, _)| entity == Entity::Invoices && from == key)
-        {
-            Some((_, to)) => *to,
-            None => key.as_str(),
-        };
-        out.insert(name.to_owned(), value);
-    }
-    out
+    object
+        .iter()
+        .map(|(key, value)| {
+            (
+                write_name(entity, key).to_owned(),
+                normalise(entity, key, value.clone()),
+            )
+        })
+        .collect()
 }
 
 /// A one-line title from the entity's title fields.
@@ -195,28 +224,37 @@ pub fn version(fields: &Fields) -> String {
     if let Some(updated) = fields.get("updated_at").and_then(Value::as_str) {
         return format!("u:{updated}");
     }
-    let stable: Map<String, Value> = fields
-        .iter()
-        .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let bytes = serde_json::to_vec(&stable).unwrap_or_default();
+    let bytes = serde_json::to_vec(&Stable(fields)).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
     format!("h:{hex}")
 }
 
-/// One object (list row, detail object, write answer) of `entity` → a record. `app_url` is the
-/// BottleCRM web app, for deep links.
-pub fn to_record(entity: Entity, object: &Value, app_url: Option<&str>) -> Result<Record> {
-    let map = object.as_object().ok_or_else(|| {
-        Error::upstream_protocol(format!(
-            "BottleCRM answered a {} record that is not an object",
-            entity.spec().name
-        ))
-    })?;
+/// The fields that do not change by themselves, serialised as a map without copying them.
+struct Stable<'a>(&'a Fields);
+
+impl serde::Serialize for Stable<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(
+            self.0
+                .iter()
+                .filter(|(k, _)| !VOLATILE.contains(&k.as_str())),
+        )
+    }
+}
+
+/// A record from normalised `fields` (see [`fields`]): the id canonical, a title, the version,
+/// the deep link. `app_url` is the BottleCRM web app. `complete` says the fields are all the
+/// object had; of a projection only `updated_at` makes a version (a hash of some fields would
+/// not be the record's).
+pub fn from_fields(
+    entity: Entity,
+    mut fields: Fields,
+    app_url: Option<&str>,
+    complete: bool,
+) -> Result<Record> {
     // ids go back out in the canonical form (lower-case, hyphenated), whatever was answered
-    let id = map
+    let id = fields
         .get("id")
         .and_then(Value::as_str)
         .and_then(crate::ids::canonical)
@@ -226,19 +264,40 @@ pub fn to_record(entity: Entity, object: &Value, app_url: Option<&str>) -> Resul
                 entity.spec().name
             ))
         })?;
-    let id = id.as_str();
-    let fields = fields(entity, map);
-    let mut record = Record::new(id, title(entity, &fields), Fields::new());
-    record.version = Some(version(&fields));
-    record.url = app_url.map(|base| {
+    if fields.get("id").and_then(Value::as_str) != Some(id.as_str()) {
+        fields.insert("id".into(), Value::String(id.clone()));
+    }
+    let title = title(entity, &fields);
+    let version = if complete || fields.contains_key("updated_at") {
+        Some(version(&fields))
+    } else {
+        None
+    };
+    let url = app_url.map(|base| {
         format!(
             "{}/{}/{id}",
             base.trim_end_matches('/'),
             entity.spec().native
         )
     });
-    record.fields = fields;
+    let mut record = Record::new(id, title, fields);
+    record.version = version;
+    record.url = url;
     Ok(record)
+}
+
+/// One object (list row, detail object, write answer) of `entity` → a record. `app_url` is the
+/// BottleCRM web app, for deep links. Answers read from bytes go through [`super::read`]
+/// directly; this is the same reader over a parsed value.
+pub fn to_record(entity: Entity, object: &Value, app_url: Option<&str>) -> Result<Record> {
+    if !object.is_object() {
+        return Err(Error::upstream_protocol(format!(
+            "BottleCRM answered a {} record that is not an object",
+            entity.spec().name
+        )));
+    }
+    super::read::row(entity, app_url, object)
+        .map_err(|e| super::read::protocol(&format!("{} record", entity.spec().name), e))
 }
 
 /// The record inside a detail answer (`{"lead_obj": {...}, "comments": [...], …}`), or the
@@ -253,4 +312,28 @@ pub fn detail_object(entity: Entity, body: &Value) -> Result<&Value> {
             ))
         }),
     }
+}
+
+/// The record of a detail answer, read from its bytes (comments and catalogues skipped).
+pub fn detail(entity: Entity, body: &[u8], app_url: Option<&str>) -> Result<Record> {
+    let name = entity.spec().name;
+    let row = super::read::Row::all(entity, app_url);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let found = match entity.spec().detail_key {
+        None => Some(serde::de::DeserializeSeed::deserialize(row, &mut de)),
+        Some(key) => {
+            serde::de::DeserializeSeed::deserialize(super::read::Detail { key, row }, &mut de)
+                .transpose()
+        }
+    };
+    let record = found
+        .ok_or_else(|| {
+            Error::upstream_protocol(format!(
+                "BottleCRM's {name} detail answer has no {}; the API may have changed",
+                entity.spec().detail_key.unwrap_or("record")
+            ))
+        })?
+        .and_then(|r| de.end().map(|()| r))
+        .map_err(|e| super::read::protocol(&format!("{name} detail answer"), e))?;
+    Ok(record)
 }

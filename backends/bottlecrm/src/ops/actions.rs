@@ -45,7 +45,7 @@ pub async fn note(api: Api<'_>, entity: Entity, id: &str, text: &str) -> Result<
             entity.spec().name
         ))
     })?;
-    comment::note_record(entity, id, posted)
+    comment::note_record(entity, &canonical, posted)
 }
 
 /// Comments of a record, newest first; the cursor is the offset of the next entry.
@@ -93,7 +93,7 @@ pub async fn run(api: Api<'_>, entity: Entity, id: &str, name: &str) -> Result<V
                     "BottleCRM answered the conversion without the ids of what it created",
                 ));
             }
-            Ok(answer::conversion(id, &body))
+            Ok(answer::conversion(&canonical, &body))
         }
         (Entity::Invoices, action::SEND | action::CANCEL)
         | (Entity::Solutions, action::PUBLISH | action::UNPUBLISH) => {
@@ -109,7 +109,7 @@ pub async fn run(api: Api<'_>, entity: Entity, id: &str, name: &str) -> Result<V
                 .or_else(|| body.get("id").map(|_| &body));
             let mut result = json!({
                 "action": name,
-                "id": id,
+                "id": canonical,
                 "message": answer::message(&body),
             });
             if name == action::SEND {

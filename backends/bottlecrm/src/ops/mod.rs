@@ -1,10 +1,12 @@
 //! The operations behind the `Backend` methods, one module per concern:
 //! [`search`] (sectioned paging over the list envelopes), [`records`] (detail reads),
+//! [`refs`] (references BottleCRM would drop silently, checked before a write),
 //! [`write`] (create — including finding records BottleCRM creates without answering their
 //! id —, update, delete) and [`actions`] (comments, timeline, convert, send, cancel, publish).
 
 pub mod actions;
 pub mod records;
+pub mod refs;
 pub mod search;
 pub mod write;
 

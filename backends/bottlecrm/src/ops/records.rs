@@ -4,7 +4,7 @@ use super::{Api, about, detail_path, record_id};
 use crate::client::Call;
 use crate::entities::Entity;
 use crate::map::record;
-use crmgate_core::model::Record;
+use crmgate_core::model::{Fetched, Record};
 use crmgate_core::{ErrorCode, Result};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -24,39 +24,68 @@ pub async fn detail(api: Api<'_>, entity: Entity, id: &str) -> Result<Value> {
     api.client.send(api.cx, call).await
 }
 
-/// One record, or `None` when BottleCRM says it does not exist (or belongs to another
-/// organisation, which BottleCRM answers the same way).
+/// One record (its id canonical), or `None` when BottleCRM says it does not exist (or belongs
+/// to another organisation, which BottleCRM answers the same way).
 pub async fn one(api: Api<'_>, entity: Entity, id: &str) -> Result<Option<Record>> {
     let canonical = record_id(entity, id)?;
-    match detail(api, entity, &canonical).await {
-        Ok(body) => {
-            let mut rec =
-                record::to_record(entity, record::detail_object(entity, &body)?, api.app_url)?;
-            // the caller matches results by the id it sent (any UUID spelling)
-            rec.id = id.to_owned();
-            Ok(Some(rec))
-        }
+    let call = Call::new(
+        Method::GET,
+        detail_path(entity, &canonical),
+        about(entity, Some(&canonical)),
+    );
+    match api.client.send_raw(api.cx, call).await {
+        Ok(answer) => Ok(Some(record::detail(entity, &answer.body, api.app_url)?)),
         Err(e) if e.code == ErrorCode::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// Several records by id; the missing ones are absent. Ids are checked before any request.
-/// Asked for one record, a refusal is `PERMISSION_DENIED`; asked for several, a record the
-/// caller may not open is reported missing with the others ("not found or not visible").
-pub async fn many(api: Api<'_>, entity: Entity, ids: &[String]) -> Result<Vec<Record>> {
+/// Ids in canonical form, each once, in the order first given; `VALIDATION` before any
+/// request for an id that is not a UUID.
+pub fn unique_ids(entity: Entity, ids: &[String]) -> Result<Vec<String>> {
+    let mut unique: Vec<String> = Vec::with_capacity(ids.len());
     for id in ids {
-        record_id(entity, id)?;
-    }
-    let several = ids.len() > 1;
-    let found: Vec<Option<Record>> = stream::iter(ids.iter().cloned().map(|id| async move {
-        match one(api, entity, &id).await {
-            Err(e) if several && e.code == ErrorCode::PermissionDenied => Ok(None),
-            other => other,
+        let id = record_id(entity, id)?;
+        if !unique.contains(&id) {
+            unique.push(id);
         }
-    }))
-    .buffered(PARALLEL_READS)
-    .try_collect()
-    .await?;
-    Ok(found.into_iter().flatten().collect())
+    }
+    Ok(unique)
+}
+
+/// Several records by id, each read once: the found ones, and the ids BottleCRM refused this
+/// caller (a USER-role token opening another user's record). Missing ids are in neither.
+pub async fn fetch(api: Api<'_>, entity: Entity, ids: &[String]) -> Result<Fetched> {
+    let unique = unique_ids(entity, ids)?;
+    let read: Vec<(String, Option<Record>, bool)> =
+        stream::iter(unique.into_iter().map(|id| async move {
+            match one(api, entity, &id).await {
+                Ok(found) => Ok((id, found, false)),
+                Err(e) if e.code == ErrorCode::PermissionDenied => Ok((id, None, true)),
+                Err(e) => Err(e),
+            }
+        }))
+        .buffered(PARALLEL_READS)
+        .try_collect()
+        .await?;
+    let mut out = Fetched::default();
+    for (id, found, denied) in read {
+        match found {
+            Some(record) => out.records.push(record),
+            None if denied => out.denied.push(id),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Records by id, for [`crmgate_core::Backend::get`]: missing ones are absent. Asked for one
+/// record, a refusal is `PERMISSION_DENIED`; asked for several, a refused record is absent
+/// (batch reads go through [`fetch`], which reports it).
+pub async fn many(api: Api<'_>, entity: Entity, ids: &[String]) -> Result<Vec<Record>> {
+    let unique = unique_ids(entity, ids)?;
+    if let [id] = unique.as_slice() {
+        return Ok(one(api, entity, id).await?.into_iter().collect());
+    }
+    Ok(fetch(api, entity, &unique).await?.records)
 }

@@ -11,11 +11,10 @@ use super::Api;
 use crate::client::Call;
 use crate::entities::Entity;
 use crate::filters::Plan;
-use crate::map::{list, record};
-use crmgate_core::model::{Page, PageRequest};
+use crate::map::list;
+use crmgate_core::model::{FieldSelection, Page, PageRequest, Record};
 use crmgate_core::{Error, Result};
 use reqwest::Method;
-use serde_json::Value;
 
 /// A position in a sectioned list: which of the plan's sections, and the offset in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,17 +53,25 @@ pub async fn fetch(
     params: &[(String, String)],
     limit: usize,
     offset: u64,
+    fields: &FieldSelection,
 ) -> Result<Vec<list::Section>> {
     let mut query = params.to_vec();
     query.push(("limit".into(), limit.to_string()));
     query.push(("offset".into(), offset.to_string()));
     let call = Call::new(Method::GET, entity.spec().path, super::about(entity, None)).query(query);
-    let body = api.client.send(api.cx, call).await?;
-    list::sections(entity, &body)
+    let answer = api.client.send_raw(api.cx, call).await?;
+    list::sections(entity, &answer.body, api.app_url, fields)
 }
 
-/// One page of `entity` under `plan`.
-pub async fn page(api: Api<'_>, entity: Entity, plan: &Plan, page: &PageRequest) -> Result<Page> {
+/// One page of `entity` under `plan`; of each record, the `fields` selected (and what its
+/// title needs).
+pub async fn page(
+    api: Api<'_>,
+    entity: Entity,
+    plan: &Plan,
+    page: &PageRequest,
+    fields: &FieldSelection,
+) -> Result<Page> {
     let limit = page.limit.max(1);
     let mut at = match &page.cursor {
         Some(c) => decode(c)?,
@@ -79,7 +86,7 @@ pub async fn page(api: Api<'_>, entity: Entity, plan: &Plan, page: &PageRequest)
             "start again without a cursor",
         ));
     }
-    let mut rows: Vec<Value> = Vec::new();
+    let mut rows: Vec<Record> = Vec::new();
     let mut total;
     // an answer fetched at offset 0 also holds the first rows of the sections after it
     let mut reuse: Option<Vec<list::Section>> = None;
@@ -89,7 +96,7 @@ pub async fn page(api: Api<'_>, entity: Entity, plan: &Plan, page: &PageRequest)
         let fetched_at_zero = at.offset == 0;
         let mut answer = match reuse.take() {
             Some(answer) => answer,
-            None => fetch(api, entity, &plan.params, need, at.offset).await?,
+            None => fetch(api, entity, &plan.params, need, at.offset, fields).await?,
         };
         let counts: Vec<u64> = answer.iter().map(|s| s.count).collect();
         total = Some(plan.sections.iter().map(|s| counts[*s]).sum::<u64>());
@@ -132,12 +139,8 @@ pub async fn page(api: Api<'_>, entity: Entity, plan: &Plan, page: &PageRequest)
             reuse = Some(answer);
         }
     };
-    let records = rows
-        .iter()
-        .map(|r| record::to_record(entity, r, api.app_url))
-        .collect::<Result<Vec<_>>>()?;
     Ok(Page {
-        records,
+        records: rows,
         total,
         next_cursor: next.map(encode),
     })

@@ -20,7 +20,7 @@ use crate::filters::{Plan, fields as filter_fields, section_count};
 use crate::ids;
 use crate::map::{answer, error, record};
 use crmgate_core::filter::{Condition, FilterOp};
-use crmgate_core::model::{self, Fields, IdUnknown, PageRequest, Record};
+use crmgate_core::model::{self, FieldSelection, Fields, IdUnknown, PageRequest, Record};
 use crmgate_core::schema::{EntitySchema, FieldType};
 use crmgate_core::{Error, ErrorCode, Result};
 use reqwest::Method;
@@ -171,6 +171,7 @@ impl Finder {
                 limit: SNAPSHOT_CAP,
                 cursor: None,
             },
+            &FieldSelection::All,
         )
         .await?;
         let complete = page.next_cursor.is_none();
@@ -229,6 +230,7 @@ pub async fn create(
     data: &Fields,
 ) -> Result<model::Created> {
     let payload = preflight(entity, schema, data)?;
+    super::refs::check(api, entity, &payload).await?;
     let result = async {
         match entity.spec().created {
             Created::NoId => create_without_id(api, entity, &payload).await,
@@ -392,6 +394,7 @@ async fn with_duplicates(api: Api<'_>, entity: Entity, payload: &Fields, e: Erro
             limit: 10,
             cursor: None,
         },
+        &FieldSelection::All,
     )
     .await;
     let Ok(page) = page else {
@@ -421,6 +424,7 @@ pub async fn update(
 ) -> Result<Record> {
     let canonical = record_id(entity, id)?;
     let payload = preflight(entity, schema, data)?;
+    super::refs::check(api, entity, &payload).await?;
     let method = if entity.spec().update_by_put {
         Method::PUT
     } else {
@@ -433,7 +437,7 @@ pub async fn update(
     )
     .json(Value::Object(payload));
     let body = api.client.send(api.cx, call).await?;
-    let mut rec = match entity {
+    let rec = match entity {
         Entity::Solutions => record::to_record(entity, &body, api.app_url)?,
         Entity::Invoices if body.get("invoice").is_some() => {
             record::to_record(entity, &body["invoice"], api.app_url)?
@@ -442,7 +446,6 @@ pub async fn update(
             .await?
             .ok_or_else(|| Error::not_found(entity.spec().name, id))?,
     };
-    rec.id = id.to_owned();
     Ok(rec)
 }
 

@@ -259,7 +259,10 @@ pub(super) async fn write_lifecycle(
             )
             .await,
     )?;
-    let GetOutput::Many { records, missing } = many else {
+    let GetOutput::Many {
+        records, missing, ..
+    } = many
+    else {
         return Err("get by ids did not return records".into());
     };
     ensure!(

@@ -456,7 +456,7 @@ pub struct SearchOutput {
     pub applied: Applied,
 }
 
-/// crm_get result: `record` for `id`, `records` + `missing` for `ids`.
+/// crm_get result: `record` for `id`, `records` + `missing` (+ `denied`) for `ids`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum GetOutput {
@@ -473,6 +473,9 @@ pub enum GetOutput {
         records: Vec<Record>,
         /// Ids not found (or not visible to this caller).
         missing: Vec<String>,
+        /// Ids the CRM refused this caller.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        denied: Vec<String>,
     },
 }
 
@@ -597,6 +600,9 @@ pub enum UpdateOutput {
         diff: Vec<FieldChange>,
         /// Always false: a preview writes nothing.
         applied: bool,
+        /// Known outcomes.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
 }
 
@@ -680,6 +686,9 @@ pub enum ActionOutput {
         confirm_token: String,
         /// Seconds the token stays valid.
         expires_in_s: u64,
+        /// Known outcomes.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
 }
 

@@ -301,3 +301,12 @@ fn require_id(id: &str, what: &str) -> Result<String> {
     }
     Ok(id.to_owned())
 }
+
+impl Gateway {
+    /// A record id of `entity` as the agent sent it (`what` names the argument), non-empty and
+    /// in the spelling the CRM's records carry ([`Backend::canonical_id`]).
+    fn record_id(&self, entity: &EntityInfo, id: &str, what: &str) -> Result<String> {
+        let id = require_id(id, what)?;
+        self.backend.canonical_id(entity, &id)
+    }
+}

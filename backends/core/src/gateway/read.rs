@@ -145,7 +145,7 @@ impl Gateway {
         let fields = self.selection(&schema, &args.fields)?;
         match (args.id, args.ids) {
             (Some(id), None) => {
-                let id = require_id(&id, "id")?;
+                let id = self.record_id(&entity, &id, "id")?;
                 let mut found = self
                     .backend
                     .get(cx, &entity, std::slice::from_ref(&id), &fields)
@@ -168,23 +168,30 @@ impl Gateway {
                         "split the ids into several calls, or use crm_search with an in filter",
                     ));
                 }
+                // ids in the CRM's spelling, so two spellings of one id are asked and answered once
                 let mut unique: Vec<String> = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    let id = require_id(id, "ids item")?;
+                    let id = self.record_id(&entity, id, "ids item")?;
                     if !unique.contains(&id) {
                         unique.push(id);
                     }
                 }
-                let found = self.backend.get(cx, &entity, &unique, &fields).await?;
-                let mut records = Vec::with_capacity(found.len());
+                let found = self.backend.get_many(cx, &entity, &unique, &fields).await?;
+                let mut records = Vec::with_capacity(found.records.len());
                 let mut missing = Vec::new();
-                for id in &unique {
-                    match found.iter().find(|r| &r.id == id) {
+                let mut denied = Vec::new();
+                for id in unique {
+                    match found.records.iter().find(|r| r.id == id) {
                         Some(r) => records.push(self.present(r.clone(), &fields)),
-                        None => missing.push(id.clone()),
+                        None if found.denied.contains(&id) => denied.push(id),
+                        None => missing.push(id),
                     }
                 }
-                Ok(GetOutput::Many { records, missing })
+                Ok(GetOutput::Many {
+                    records,
+                    missing,
+                    denied,
+                })
             }
             _ => Err(Error::validation(
                 "pass exactly one of id or ids",
@@ -203,7 +210,7 @@ impl Gateway {
             .resolve_with_schema(cx, &args.entity, Operation::Related)
             .await?;
         let link = schema.require_link(&args.link)?.clone();
-        let id = require_id(&args.id, "id")?;
+        let id = self.record_id(&entity, &args.id, "id")?;
         let fields = match self.resolve(cx, &link.target).await {
             Ok(target) => {
                 let target_schema = self.backend.describe(cx, &target).await?;
@@ -248,7 +255,7 @@ impl Gateway {
         let entity = self
             .resolve_for(cx, &args.entity, Operation::Timeline)
             .await?;
-        let id = require_id(&args.id, "id")?;
+        let id = self.record_id(&entity, &args.id, "id")?;
         let limit = self.limit(args.limit)?;
         let fingerprint = cursor::fingerprint(&[&entity.native, &id, "timeline"]);
         let backend_cursor = args

@@ -7,7 +7,8 @@ use super::outcome::{Check, explain, find_created};
 use super::*;
 use crate::confirm::{Intent, TOKEN_LIFETIME};
 use crate::model::{
-    ActionInfo, CreateOptions, Created, EmailDraft, FieldSelection, Fields, Record, SqlResult,
+    ActionInfo, CreateOptions, Created, EmailDraft, FieldSelection, Fields, Pending, Record,
+    SqlResult,
 };
 use crate::schema::FieldType;
 use crate::validate::{WriteKind, ids_as_text, validate_write};
@@ -74,7 +75,7 @@ impl Gateway {
             .await?;
         let known = knows_all(&schema, args.data.keys().map(String::as_str));
         let schema = self.schema_knowing(cx, &entity, schema, known).await?;
-        let id = require_id(&args.id, "id")?;
+        let id = self.record_id(&entity, &args.id, "id")?;
         ids_as_text(&schema, &mut args.data);
         validate_write(&schema, &args.data, WriteKind::Update)?;
         if args.preview {
@@ -92,9 +93,13 @@ impl Gateway {
                     }
                 })
                 .collect();
+            let notes =
+                self.backend
+                    .preview_notes(&entity, &current, Pending::Update(&args.data))?;
             return Ok(UpdateOutput::Preview {
                 diff,
                 applied: false,
+                notes,
             });
         }
         let record = self
@@ -126,7 +131,7 @@ impl Gateway {
         let entity = self
             .resolve_for(cx, &args.entity, Operation::Delete)
             .await?;
-        let id = require_id(&args.id, "id")?;
+        let id = self.record_id(&entity, &args.id, "id")?;
         let current = self.current(cx, &entity, &id).await?;
         let version = record_version(&current);
         let intent = Intent {
@@ -200,7 +205,7 @@ impl Gateway {
         if !link.writable {
             return Err(link_not_writable(&schema, link, &args.target_id));
         }
-        let id = require_id(&args.id, "id")?;
+        let id = self.record_id(&entity, &args.id, "id")?;
         let target = require_id(&args.target_id, "target_id")?;
         let done = if add {
             self.backend.link(cx, &entity, &id, link, &target).await
@@ -228,7 +233,7 @@ impl Gateway {
     async fn note_now(&self, cx: &CallContext, args: NoteArgs) -> Result<NoteOutput> {
         self.require_tier(Tier::Write, "crm_note")?;
         let entity = self.resolve_for(cx, &args.entity, Operation::Note).await?;
-        let id = require_id(&args.id, "id")?;
+        let id = self.record_id(&entity, &args.id, "id")?;
         let text = args.text.trim();
         if text.is_empty() {
             return Err(Error::validation(
@@ -297,7 +302,8 @@ impl Gateway {
         let parent = match (args.entity, args.id) {
             (Some(entity), Some(id)) => {
                 let entity = self.resolve_for(cx, &entity, Operation::DraftEmail).await?;
-                Some((entity, require_id(&id, "id")?))
+                let id = self.record_id(&entity, &id, "id")?;
+                Some((entity, id))
             }
             (None, None) => None,
             _ => {
@@ -347,7 +353,7 @@ impl Gateway {
             ));
         };
         check_action_params(&entity.name, &action, &args.params)?;
-        let id = require_id(&args.id, "id")?;
+        let id = self.record_id(&entity, &args.id, "id")?;
         let what = format!("{} action", action.name);
         let check = |e| {
             explain(
@@ -372,6 +378,12 @@ impl Gateway {
         }
         self.require_tier(Tier::Destructive, &format!("the {} action", action.name))?;
         let current = self.current(cx, &entity, &id).await?;
+        // known outcomes, or the refusal the CRM is known to give
+        let notes = self.backend.preview_notes(
+            &entity,
+            &current,
+            Pending::Action(&action, &args.params),
+        )?;
         let version = record_version(&current);
         let intent = Intent {
             operation: &action.name,
@@ -392,6 +404,7 @@ impl Gateway {
                 description: action.description.clone(),
                 action: action.name,
                 expires_in_s: TOKEN_LIFETIME.as_secs(),
+                notes,
             }),
             Some(token) => {
                 self.signer.verify(token, intent)?;
