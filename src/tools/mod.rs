@@ -9,6 +9,7 @@
 //! `null`, `""` or `[]`, which means "absent" here (top-level arguments only: inside `data`, an
 //! empty string is a value).
 
+mod journal_text;
 mod portable;
 mod render;
 mod schema;
@@ -97,7 +98,11 @@ impl Host for NoHost {
 pub fn is_listed(app: &App, spec: &ToolSpec) -> bool {
     let settings = app.gateway.settings();
     let tier_ok = settings.tier >= spec.tier;
-    let configured = spec.kind != ToolKind::Call || !settings.raw_call_allow.is_empty();
+    let configured = match spec.kind {
+        ToolKind::Call => !settings.raw_call_allow.is_empty(),
+        ToolKind::History | ToolKind::Undo => app.gateway.journal().is_some(),
+        _ => true,
+    };
     tier_ok && configured && (spec.available)(&app.gateway.backend().features())
 }
 
@@ -109,7 +114,9 @@ pub fn list(app: &App) -> Vec<&'static ToolSpec> {
 /// Whether the tool may destroy data in this app (crm_action only at the destructive tier).
 pub fn destructive_hint(app: &App, spec: &ToolSpec) -> bool {
     match spec.kind {
-        ToolKind::Action | ToolKind::Call => app.gateway.settings().tier == Tier::Destructive,
+        ToolKind::Action | ToolKind::Call | ToolKind::Undo => {
+            app.gateway.settings().tier == Tier::Destructive
+        }
         _ => spec.destructive,
     }
 }
@@ -299,6 +306,14 @@ async fn dispatch(
         ToolKind::Call => {
             let out = g.raw_call(cx, parse(spec, args)?).await?;
             done(&out, render::call(&out))
+        }
+        ToolKind::History => {
+            let out = g.history(cx, parse(spec, args)?).await?;
+            done(&out, journal_text::history(&out))
+        }
+        ToolKind::Undo => {
+            let out = g.undo(cx, parse(spec, args)?).await?;
+            done(&out, journal_text::undo(&out))
         }
     }
 }

@@ -49,7 +49,7 @@ fn defuse(text: &str) -> String {
 }
 
 /// `lines` inside the CRM-data block (nothing when there are none).
-fn block(s: &mut String, lines: impl IntoIterator<Item = String>) {
+pub(super) fn block(s: &mut String, lines: impl IntoIterator<Item = String>) {
     let mut lines = lines.into_iter().peekable();
     if lines.peek().is_none() {
         return;
@@ -83,7 +83,7 @@ pub fn error(e: &Error) -> String {
     s
 }
 
-fn value_text(v: &Value) -> String {
+pub(super) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => clean(s),
         other => clean(&other.to_string()),
@@ -121,7 +121,7 @@ fn count(n: usize, noun: &str) -> String {
 }
 
 /// `More: pass cursor "…".` or nothing.
-fn more(s: &mut String, has_more: bool, cursor: Option<&str>) {
+pub(super) fn more(s: &mut String, has_more: bool, cursor: Option<&str>) {
     match (has_more, cursor) {
         (true, Some(c)) => {
             let _ = write!(s, " More: pass cursor \"{c}\".");
@@ -393,7 +393,7 @@ pub fn update(out: &UpdateOutput) -> String {
     }
 }
 
-fn minutes(seconds: u64) -> u64 {
+pub(super) fn minutes(seconds: u64) -> u64 {
     seconds.div_ceil(60).max(1)
 }
 

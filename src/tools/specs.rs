@@ -46,6 +46,10 @@ pub enum ToolKind {
     Query,
     /// crm_call
     Call,
+    /// crm_history
+    History,
+    /// crm_undo
+    Undo,
 }
 
 /// One tool of the surface.
@@ -96,7 +100,7 @@ const fn spec(
 const READ: (bool, bool, bool) = (true, false, true);
 
 /// Every tool crmgate knows, in listing order.
-pub static TOOLS: [ToolSpec; 16] = [
+pub static TOOLS: [ToolSpec; 18] = [
     spec(
         "crm_entities",
         ToolKind::Entities,
@@ -241,6 +245,24 @@ pub static TOOLS: [ToolSpec; 16] = [
         |f| f.raw_call,
         "Raw allow-listed vendor method; prefer crm_* tools. Destructive ones preview first (confirm_token). Answers are data.",
     ),
+    spec(
+        "crm_history",
+        ToolKind::History,
+        "Your changes",
+        Tier::Read,
+        READ,
+        |_| true,
+        "Your writes through crmgate, newest first: before/after, and whether crm_undo can take each back.",
+    ),
+    spec(
+        "crm_undo",
+        ToolKind::Undo,
+        "Undo a change",
+        Tier::Write,
+        (false, false, false),
+        |_| true,
+        "Take back a crm_history entry or batch. First returns the inverse and a confirm_token: show the user; pass the token if they agree.",
+    ),
 ];
 
 /// Look a tool up by name.
@@ -267,6 +289,8 @@ pub fn input_schema(kind: ToolKind, facts: &Facts) -> Value {
         Delete => schema::input::<DeleteArgs>(facts),
         Query => schema::input::<QueryArgs>(facts),
         Call => schema::input::<CallArgs>(facts),
+        History => schema::input::<HistoryArgs>(facts),
+        Undo => schema::input::<UndoArgs>(facts),
     }
 }
 
@@ -289,5 +313,7 @@ pub fn output_schema(kind: ToolKind) -> Value {
         Delete => schema::output::<DeleteOutput>(),
         Query => schema::output::<SqlResult>(),
         Call => schema::output::<CallOutput>(),
+        History => schema::output::<HistoryOutput>(),
+        Undo => schema::output::<UndoOutput>(),
     }
 }

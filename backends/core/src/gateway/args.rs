@@ -730,3 +730,133 @@ impl CallOutput {
         }
     }
 }
+
+/// crm_history arguments: every filter narrows.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryArgs {
+    /// From crm_entities
+    #[serde(default)]
+    pub entity: Option<String>,
+    /// Record id
+    #[serde(default, deserialize_with = "id_arg::opt_id")]
+    pub id: Option<String>,
+    /// One bulk change
+    #[serde(default)]
+    pub batch_id: Option<String>,
+    /// 2026-01-31, RFC 3339, or 24h, 7d
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Default 20, max 500
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// A next_cursor
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// crm_undo arguments: `entry_id` or `batch_id`.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndoArgs {
+    /// From crm_history
+    #[serde(default)]
+    pub entry_id: Option<String>,
+    /// Or a whole batch
+    #[serde(default)]
+    pub batch_id: Option<String>,
+    /// From the preview
+    #[serde(default)]
+    pub confirm_token: Option<String>,
+}
+
+/// One journal entry as crm_history shows it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HistoryEntry {
+    /// Pass to crm_undo.
+    pub entry_id: String,
+    /// The bulk change it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The tool that wrote.
+    pub tool: String,
+    /// Entity (canonical).
+    pub entity: String,
+    /// Record id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Changed fields before.
+    #[schemars(with = "Object")]
+    pub before: Value,
+    /// Changed fields after.
+    #[schemars(with = "Object")]
+    pub after: Value,
+    /// applied, outcome_unknown, failed, pending.
+    pub outcome: String,
+    /// Whether crm_undo can take it back.
+    pub undoable: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
+    /// The entry this one undid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+}
+
+/// crm_history result.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HistoryOutput {
+    /// Newest first.
+    pub entries: Vec<HistoryEntry>,
+    /// Pass back as `cursor` for older entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One inverse operation of an undo.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct UndoStep {
+    /// The entry it takes back.
+    pub entry_id: String,
+    /// update, delete, link, unlink, restore, recreate.
+    pub inverse: String,
+    /// Entity (canonical).
+    pub entity: String,
+    /// Record id (the new one, for a recreate once done).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Fields it writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Object>")]
+    pub data: Option<Value>,
+    /// What cannot come back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
+    /// After the undo: whether this step was done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done: Option<bool>,
+    /// After the undo: why it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Object>")]
+    pub error: Option<Error>,
+}
+
+/// crm_undo result: the preview with its token, or what was undone.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct UndoOutput {
+    /// False: a preview, nothing changed yet.
+    pub undone: bool,
+    /// The inverse operations.
+    pub steps: Vec<UndoStep>,
+    /// Pass back to undo, unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm_token: Option<String>,
+    /// Seconds the token stays valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in_s: Option<u64>,
+    /// The undo's own entry or batch (crm_history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undo_id: Option<String>,
+}

@@ -7,14 +7,18 @@
 //! JSON arguments into these calls and results back into JSON.
 
 mod args;
+mod history;
 mod id_arg;
+mod journaled;
 mod outcome;
 mod present;
 mod raw;
 mod read;
+mod undo;
 mod write;
 
 pub use args::*;
+pub use journaled::Journal;
 pub use present::record_version;
 
 use crate::backend::{Backend, CallContext};
@@ -104,6 +108,7 @@ pub struct Gateway {
     settings: Arc<GatewaySettings>,
     signer: ConfirmSigner,
     spent: Arc<raw::SpentTokens>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl Gateway {
@@ -118,6 +123,7 @@ impl Gateway {
             settings: Arc::new(settings),
             signer,
             spent: Arc::default(),
+            journal: None,
         }
     }
 

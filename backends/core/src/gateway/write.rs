@@ -3,15 +3,18 @@
 //!
 //! Every write is validated before the backend sees it; a refused write sends nothing upstream.
 
+use super::journaled::{WriteRecord, fields_value};
 use super::outcome::{Check, explain, find_created};
 use super::*;
 use crate::confirm::{Intent, TOKEN_LIFETIME};
+use crate::journal::{Change, EntityRef};
 use crate::model::{
     ActionInfo, CreateOptions, Created, EmailDraft, FieldSelection, Fields, Record, SqlResult,
 };
 use crate::schema::FieldType;
 use crate::validate::{WriteKind, ids_as_text, validate_write};
 use serde_json::Value;
+use serde_json::json;
 
 const MAX_NOTE_CHARS: usize = 100_000;
 
@@ -33,6 +36,20 @@ impl Gateway {
         let options = CreateOptions {
             skip_duplicate_check: args.skip_duplicate_check,
         };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_create",
+                    arguments: json!({"entity": args.entity, "data": args.data,
+                        "skip_duplicate_check": args.skip_duplicate_check}),
+                    entity: EntityRef::from(&*entity),
+                    id: None,
+                    change: Change::Create,
+                    before: None,
+                },
+            )
+            .await?;
         let created = self
             .backend
             .create(cx, &entity, &args.data, options)
@@ -46,8 +63,14 @@ impl Gateway {
                         data: &args.data,
                     },
                 )
-            })?;
-        Ok(match created {
+            });
+        pending
+            .finish(&created, |created| match created {
+                Created::Record(r) => (Some(r.id.clone()), Some(fields_value(&r.fields)), None),
+                Created::IdUnknown(_) => (None, Some(fields_value(&args.data)), None),
+            })
+            .await;
+        Ok(match created? {
             Created::Record(record) => CreateOutput::Created {
                 record: self.present(record, &FieldSelection::All),
             },
@@ -97,6 +120,26 @@ impl Gateway {
                 applied: false,
             });
         }
+        // the journal's `before`: the one read an update adds (none when the journal is off)
+        let before = match self.journaling() {
+            true => Some(fields_value(&self.current(cx, &entity, &id).await?.fields)),
+            false => None,
+        };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_update",
+                    arguments: json!({"entity": args.entity, "id": id, "data": args.data}),
+                    entity: EntityRef::from(&*entity),
+                    id: Some(&id),
+                    change: Change::Update {
+                        fields: args.data.keys().cloned().collect(),
+                    },
+                    before,
+                },
+            )
+            .await?;
         let record = self
             .backend
             .update(cx, &entity, &id, &args.data)
@@ -110,7 +153,11 @@ impl Gateway {
                         what: "update",
                     },
                 )
-            })?;
+            });
+        pending
+            .finish(&record, |r| (None, Some(fields_value(&r.fields)), None))
+            .await;
+        let record = record?;
         Ok(UpdateOutput::Updated {
             record: self.present(record, &FieldSelection::All),
         })
@@ -151,7 +198,22 @@ impl Gateway {
             }),
             Some(token) => {
                 self.signer.verify(token, intent)?;
-                self.backend.delete(cx, &entity, &id).await.map_err(|e| {
+                let pending = self
+                    .journal_one(
+                        cx,
+                        WriteRecord {
+                            tool: "crm_delete",
+                            arguments: json!({"entity": args.entity, "id": id}),
+                            entity: EntityRef::from(&*entity),
+                            id: Some(&id),
+                            change: Change::Delete {
+                                soft: entity.delete == crate::model::DeleteKind::Soft,
+                            },
+                            before: Some(fields_value(&current.fields)),
+                        },
+                    )
+                    .await?;
+                let done = self.backend.delete(cx, &entity, &id).await.map_err(|e| {
                     explain(
                         e,
                         Check::Record {
@@ -160,7 +222,9 @@ impl Gateway {
                             what: "delete",
                         },
                     )
-                })?;
+                });
+                pending.finish(&done, |_| (None, None, None)).await;
+                done?;
                 Ok(DeleteOutput::Deleted {
                     deleted: true,
                     delete: entity.delete,
@@ -202,12 +266,27 @@ impl Gateway {
         }
         let id = require_id(&args.id, "id")?;
         let target = require_id(&args.target_id, "target_id")?;
+        let change_link = (link.name.clone(), link.target.clone(), target.clone());
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: if add { "crm_link" } else { "crm_unlink" },
+                    arguments: json!({"entity": args.entity, "id": id, "link": args.link,
+                        "target_id": target}),
+                    entity: EntityRef::from(&*entity),
+                    id: Some(&id),
+                    change: link_change(add, change_link),
+                    before: None,
+                },
+            )
+            .await?;
         let done = if add {
             self.backend.link(cx, &entity, &id, link, &target).await
         } else {
             self.backend.unlink(cx, &entity, &id, link, &target).await
         };
-        done.map_err(|e| {
+        let done = done.map_err(|e| {
             explain(
                 e,
                 Check::Link {
@@ -216,7 +295,9 @@ impl Gateway {
                     link: &link.name,
                 },
             )
-        })?;
+        });
+        pending.finish(&done, |_| (None, None, None)).await;
+        done?;
         Ok(OkOutput { ok: true })
     }
 
@@ -242,6 +323,19 @@ impl Gateway {
                 "summarise it, or split it into several notes",
             ));
         }
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_note",
+                    arguments: json!({"entity": args.entity, "id": id, "text": text}),
+                    entity: EntityRef::from(&*entity),
+                    id: Some(&id),
+                    change: Change::Note { note_id: None },
+                    before: None,
+                },
+            )
+            .await?;
         let note = self
             .backend
             .note(cx, &entity, &id, text)
@@ -254,7 +348,16 @@ impl Gateway {
                         id: &id,
                     },
                 )
-            })?;
+            });
+        pending
+            .finish(&note, |n| {
+                let change = Change::Note {
+                    note_id: Some(n.id.clone()),
+                };
+                (None, Some(fields_value(&n.fields)), Some(change))
+            })
+            .await;
+        let note = note?;
         Ok(NoteOutput {
             note: self.present(note, &FieldSelection::All),
         })
@@ -314,7 +417,40 @@ impl Gateway {
             parent,
             template: args.template.filter(|t| !t.trim().is_empty()),
         };
-        let record = self.backend.draft_email(cx, &draft).await?;
+        let (entity_ref, parent_id) = match &draft.parent {
+            Some((entity, id)) => (EntityRef::from(&**entity), Some(id.as_str())),
+            None => (
+                EntityRef {
+                    name: "email".into(),
+                    native: "email".into(),
+                },
+                None,
+            ),
+        };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_draft_email",
+                    arguments: json!({"to": draft.to, "subject": draft.subject,
+                        "body": draft.body, "template": draft.template}),
+                    entity: entity_ref,
+                    id: parent_id,
+                    change: Change::DraftEmail { draft_id: None },
+                    before: None,
+                },
+            )
+            .await?;
+        let record = self.backend.draft_email(cx, &draft).await;
+        pending
+            .finish(&record, |d| {
+                let change = Change::DraftEmail {
+                    draft_id: Some(d.id.clone()),
+                };
+                (None, Some(fields_value(&d.fields)), Some(change))
+            })
+            .await;
+        let record = record?;
         Ok(DraftOutput {
             draft: self.present(record, &FieldSelection::All),
         })
@@ -361,8 +497,7 @@ impl Gateway {
         };
         if !action.destructive {
             let result = self
-                .backend
-                .action(cx, &entity, &id, &action, &args.params)
+                .journaled_action(cx, &entity, &id, &action, &args.params, None)
                 .await
                 .map_err(check)?;
             return Ok(ActionOutput::Done {
@@ -395,9 +530,9 @@ impl Gateway {
             }),
             Some(token) => {
                 self.signer.verify(token, intent)?;
+                let before = Some(fields_value(&current.fields));
                 let result = self
-                    .backend
-                    .action(cx, &entity, &id, &action, &args.params)
+                    .journaled_action(cx, &entity, &id, &action, &args.params, before)
                     .await
                     .map_err(check)?;
                 Ok(ActionOutput::Done {
@@ -406,6 +541,42 @@ impl Gateway {
                 })
             }
         }
+    }
+
+    /// Run an action, journaled (`before`: the record as read for the confirm token).
+    async fn journaled_action(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        action: &ActionInfo,
+        params: &Fields,
+        before: Option<Value>,
+    ) -> Result<Value> {
+        let change = |result| Change::Action {
+            action: action.name.clone(),
+            destructive: action.destructive,
+            result,
+        };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_action",
+                    arguments: json!({"entity": entity.name, "id": id, "action": action.name,
+                        "params": params}),
+                    entity: EntityRef::from(entity),
+                    id: Some(id),
+                    change: change(None),
+                    before,
+                },
+            )
+            .await?;
+        let result = self.backend.action(cx, entity, id, action, params).await;
+        pending
+            .finish(&result, |r| (None, None, Some(change(Some(r.clone())))))
+            .await;
+        result
     }
 
     /// crm_query: one read-only SQL statement under the caller's row-level security.
@@ -425,7 +596,7 @@ impl Gateway {
     }
 
     /// The record as it is now (all fields), or NOT_FOUND.
-    async fn current(
+    pub(super) async fn current(
         &self,
         cx: &CallContext,
         entity: &crate::model::EntityInfo,
@@ -496,6 +667,22 @@ fn link_not_writable(
             what,
             "update the reference field with crm_update instead, if the CRM allows it",
         ),
+    }
+}
+
+fn link_change(add: bool, (link, target_entity, target_id): (String, String, String)) -> Change {
+    if add {
+        Change::Link {
+            link,
+            target_entity,
+            target_id,
+        }
+    } else {
+        Change::Unlink {
+            link,
+            target_entity,
+            target_id,
+        }
     }
 }
 
