@@ -312,7 +312,7 @@ async fn dispatch(
             done(&out, journal_text::history(&out))
         }
         ToolKind::Undo => {
-            let out = g.undo(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.undo(cx, parse(spec, args)?)).await?;
             done(&out, journal_text::undo(&out))
         }
     }

@@ -192,7 +192,7 @@ impl Gateway {
             ));
         }
         let steps: Vec<Step> = futures::stream::iter(entries)
-            .map(|entry| self.plan(cx, entry))
+            .map(|entry| Box::pin(self.plan(cx, entry)))
             .buffered(PLAN_CONCURRENCY)
             .try_collect()
             .await?;
@@ -234,7 +234,7 @@ impl Gateway {
         let mut release = Vec::new();
         let mut first_error = None;
         for (step, inverse) in steps.iter().zip(inverses) {
-            let result = self.apply(cx, step).await;
+            let result = Box::pin(self.apply(cx, step)).await;
             let done = match &result {
                 Ok((id, after)) => inverse.applied(id.clone(), after.clone()),
                 Err(e) if e.code == ErrorCode::OutcomeUnknown => inverse.unknown(e),
