@@ -2,7 +2,7 @@
 //! values only inside the `<crm-data>` block, every id and token the agent needs outside it).
 
 use super::render::{block, clean, minutes, more, value_text};
-use crmgate_core::gateway::{HistoryEntry, HistoryOutput, UndoOutput, UndoStep};
+use crmgate_core::gateway::{BulkOutput, HistoryEntry, HistoryOutput, UndoOutput, UndoStep};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -115,5 +115,77 @@ pub fn undo(out: &UndoOutput) -> String {
         out.undo_id.as_deref().unwrap_or("-")
     );
     block(&mut s, out.steps.iter().map(step_line));
+    s
+}
+
+/// A bulk crm_update / crm_delete.
+pub fn bulk(out: &BulkOutput, tool: &str) -> String {
+    let n = out.records.len();
+    if let Some(token) = &out.confirm_token {
+        let mut s = if tool == "crm_delete" {
+            format!("Nothing deleted yet. Would delete these {n} records:")
+        } else {
+            format!("Preview, nothing written yet. {n} records (field: before → after):")
+        };
+        block(
+            &mut s,
+            out.records.iter().map(|r| {
+                let mut line = format!("- {} [{}]", clean(&r.title), clean(&r.id));
+                for c in r.diff.iter().flatten() {
+                    let mark = if c.changes { "" } else { " (unchanged)" };
+                    let _ = write!(
+                        line,
+                        "; {}: {} → {}{mark}",
+                        clean(&c.field),
+                        value_text(&c.before),
+                        value_text(&c.after)
+                    );
+                }
+                line
+            }),
+        );
+        let _ = write!(
+            s,
+            "\nShow this to the user. Only if they agree, call {tool} again with the same ids and confirm_token \"{token}\" (valid {} min).",
+            minutes(out.expires_in_s.unwrap_or(60))
+        );
+        return s;
+    }
+    let done = out.records.iter().filter(|r| r.done == Some(true)).count();
+    let mut s = format!("Done for {done} of {n} records.");
+    if let Some(batch) = &out.batch_id {
+        let _ = write!(s, " batch_id {batch}: crm_undo takes the whole batch back.");
+    }
+    if !out.not_done.is_empty() {
+        let _ = write!(
+            s,
+            " Cancelled: nothing was sent for {} records: {}.",
+            out.not_done.len(),
+            out.not_done
+                .iter()
+                .map(|i| clean(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let failed: Vec<String> = out
+        .records
+        .iter()
+        .filter_map(|r| {
+            r.error.as_ref().map(|e| {
+                format!(
+                    "- {} [{}] {}: {}",
+                    clean(&r.title),
+                    clean(&r.id),
+                    e.code,
+                    clean(&e.message)
+                )
+            })
+        })
+        .collect();
+    if !failed.is_empty() {
+        s.push_str(" Failed:");
+        block(&mut s, failed);
+    }
     s
 }

@@ -68,6 +68,12 @@ pub trait Host: Send + Sync {
     async fn confirm(&self, question: String) -> Option<Confirmation>;
     /// Where the notices of a call go (rate-limit waits, retries), if anywhere.
     fn notices(&self) -> Option<NoticeSink>;
+    /// Where a bulk change reports progress and learns of a cancellation (over MCP:
+    /// `notifications/progress` when the client sent a progressToken, and the request's
+    /// cancellation).
+    fn bulk_watch(&self) -> &dyn BulkWatch {
+        &Unwatched
+    }
 }
 
 /// The human's answer to [`Host::confirm`].
@@ -230,8 +236,32 @@ async fn dispatch(
             done(&out, render::create(&out))
         }
         ToolKind::Update => {
-            let out = g.update(cx, parse(spec, args)?).await?;
-            done(&out, render::update(&out))
+            let a: UpdateToolArgs = parse(spec, args)?;
+            match (a.id, a.ids) {
+                (Some(id), None) => {
+                    let (entity, data, preview) = (a.entity, a.data, a.preview);
+                    let args = UpdateArgs {
+                        entity,
+                        id,
+                        data,
+                        preview,
+                    };
+                    let out = g.update(cx, args).await?;
+                    done(&out, render::update(&out))
+                }
+                (None, Some(ids)) => {
+                    let token = a.confirm_token.filter(|_| !a.preview);
+                    let args = BulkArgs {
+                        entity: a.entity,
+                        ids,
+                        data: a.data,
+                        confirm_token: token,
+                    };
+                    let out = Box::pin(g.update_many(cx, args, host.bulk_watch())).await?;
+                    done(&out, journal_text::bulk(&out, "crm_update"))
+                }
+                _ => Err(one_or_many("crm_update")),
+            }
         }
         ToolKind::Link => {
             let out = g.link(cx, parse(spec, args)?).await?;
@@ -275,7 +305,26 @@ async fn dispatch(
             done(&out, render::action(&out))
         }
         ToolKind::Delete => {
-            let args: DeleteArgs = parse(spec, args)?;
+            let a: DeleteToolArgs = parse(spec, args)?;
+            let (entity, confirm_token) = (a.entity, a.confirm_token);
+            let id = match (a.id, a.ids) {
+                (Some(id), None) => id,
+                (None, Some(ids)) => {
+                    let args = BulkArgs {
+                        entity,
+                        ids,
+                        data: Default::default(),
+                        confirm_token,
+                    };
+                    return bulk_delete(app, cx, args, host).await;
+                }
+                _ => return Err(one_or_many("crm_delete")),
+            };
+            let args = DeleteArgs {
+                entity,
+                id,
+                confirm_token,
+            };
             let out = g.delete(cx, args.clone()).await?;
             if let DeleteOutput::Preview { confirm_token, .. } = &out {
                 let question = render::ask_delete(&args.entity, &out);
@@ -316,6 +365,39 @@ async fn dispatch(
             done(&out, journal_text::undo(&out))
         }
     }
+}
+
+/// `VALIDATION` for a call with both `id` and `ids`, or neither.
+fn one_or_many(tool: &str) -> Error {
+    Error::validation(
+        format!("{tool} takes id, or ids for a bulk change (one of them)"),
+        "pass id for one record, or ids (a list) for several",
+    )
+}
+
+/// Bulk crm_delete: the preview (asking the human where the host can), then the deletes.
+async fn bulk_delete(
+    app: &App,
+    cx: &CallContext,
+    args: BulkArgs,
+    host: &dyn Host,
+) -> Result<(Value, String), Error> {
+    let g = &app.gateway;
+    let out = Box::pin(g.delete_many(cx, args.clone(), host.bulk_watch())).await?;
+    if let Some(token) = &out.confirm_token {
+        let question = journal_text::bulk(&out, "crm_delete");
+        let what = format!("deleting {} {} records", out.records.len(), args.entity);
+        if ask(host, question, &what).await? {
+            let args = BulkArgs {
+                confirm_token: Some(token.clone()),
+                ..args
+            };
+            let out = Box::pin(g.delete_many(cx, args, host.bulk_watch())).await?;
+            let text = journal_text::bulk(&out, "crm_delete");
+            return done(&out, format!("{text} (confirmed by the user)"));
+        }
+    }
+    done(&out, journal_text::bulk(&out, "crm_delete"))
 }
 
 /// Ask the human through `host` about a destructive step previewed in `question`. `Ok(true)`:

@@ -146,6 +146,12 @@ pub fn output<T: JsonSchema>() -> Value {
     out
 }
 
+/// The output schema of a tool with two result shapes (one record or a bulk change): every
+/// key of either, required only where both require it.
+pub fn union(a: Value, b: Value) -> Value {
+    merge_variants(json!({"anyOf": [a, b]}))
+}
+
 impl Facts {
     /// Facts for a schema whose descriptions do not matter.
     pub(crate) fn placeholder() -> Self {

@@ -18,6 +18,9 @@ use crate::schema::{EntitySchema, LinkSchema};
 use crate::{Error, Result};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+
+/// Records of a bulk change in flight at once.
+pub const BULK_CONCURRENCY: usize = 4;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -182,6 +185,29 @@ pub trait Backend: Send + Sync + 'static {
         _data: &Fields,
     ) -> Result<Record> {
         Err(unsupported(entity, "update"))
+    }
+
+    /// Patch many records of one entity with the same validated `data` (a confirmed bulk
+    /// crm_update): one result per id, in order. The default sends them one by one, at most
+    /// [`BULK_CONCURRENCY`] at a time, each through the upstream layer's rate budget; a CRM
+    /// with a batch API may send them together.
+    async fn update_many(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        data: &Fields,
+    ) -> Vec<Result<Record>> {
+        use futures::StreamExt;
+        // futures are lazy: only BULK_CONCURRENCY of them run at a time
+        let calls: Vec<_> = ids
+            .iter()
+            .map(|id| self.update(cx, entity, id, data))
+            .collect();
+        futures::stream::iter(calls)
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await
     }
 
     /// Delete a record. The gateway has already checked the confirm token.

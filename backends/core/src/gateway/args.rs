@@ -860,3 +860,97 @@ pub struct UndoOutput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undo_id: Option<String>,
 }
+
+/// crm_update as the tool takes it: one `id`, or `ids` for a bulk change (previewed, then
+/// confirmed with a token).
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateToolArgs {
+    /// From crm_entities
+    pub entity: String,
+    /// Record id
+    #[serde(default, deserialize_with = "id_arg::opt_id")]
+    pub id: Option<String>,
+    /// Or up to {limit_cap} ids: preview, then confirm_token
+    #[serde(default, deserialize_with = "id_arg::opt_ids")]
+    pub ids: Option<Vec<String>>,
+    /// Field → new value
+    pub data: Fields,
+    /// Show the diff, write nothing
+    #[serde(default)]
+    pub preview: bool,
+    /// From the ids preview
+    #[serde(default)]
+    pub confirm_token: Option<String>,
+}
+
+/// crm_delete as the tool takes it: one `id`, or `ids`.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteToolArgs {
+    /// From crm_entities
+    pub entity: String,
+    /// Record id
+    #[serde(default, deserialize_with = "id_arg::opt_id")]
+    pub id: Option<String>,
+    /// Or up to {limit_cap} ids
+    #[serde(default, deserialize_with = "id_arg::opt_ids")]
+    pub ids: Option<Vec<String>>,
+    /// From the preview
+    #[serde(default)]
+    pub confirm_token: Option<String>,
+}
+
+/// A bulk crm_update (`data` set) or crm_delete (`data` empty) on many records of one entity.
+#[derive(Debug, Clone, Default)]
+pub struct BulkArgs {
+    /// The entity.
+    pub entity: String,
+    /// The records.
+    pub ids: Vec<String>,
+    /// The patch (update only).
+    pub data: Fields,
+    /// From the preview.
+    pub confirm_token: Option<String>,
+}
+
+/// One record of a bulk change.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BulkRecord {
+    /// Record id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Update preview: field by field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Vec<FieldChange>>,
+    /// Applied: whether it was done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done: Option<bool>,
+    /// Applied: why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Object>")]
+    pub error: Option<Error>,
+}
+
+/// Result of a bulk crm_update / crm_delete: the preview and its token, or per-record
+/// outcomes under one batch id.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BulkOutput {
+    /// False: a preview, nothing written.
+    pub applied: bool,
+    /// Per record.
+    pub records: Vec<BulkRecord>,
+    /// Pass back to apply, unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm_token: Option<String>,
+    /// Seconds the token stays valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in_s: Option<u64>,
+    /// crm_undo takes the whole batch back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// Stopped (cancelled) before these records; nothing was sent for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_done: Vec<String>,
+}

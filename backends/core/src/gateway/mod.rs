@@ -7,6 +7,7 @@
 //! JSON arguments into these calls and results back into JSON.
 
 mod args;
+mod bulk;
 mod history;
 mod id_arg;
 mod journaled;
@@ -18,6 +19,7 @@ mod undo;
 mod write;
 
 pub use args::*;
+pub use bulk::{BulkWatch, Unwatched};
 pub use journaled::Journal;
 pub use present::record_version;
 
