@@ -48,7 +48,7 @@ impl Facts {
 /// reports it per entity (`EntityInfo::delete`); `tests/schemas.rs` checks they agree.
 pub fn delete_kind(backend_kind: &str) -> &'static str {
     match backend_kind {
-        "espocrm" | "bitrix24" => "soft: the CRM keeps it restorable",
+        "espocrm" | "bitrix24" => "soft: restorable in the CRM",
         _ => "permanent",
     }
 }
@@ -94,12 +94,13 @@ pub fn input<T: JsonSchema>(facts: &Facts) -> Value {
     schema
 }
 
-/// Descriptions and enums off: a repeat of a schema already stated in full.
+/// Descriptions, enums and `required` off: a repeat of a schema already stated in full.
 fn strip_descriptions(node: &mut Value) {
     match node {
         Value::Object(map) => {
             map.remove("description");
             map.remove("enum");
+            map.remove("required");
             if let Some(Value::Object(props)) = map.get_mut("properties") {
                 props.values_mut().for_each(strip_descriptions);
             }
