@@ -310,3 +310,61 @@ fn variant(data: &Value, tag: &str) -> Value {
 fn crmgate_app(section: &str, dir: &tempfile::TempDir) -> crmgate::app::App {
     app(section, dir, "enabled = false\n")
 }
+
+/// Two replicas (two apps, each with its own connection pool) over one EspoCRM and one
+/// PostgreSQL journal: one sees and undoes what the other wrote, an entry is undone once, and
+/// two undos confirmed at the same moment cannot both run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_journal_is_shared_by_two_replicas() {
+    use crmgate_espocrm::sandbox::{Sandbox, credentials};
+    use secrecy::ExposeSecret;
+    let Some(db) = pg::TestDb::create("shared").await else {
+        return;
+    };
+    let sandbox = Sandbox::start().await.unwrap();
+    let section = format!(
+        "[crm.espo]\nkind = \"espocrm\"\nurl = \"{}\"\napi_key = \"{}\"\n",
+        sandbox.url(),
+        credentials::API_KEY
+    );
+    let url = format!("url = {}\n", Value::from(db.url().expose_secret()));
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = app(&section, &dir_a, &url);
+    let b = app(&section, &dir_b, &url);
+    let cx = me();
+    let id = any_id(&a, &cx, "companies").await;
+    let original = state(&a, &cx, "companies", &id).await;
+    ok(
+        &a,
+        &cx,
+        "crm_update",
+        json!({"entity": "companies", "id": id, "data": {"website": "https://replica-a.example"}}),
+    )
+    .await;
+    let entry = newest(&a, &cx).await;
+    assert_eq!(
+        newest(&b, &cx).await,
+        entry,
+        "replica b sees replica a's entry"
+    );
+    // both preview; both confirm at once: exactly one undo runs
+    let preview_a = ok(&a, &cx, "crm_undo", json!({"entry_id": entry})).await;
+    let preview_b = ok(&b, &cx, "crm_undo", json!({"entry_id": entry})).await;
+    let confirm =
+        |preview: &Value| json!({"entry_id": entry, "confirm_token": preview["confirm_token"]});
+    let (ra, rb) = tokio::join!(
+        crmgate::tools::call(&a, &cx, "crm_undo", confirm(&preview_a)),
+        crmgate::tools::call(&b, &cx, "crm_undo", confirm(&preview_b)),
+    );
+    assert_eq!(
+        [ra.is_error, rb.is_error].iter().filter(|e| !**e).count(),
+        1,
+        "one undo runs: {} / {}",
+        ra.text,
+        rb.text
+    );
+    assert_eq!(state(&b, &cx, "companies", &id).await, original);
+    let again = err(&a, &cx, "crm_undo", json!({"entry_id": entry})).await;
+    assert_eq!(again["code"], "CONFLICT");
+    drop(db);
+}

@@ -2,6 +2,8 @@
 //! temporary folder, tool calls in process, and the record states they compare.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use crmgate::app::App;
 use crmgate::config::{Overrides, parse};
 use crmgate::tools;
@@ -16,13 +18,16 @@ pub fn demo(dir: &tempfile::TempDir, journal_keys: &str) -> App {
     app("[crm.demo]\nkind = \"demo\"\n", dir, journal_keys)
 }
 
-/// An app over the CRM section `crm` (a whole `[crm.NAME]` section).
+/// An app over the CRM section `crm` (a whole `[crm.NAME]` section), journaling to
+/// `dir/journal.sqlite3` unless `journal_keys` name a PostgreSQL `url`.
 pub fn app(crm: &str, dir: &tempfile::TempDir, journal_keys: &str) -> App {
     let path = dir.path().join("journal.sqlite3");
-    let text = format!(
-        "{crm}\n[journal]\npath = {}\n{journal_keys}",
-        Value::from(path.to_str().unwrap())
-    );
+    // a PostgreSQL journal names its url instead of a file
+    let path = match journal_keys.contains("url =") {
+        true => String::new(),
+        false => format!("path = {}\n", Value::from(path.to_str().unwrap())),
+    };
+    let text = format!("{crm}\n[journal]\n{path}{journal_keys}");
     let overrides = Overrides {
         tier: Some(Tier::Destructive),
         ..Default::default()
