@@ -606,3 +606,76 @@ async fn a_bulk_delete_is_confirmed_once_and_undone_as_one_batch() {
         .collect();
     assert_eq!(names.len(), 3);
 }
+
+/// A host whose user cancels once the first group of records is done.
+struct CancelAfterFirstGroup(std::sync::atomic::AtomicBool);
+
+impl crmgate_core::gateway::BulkWatch for CancelAfterFirstGroup {
+    fn progress(&self, _done: usize, _total: usize) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl crmgate::tools::Host for CancelAfterFirstGroup {
+    async fn confirm(&self, _question: String) -> Option<crmgate::tools::Confirmation> {
+        None
+    }
+    fn notices(&self) -> Option<crmgate_core::meta::NoticeSink> {
+        None
+    }
+    fn bulk_watch(&self) -> &dyn crmgate_core::gateway::BulkWatch {
+        self
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_bulk_update_stops_before_the_next_group_and_says_what_was_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = demo(&dir, "");
+    let cx = me();
+    let page = ok(
+        &app,
+        &cx,
+        "crm_search",
+        json!({"entity": "deals", "limit": 10}),
+    )
+    .await;
+    let ids: Vec<String> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let args = json!({"entity": "deals", "ids": ids, "data": {"probability": 13}});
+    let preview = ok(&app, &cx, "crm_update", args.clone()).await;
+    let mut confirmed = args;
+    confirmed["confirm_token"] = preview["confirm_token"].clone();
+    let host = CancelAfterFirstGroup(Default::default());
+    let out = Box::pin(crmgate::tools::call_with(
+        &app,
+        &cx,
+        "crm_update",
+        confirmed,
+        &host,
+    ))
+    .await;
+    assert!(!out.is_error, "{}", out.text);
+    let done = out.structured["records"].as_array().unwrap().len();
+    let not_done = out.structured["not_done"].as_array().unwrap().len();
+    assert!(
+        done > 0 && not_done > 0 && done + not_done == 10,
+        "{}",
+        out.text
+    );
+    assert!(out.text.contains("Cancelled"), "{}", out.text);
+    // the records not reached are untouched, and only the done ones are journaled
+    let untouched = out.structured["not_done"][0].as_str().unwrap();
+    assert_ne!(full(&app, &cx, "deals", untouched).await["probability"], 13);
+    let batch = out.structured["batch_id"].as_str().unwrap();
+    let history = ok(&app, &cx, "crm_history", json!({"batch_id": batch})).await;
+    assert_eq!(history["entries"].as_array().unwrap().len(), done);
+}

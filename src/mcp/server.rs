@@ -166,7 +166,8 @@ impl ServerHandler for CrmServer {
             .get::<axum::http::request::Parts>()
             .is_none();
         let outcome = if over_stdio {
-            let host = McpHost::new(context.peer.clone(), self.log_level.clone());
+            let host = McpHost::new(context.peer.clone(), self.log_level.clone())
+                .for_request(context.meta.get_progress_token(), context.ct.clone());
             let outcome = tools::call_with(&self.app, &cx, &request.name, args, &host).await;
             host.flush().await; // every notice of the call goes out before its result
             outcome
