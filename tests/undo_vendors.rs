@@ -368,3 +368,45 @@ async fn a_postgresql_journal_is_shared_by_two_replicas() {
     assert_eq!(again["code"], "CONFLICT");
     drop(db);
 }
+
+/// The journal's look at a record before an update does not count as the caller having seen
+/// it: a change made by someone else since the caller's last read is still `CONFLICT` on
+/// EspoCRM (`X-Version-Number`), and nothing is written.
+#[tokio::test]
+async fn espocrm_an_update_after_a_change_elsewhere_is_still_conflict_with_the_journal_on() {
+    use crmgate_espocrm::sandbox::{Sandbox, credentials};
+    let sandbox = Sandbox::start().await.unwrap();
+    let section = format!(
+        "[crm.espo]\nkind = \"espocrm\"\nurl = \"{}\"\napi_key = \"{}\"\n",
+        sandbox.url(),
+        credentials::API_KEY
+    );
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (app(&section, &dir_a, ""), app(&section, &dir_b, ""));
+    let cx = me();
+    let id = any_id(&a, &cx, "companies").await;
+    full(&a, &cx, "companies", &id).await; // a reads the record
+    ok(
+        &b,
+        &cx,
+        "crm_update",
+        json!({"entity": "companies", "id": id, "data": {"website": "https://b.example"}}),
+    )
+    .await;
+    let e = err(
+        &a,
+        &cx,
+        "crm_update",
+        json!({"entity": "companies", "id": id, "data": {"website": "https://a.example"}}),
+    )
+    .await;
+    assert_eq!(e["code"], "CONFLICT", "{e}");
+    assert_eq!(
+        full(&b, &cx, "companies", &id).await["website"],
+        "https://b.example"
+    );
+    // a's refused write is journaled as failed, and there is nothing to undo
+    let history = ok(&a, &cx, "crm_history", json!({"limit": 1})).await;
+    assert_eq!(history["entries"][0]["outcome"], "failed");
+    assert_eq!(history["entries"][0]["undoable"], false);
+}

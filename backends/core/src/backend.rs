@@ -187,6 +187,21 @@ pub trait Backend: Send + Sync + 'static {
         Err(unsupported(entity, "update"))
     }
 
+    /// The record as it is now, for the journal's `before` of an update: a read that must not
+    /// count as the caller having seen the record (where the CRM checks versions on write, the
+    /// update still carries the version the caller last read — EspoCRM overrides this).
+    /// Default: [`Backend::get`] of the one id.
+    async fn peek(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+    ) -> Result<Option<Record>> {
+        let ids = [id.to_owned()];
+        let found = self.get(cx, entity, &ids, &FieldSelection::All).await?;
+        Ok(found.into_iter().find(|r| r.id == id))
+    }
+
     /// Patch many records of one entity with the same validated `data` (a confirmed bulk
     /// crm_update): one result per id, in order. The default sends them one by one, at most
     /// [`BULK_CONCURRENCY`] at a time, each through the upstream layer's rate budget; a CRM

@@ -120,9 +120,13 @@ impl Gateway {
                 applied: false,
             });
         }
-        // the journal's `before`: the one read an update adds (none when the journal is off)
+        // the journal's `before`: the one read an update adds (none when the journal is off);
+        // a peek, so a CRM that checks versions still sees the one the caller last read
         let before = match self.journaling() {
-            true => Some(fields_value(&self.current(cx, &entity, &id).await?.fields)),
+            true => match self.backend.peek(cx, &entity, &id).await? {
+                Some(record) => Some(fields_value(&record.fields)),
+                None => return Err(Error::not_found(&entity.name, &id)),
+            },
             false => None,
         };
         let pending = self
