@@ -6,7 +6,9 @@
 //! and run the confirm-token flow for deletes and destructive actions. The MCP layer only turns
 //! JSON arguments into these calls and results back into JSON.
 
+mod action;
 mod args;
+mod args_journal;
 mod bulk;
 mod history;
 mod id_arg;
@@ -19,6 +21,7 @@ mod undo;
 mod write;
 
 pub use args::*;
+pub use args_journal::*;
 pub use bulk::{BulkWatch, Unwatched};
 pub use journaled::Journal;
 pub use present::record_version;
