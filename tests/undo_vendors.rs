@@ -1,9 +1,8 @@
 //! The journal and undo on every vendor sandbox (Atomic: PostgREST over the real PostgreSQL),
-//! through `tools::call`: each write journaled
-//! with its before/after, undo of update, create and delete restoring the record (compared
-//! field by field, what the CRM maintains itself left out), CONFLICT after a concurrent change
-//! with nothing touched — and the cost: upstream requests per write with the journal on and off
-//! (sandbox request logs).
+//! through `tools::call`: each write journaled with its before/after, undo of update, create
+//! and delete restoring the record (compared field by field, what the CRM maintains itself
+//! left out), CONFLICT after a concurrent change with nothing touched — and the cost: upstream
+//! requests per write with the journal on and off (sandbox request logs).
 
 mod undo_common;
 
