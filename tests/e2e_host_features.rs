@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio::process::Command;
 
+/// One `notifications/progress` as received: progress and total.
+type Progress = (f64, Option<f64>);
+
 /// A host with a human who answers every confirmation the same way, and a log pane.
 #[derive(Clone)]
 struct Host {
@@ -21,7 +24,7 @@ struct Host {
     confirm: bool,
     asked: Arc<Mutex<Vec<String>>>,
     logs: Arc<Mutex<Vec<(LoggingLevel, String)>>>,
-    progress: Arc<Mutex<Vec<(f64, Option<f64>)>>>,
+    progress: Arc<Mutex<Vec<Progress>>>,
 }
 
 impl Host {
