@@ -437,3 +437,63 @@ async fn atomic_journal_and_undo_on_postgresql() {
     println!("atomic: requests per crm_update, journal on {journaled}, off {unjournaled}");
     assert!(journaled <= unjournaled + 1);
 }
+
+/// A confirmed bulk update on Bitrix24 goes out as `batch` requests (one per group of
+/// records), not one request per record; undone as one batch.
+#[tokio::test]
+async fn bitrix24_a_bulk_update_is_sent_as_batches() {
+    use crmgate_bitrix24::sandbox::Sandbox;
+    let sandbox = Sandbox::start(Default::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let section = format!(
+        "[crm.portal]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\n",
+        sandbox.webhook_url()
+    );
+    let app = app(&section, &dir, "");
+    let cx = me();
+    let page = ok(
+        &app,
+        &cx,
+        "crm_search",
+        json!({"entity": "deals", "limit": 8}),
+    )
+    .await;
+    let ids: Vec<Value> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 8);
+    let mut before = Vec::new();
+    for id in &ids {
+        before.push(state(&app, &cx, "deals", id.as_str().unwrap()).await);
+    }
+    let args = json!({"entity": "deals", "ids": ids, "data": {"opportunity": 4242}});
+    let preview = ok(&app, &cx, "crm_update", args.clone()).await;
+    let mut confirmed = args;
+    confirmed["confirm_token"] = preview["confirm_token"].clone();
+    let sent = sandbox.requests();
+    let done = ok(&app, &cx, "crm_update", confirmed).await;
+    let requests = sandbox.requests() - sent;
+    println!("bitrix24: a confirmed bulk update of 8 deals took {requests} requests");
+    assert!(requests < 8, "{requests} requests for 8 records");
+    assert!(
+        done["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["done"] == true),
+        "{done}"
+    );
+    for id in &ids {
+        assert_eq!(
+            full(&app, &cx, "deals", id.as_str().unwrap()).await["opportunity"],
+            4242
+        );
+    }
+    undo(&app, &cx, json!({"batch_id": done["batch_id"]})).await;
+    for (id, was) in ids.iter().zip(&before) {
+        assert_eq!(&state(&app, &cx, "deals", id.as_str().unwrap()).await, was);
+    }
+}
