@@ -207,7 +207,7 @@ async fn undo_restores_each_kind_and_refuses_twice() {
         deal_contacts(&before_link)
     );
 
-    // delete → recreated from the journaled state (the demo deletes for good)
+    // delete → restored under its old id (the demo keeps what this process deleted)
     let victim = ok(&app, &cx, "crm_create", json!({"entity": "contacts", "data": {"first_name": "Del", "last_name": "Eted", "email": "del@undo.example"}})).await;
     let victim = victim["record"]["id"].as_str().unwrap().to_owned();
     let kept = state(&app, &cx, "contacts", &victim).await;
@@ -228,12 +228,12 @@ async fn undo_restores_each_kind_and_refuses_twice() {
     .await;
     let entry = newest(&app, &cx).await;
     let preview = ok(&app, &cx, "crm_undo", json!({"entry_id": entry})).await;
-    assert_eq!(preview["steps"][0]["inverse"], "recreate");
+    assert_eq!(preview["steps"][0]["inverse"], "restore");
     assert!(
         preview["steps"][0]["caveat"]
             .as_str()
             .unwrap()
-            .contains("new id")
+            .contains("old id")
     );
     let token = preview["confirm_token"].as_str().unwrap();
     let done = ok(
@@ -243,9 +243,8 @@ async fn undo_restores_each_kind_and_refuses_twice() {
         json!({"entry_id": entry, "confirm_token": token}),
     )
     .await;
-    let back = done["steps"][0]["id"].as_str().unwrap().to_owned();
-    assert_ne!(back, victim);
-    assert_eq!(state(&app, &cx, "contacts", &back).await, kept);
+    assert_eq!(done["steps"][0]["id"], victim.as_str());
+    assert_eq!(state(&app, &cx, "contacts", &victim).await, kept);
 }
 
 #[tokio::test]

@@ -161,16 +161,28 @@ async fn a_bulk_delete_is_confirmed_once_and_undone_as_one_batch() {
     }
     let batch = done["batch_id"].as_str().unwrap();
     let undone = undo(&app, &cx, json!({"batch_id": batch})).await;
-    let names: Vec<String> = undone["steps"]
+    let mut back: Vec<String> = undone["steps"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| {
-            assert_eq!(s["inverse"], "recreate");
+            assert_eq!(s["inverse"], "restore");
             s["id"].as_str().unwrap().to_owned()
         })
         .collect();
-    assert_eq!(names.len(), 3);
+    back.sort();
+    let mut was = ids.clone();
+    was.sort();
+    assert_eq!(back, was, "the same records, under their old ids");
+    for id in &ids {
+        ok(
+            &app,
+            &cx,
+            "crm_get",
+            json!({"entity": "contacts", "id": id}),
+        )
+        .await;
+    }
 }
 
 /// A host whose user cancels once the first group of records is done.

@@ -389,6 +389,12 @@ impl Gateway {
                 }
                 if self.backend.restores(&entity) {
                     step.inverse = Inverse::Restore;
+                    if entity.delete == DeleteKind::Hard {
+                        step.caveat = Some(
+                            "it comes back under its old id; what the delete changed around it (references from other records, notes deleted with it) stays as it is"
+                                .into(),
+                        );
+                    }
                 } else {
                     let (data, lost) = self
                         .recreatable(cx, &entity, step.entry.before.as_ref())
