@@ -102,8 +102,8 @@ async fn every_write_kind_is_journaled_with_its_before_and_after() {
     assert_eq!(delete["before"]["first_name"], "Jo");
     assert_eq!(delete["after"]["first_name"], Value::Null);
     let note = &entries[1];
-    assert_eq!(note["undoable"], false);
-    assert!(note["why_not"].as_str().unwrap().contains("note"));
+    assert_eq!(note["after"]["body"], "a journaled note");
+    assert_eq!(note["undoable"], true, "the demo deletes notes");
     assert!(!history.to_string().contains("confirm_token"));
 
     // filters: entity, record, since
@@ -189,6 +189,33 @@ async fn undo_restores_each_kind_and_refuses_twice() {
     )
     .await;
     assert_eq!(gone["code"], "NOT_FOUND");
+
+    // note → the note deleted
+    ok(
+        &app,
+        &cx,
+        "crm_note",
+        json!({"entity": "deals", "id": id, "text": "undo this note"}),
+    )
+    .await;
+    let timeline = ok(
+        &app,
+        &cx,
+        "crm_timeline",
+        json!({"entity": "deals", "id": id, "limit": 50}),
+    )
+    .await;
+    assert!(timeline.to_string().contains("undo this note"));
+    let done = undo_newest(&app, &cx).await;
+    assert_eq!(done["steps"][0]["inverse"], "delete_note");
+    let timeline = ok(
+        &app,
+        &cx,
+        "crm_timeline",
+        json!({"entity": "deals", "id": id, "limit": 50}),
+    )
+    .await;
+    assert!(!timeline.to_string().contains("undo this note"));
 
     // link ↔ unlink
     let contact = any_id(&app, &cx, "contacts").await;
@@ -363,15 +390,17 @@ async fn bad_undos_are_clear_errors_and_change_nothing() {
         "{e}"
     );
 
-    // notes cannot be undone, said up front
+    // an action has no inverse: said up front in the history, and refused
     let deal = any_id(&app, &cx, "deals").await;
-    ok(
-        &app,
-        &cx,
-        "crm_note",
-        json!({"entity": "deals", "id": deal, "text": "x"}),
-    )
-    .await;
+    ok(&app, &cx, "crm_action", json!({"entity": "deals", "id": deal, "action": "move_stage", "params": {"stage": "negotiation"}})).await;
+    let history = ok(&app, &cx, "crm_history", json!({"limit": 1})).await;
+    assert_eq!(history["entries"][0]["undoable"], false);
+    assert!(
+        history["entries"][0]["why_not"]
+            .as_str()
+            .unwrap()
+            .contains("move_stage")
+    );
     let e = err(
         &app,
         &cx,

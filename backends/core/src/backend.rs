@@ -243,6 +243,24 @@ pub trait Backend: Send + Sync + 'static {
         Err(unsupported(entity, "restoring deleted records"))
     }
 
+    /// Whether [`Backend::delete_note`] can remove a note crm_note added, known without I/O
+    /// (crm_history says up front whether a note can be undone).
+    fn deletes_notes(&self) -> bool {
+        false
+    }
+
+    /// Remove the note `note_id` that crm_note added to record `id` (undo of a note). Only
+    /// called where [`Backend::deletes_notes`] says so; a note gone already is `NOT_FOUND`.
+    async fn delete_note(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _note_id: &str,
+    ) -> Result<()> {
+        Err(unsupported(entity, "deleting notes"))
+    }
+
     /// Add one association.
     async fn link(
         &self,

@@ -358,6 +358,21 @@ impl Backend for DemoBackend {
         self.write(cx).await?.add_note(kind, id, text)
     }
 
+    fn deletes_notes(&self) -> bool {
+        true
+    }
+
+    async fn delete_note(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        note_id: &str,
+    ) -> Result<()> {
+        let kind = resolve(entity, Operation::Note)?;
+        self.write(cx).await?.delete_note(kind, id, note_id)
+    }
+
     async fn draft_email(&self, cx: &CallContext, draft: &EmailDraft) -> Result<Record> {
         self.write(cx).await?.draft_email(draft)
     }

@@ -407,6 +407,20 @@ impl Store {
     }
 
     /// Attach a note to a record; returns the note.
+    /// Remove a note of record `id` (undo of crm_note): `NOT_FOUND` unless `note_id` is a note
+    /// attached to that record.
+    pub(crate) fn delete_note(&mut self, kind: Kind, id: &str, note_id: &str) -> Result<()> {
+        let attached = kind.parent_field().is_some_and(|field| {
+            self.row(Kind::Notes, note_id)
+                .is_some_and(|note| text(&note.fields, field) == Some(id))
+        });
+        if !attached {
+            return Err(Error::not_found(Kind::Notes.name(), note_id));
+        }
+        self.table_mut(Kind::Notes).rows.remove(note_id);
+        Ok(())
+    }
+
     pub(crate) fn add_note(&mut self, kind: Kind, id: &str, body: &str) -> Result<Record> {
         self.require(kind, id)?;
         let Some(parent_field) = kind.parent_field() else {

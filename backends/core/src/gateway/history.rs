@@ -97,6 +97,7 @@ impl Gateway {
             | Change::Link { .. }
             | Change::Unlink { .. }
             | Change::Delete { .. } => None,
+            Change::Note { note_id: Some(_) } if self.backend.deletes_notes() => None,
             Change::Note { .. } => Some(
                 "crmgate cannot delete notes in this CRM; remove it in the CRM if needed".into(),
             ),

@@ -41,6 +41,8 @@ enum Inverse {
     Restore,
     /// Create a new record from the journaled state.
     Recreate(Fields),
+    /// Remove the note a crm_note added.
+    DeleteNote(String),
 }
 
 impl Inverse {
@@ -52,6 +54,7 @@ impl Inverse {
             Inverse::Unlink { .. } => "unlink",
             Inverse::Restore => "restore",
             Inverse::Recreate(_) => "recreate",
+            Inverse::DeleteNote(_) => "delete_note",
         }
     }
 }
@@ -121,6 +124,11 @@ impl Step {
                 target_id: target.clone(),
             },
             Inverse::Restore | Inverse::Recreate(_) => Change::Create,
+            Inverse::DeleteNote(note_id) => Change::Action {
+                action: "delete_note".into(),
+                destructive: true,
+                result: Some(json!({"note_id": note_id})),
+            },
         };
         let id = match self.inverse {
             Inverse::Recreate(_) => None,
@@ -410,6 +418,13 @@ impl Gateway {
                     step.caveat = Some(caveat);
                 }
             }
+            Change::Note {
+                note_id: Some(note_id),
+            } => {
+                self.require_tier(Tier::Destructive, "undoing a note (it deletes the note)")?;
+                step.current = Some(self.still_there(cx, &step).await?);
+                step.inverse = Inverse::DeleteNote(note_id);
+            }
             _ => unreachable_kind()?,
         }
         Ok(step)
@@ -487,6 +502,10 @@ impl Gateway {
                         .unlink(cx, entity, id, link_schema, target)
                         .await?;
                 }
+                Ok((None, None))
+            }
+            Inverse::DeleteNote(note_id) => {
+                self.backend.delete_note(cx, entity, id, note_id).await?;
                 Ok((None, None))
             }
             Inverse::Restore => {
