@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio::process::Command;
 
+/// One `notifications/progress` as received: progress and total.
+type Progress = (f64, Option<f64>);
+
 /// A host with a human who answers every confirmation the same way, and a log pane.
 #[derive(Clone)]
 struct Host {
@@ -21,6 +24,7 @@ struct Host {
     confirm: bool,
     asked: Arc<Mutex<Vec<String>>>,
     logs: Arc<Mutex<Vec<(LoggingLevel, String)>>>,
+    progress: Arc<Mutex<Vec<Progress>>>,
 }
 
 impl Host {
@@ -31,6 +35,7 @@ impl Host {
             confirm,
             asked: Arc::default(),
             logs: Arc::default(),
+            progress: Arc::default(),
         }
     }
 }
@@ -60,6 +65,17 @@ impl ClientHandler for Host {
             result = result.with_content(json!({"confirm": self.confirm}));
         }
         Ok(result)
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress
+            .lock()
+            .unwrap()
+            .push((params.progress, params.total));
     }
 
     async fn on_logging_message(
@@ -310,5 +326,42 @@ async fn log_messages_report_waits_and_loads_at_the_level_the_client_set() {
             .all(|(l, _)| !matches!(l, LoggingLevel::Debug | LoggingLevel::Info)),
         "below the set level nothing is sent: {logs:?}"
     );
+    client.cancel().await.unwrap();
+}
+
+/// A confirmed bulk change reports its progress to a client that sent a progressToken.
+#[tokio::test]
+async fn a_bulk_update_reports_progress_when_asked() {
+    let host = Host::new(false, ElicitationAction::Accept, true);
+    let progress = host.progress.clone();
+    let (client, _home) = spawn(host, None, &[]).await;
+    let page = call(
+        &client,
+        "crm_search",
+        json!({"entity": "deals", "limit": 10}),
+    )
+    .await;
+    let ids: Vec<Value> = page.structured_content.unwrap()["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    let args = json!({"entity": "deals", "ids": ids, "data": {"probability": 42}});
+    let preview = call(&client, "crm_update", args.clone()).await;
+    let token = preview.structured_content.unwrap()["confirm_token"].clone();
+    let mut confirmed = args;
+    confirmed["confirm_token"] = token;
+    let mut meta = RequestMetaObject::default();
+    meta.set_progress_token(ProgressToken(NumberOrString::String("bulk-1".into())));
+    let mut request = CallToolRequestParams::new("crm_update")
+        .with_arguments(confirmed.as_object().cloned().unwrap());
+    request.meta = Some(meta);
+    let done = client.call_tool(request).await.unwrap();
+    assert_ne!(done.is_error, Some(true), "{}", text(&done));
+    let seen = progress.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "no progress notification");
+    assert_eq!(seen.last().unwrap(), &(10.0, Some(10.0)));
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
     client.cancel().await.unwrap();
 }

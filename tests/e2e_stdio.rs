@@ -57,7 +57,9 @@ async fn tool_list_follows_the_tier_with_correct_annotations() {
             "crm_unlink",
             "crm_note",
             "crm_draft_email",
-            "crm_action"
+            "crm_action",
+            "crm_history",
+            "crm_undo"
         ],
         "default (write) tier lists no delete, and the demo has no SQL or raw calls"
     );
@@ -70,6 +72,7 @@ async fn tool_list_follows_the_tier_with_correct_annotations() {
             "crm_get",
             "crm_related",
             "crm_timeline",
+            "crm_history",
         ]
         .contains(&t.name.as_ref());
         assert_eq!(read_only, is_read, "{}: readOnlyHint", t.name);
@@ -91,7 +94,8 @@ async fn tool_list_follows_the_tier_with_correct_annotations() {
         .iter()
         .find(|t| t.name == "crm_delete")
         .expect("crm_delete at destructive tier");
-    assert_eq!(hints(delete), (false, true, true, true));
+    // idempotentHint is not sent (it is the default false): tools/list's byte budget
+    assert_eq!(hints(delete), (false, true, false, true));
     let action = tools.iter().find(|t| t.name == "crm_action").unwrap();
     assert!(
         hints(action).1,

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::config::ResolvedCrm;
 use crmgate_core::cache::MetadataCache;
 use crmgate_core::confirm::ConfirmSigner;
-use crmgate_core::gateway::Gateway;
+use crmgate_core::gateway::{Gateway, Journal};
 use crmgate_core::{Backend, Result};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -31,7 +31,15 @@ pub fn app(crm: ResolvedCrm) -> Result<App> {
         Some(key) => ConfirmSigner::new(key.expose_secret().as_bytes()),
         None => ConfirmSigner::random(),
     };
-    let gateway = Gateway::new(backend, crm.settings.clone(), signer);
+    let mut gateway = Gateway::new(backend, crm.settings.clone(), signer);
+    // no I/O: the store opens its file or database on the first write
+    if let Some(store) = crmgate_journal::open(&crm.journal)? {
+        gateway = gateway.with_journal(Journal {
+            store,
+            crm: crm.name.clone(),
+            on_failure: crm.journal.on_failure,
+        });
+    }
     Ok(App {
         gateway,
         crm_name: crm.name,

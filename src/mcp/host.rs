@@ -7,6 +7,9 @@
 //! - **Log messages**: the notices of a call (rate-limit waits, retries, metadata loads) as
 //!   `notifications/message`, at or above the level the client set with `logging/setLevel`
 //!   (`info` until it does), all sent before the call's result.
+//! - **Progress and cancellation** of a bulk change: `notifications/progress` after each group
+//!   of records when the request carried a `progressToken`; a `notifications/cancelled` for the
+//!   request stops the change before the next group.
 //!
 //! rmcp marks logging deprecated: protocol 2026-07-28 drops it (SEP-2577); 2025-11-25 clients,
 //! the ones that have it, still use it.
@@ -14,6 +17,7 @@
 
 use crate::tools::{self, Confirmation};
 use async_trait::async_trait;
+use crmgate_core::gateway::BulkWatch;
 use crmgate_core::meta::{Notice, NoticeLevel, NoticeSink};
 use rmcp::model::*;
 use rmcp::service::ElicitationMode;
@@ -75,16 +79,66 @@ pub struct McpHost {
     level: LogLevel,
     /// Notices on their way out; [`McpHost::flush`] waits for them.
     sending: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    watch: Watch,
+}
+
+/// A bulk change's progress and cancellation for one request.
+struct Watch {
+    peer: Peer<RoleServer>,
+    token: Option<ProgressToken>,
+    cancelled: tokio_util::sync::CancellationToken,
+    sending: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl BulkWatch for Watch {
+    fn progress(&self, done: usize, total: usize) {
+        let Some(token) = self.token.clone() else {
+            return;
+        };
+        let param = ProgressNotificationParam::new(token, done as f64)
+            .with_total(total as f64)
+            .with_message(format!("{done} of {total} records"));
+        let peer = self.peer.clone();
+        let handle = tokio::spawn(async move {
+            let _ = peer.notify_progress(param).await;
+        });
+        self.sending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancelled.is_cancelled()
+    }
 }
 
 impl McpHost {
     /// A host over `peer`, sending notices at or above `level`. Costs nothing until a notice.
     pub fn new(peer: Peer<RoleServer>, level: LogLevel) -> Self {
+        let sending: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         McpHost {
+            watch: Watch {
+                peer: peer.clone(),
+                token: None,
+                cancelled: Default::default(),
+                sending: sending.clone(),
+            },
             peer,
             level,
-            sending: Arc::default(),
+            sending,
         }
+    }
+
+    /// For the request with this `progressToken` (if any) and cancellation token.
+    pub fn for_request(
+        mut self,
+        token: Option<ProgressToken>,
+        cancelled: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        self.watch.token = token;
+        self.watch.cancelled = cancelled;
+        self
     }
 
     /// Wait until every notice of the call has gone out (before the call's result does).
@@ -149,6 +203,10 @@ impl tools::Host for McpHost {
                 None
             }
         }
+    }
+
+    fn bulk_watch(&self) -> &dyn BulkWatch {
+        &self.watch
     }
 
     fn notices(&self) -> Option<NoticeSink> {

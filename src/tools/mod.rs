@@ -9,6 +9,7 @@
 //! `null`, `""` or `[]`, which means "absent" here (top-level arguments only: inside `data`, an
 //! empty string is a value).
 
+mod journal_text;
 mod portable;
 mod render;
 mod schema;
@@ -67,6 +68,12 @@ pub trait Host: Send + Sync {
     async fn confirm(&self, question: String) -> Option<Confirmation>;
     /// Where the notices of a call go (rate-limit waits, retries), if anywhere.
     fn notices(&self) -> Option<NoticeSink>;
+    /// Where a bulk change reports progress and learns of a cancellation (over MCP:
+    /// `notifications/progress` when the client sent a progressToken, and the request's
+    /// cancellation).
+    fn bulk_watch(&self) -> &dyn BulkWatch {
+        &Unwatched
+    }
 }
 
 /// The human's answer to [`Host::confirm`].
@@ -97,7 +104,11 @@ impl Host for NoHost {
 pub fn is_listed(app: &App, spec: &ToolSpec) -> bool {
     let settings = app.gateway.settings();
     let tier_ok = settings.tier >= spec.tier;
-    let configured = spec.kind != ToolKind::Call || !settings.raw_call_allow.is_empty();
+    let configured = match spec.kind {
+        ToolKind::Call => !settings.raw_call_allow.is_empty(),
+        ToolKind::History | ToolKind::Undo => app.gateway.journal().is_some(),
+        _ => true,
+    };
     tier_ok && configured && (spec.available)(&app.gateway.backend().features())
 }
 
@@ -109,7 +120,9 @@ pub fn list(app: &App) -> Vec<&'static ToolSpec> {
 /// Whether the tool may destroy data in this app (crm_action only at the destructive tier).
 pub fn destructive_hint(app: &App, spec: &ToolSpec) -> bool {
     match spec.kind {
-        ToolKind::Action | ToolKind::Call => app.gateway.settings().tier == Tier::Destructive,
+        ToolKind::Action | ToolKind::Call | ToolKind::Undo => {
+            app.gateway.settings().tier == Tier::Destructive
+        }
         _ => spec.destructive,
     }
 }
@@ -223,8 +236,32 @@ async fn dispatch(
             done(&out, render::create(&out))
         }
         ToolKind::Update => {
-            let out = g.update(cx, parse(spec, args)?).await?;
-            done(&out, render::update(&out))
+            let a: UpdateToolArgs = parse(spec, args)?;
+            match (a.id, a.ids) {
+                (Some(id), None) => {
+                    let (entity, data, preview) = (a.entity, a.data, a.preview);
+                    let args = UpdateArgs {
+                        entity,
+                        id,
+                        data,
+                        preview,
+                    };
+                    let out = g.update(cx, args).await?;
+                    done(&out, render::update(&out))
+                }
+                (None, Some(ids)) => {
+                    let token = a.confirm_token.filter(|_| !a.preview);
+                    let args = BulkArgs {
+                        entity: a.entity,
+                        ids,
+                        data: a.data,
+                        confirm_token: token,
+                    };
+                    let out = Box::pin(g.update_many(cx, args, host.bulk_watch())).await?;
+                    done(&out, journal_text::bulk(&out, "crm_update"))
+                }
+                _ => Err(one_or_many("crm_update")),
+            }
         }
         ToolKind::Link => {
             let out = g.link(cx, parse(spec, args)?).await?;
@@ -268,7 +305,26 @@ async fn dispatch(
             done(&out, render::action(&out))
         }
         ToolKind::Delete => {
-            let args: DeleteArgs = parse(spec, args)?;
+            let a: DeleteToolArgs = parse(spec, args)?;
+            let (entity, confirm_token) = (a.entity, a.confirm_token);
+            let id = match (a.id, a.ids) {
+                (Some(id), None) => id,
+                (None, Some(ids)) => {
+                    let args = BulkArgs {
+                        entity,
+                        ids,
+                        data: Default::default(),
+                        confirm_token,
+                    };
+                    return bulk_delete(app, cx, args, host).await;
+                }
+                _ => return Err(one_or_many("crm_delete")),
+            };
+            let args = DeleteArgs {
+                entity,
+                id,
+                confirm_token,
+            };
             let out = g.delete(cx, args.clone()).await?;
             if let DeleteOutput::Preview { confirm_token, .. } = &out {
                 let question = render::ask_delete(&args.entity, &out);
@@ -300,7 +356,48 @@ async fn dispatch(
             let out = g.raw_call(cx, parse(spec, args)?).await?;
             done(&out, render::call(&out))
         }
+        ToolKind::History => {
+            let out = g.history(cx, parse(spec, args)?).await?;
+            done(&out, journal_text::history(&out))
+        }
+        ToolKind::Undo => {
+            let out = Box::pin(g.undo(cx, parse(spec, args)?)).await?;
+            done(&out, journal_text::undo(&out))
+        }
     }
+}
+
+/// `VALIDATION` for a call with both `id` and `ids`, or neither.
+fn one_or_many(tool: &str) -> Error {
+    Error::validation(
+        format!("{tool} takes id, or ids for a bulk change (one of them)"),
+        "pass id for one record, or ids (a list) for several",
+    )
+}
+
+/// Bulk crm_delete: the preview (asking the human where the host can), then the deletes.
+async fn bulk_delete(
+    app: &App,
+    cx: &CallContext,
+    args: BulkArgs,
+    host: &dyn Host,
+) -> Result<(Value, String), Error> {
+    let g = &app.gateway;
+    let out = Box::pin(g.delete_many(cx, args.clone(), host.bulk_watch())).await?;
+    if let Some(token) = &out.confirm_token {
+        let question = journal_text::bulk(&out, "crm_delete");
+        let what = format!("deleting {} {} records", out.records.len(), args.entity);
+        if ask(host, question, &what).await? {
+            let args = BulkArgs {
+                confirm_token: Some(token.clone()),
+                ..args
+            };
+            let out = Box::pin(g.delete_many(cx, args, host.bulk_watch())).await?;
+            let text = journal_text::bulk(&out, "crm_delete");
+            return done(&out, format!("{text} (confirmed by the user)"));
+        }
+    }
+    done(&out, journal_text::bulk(&out, "crm_delete"))
 }
 
 /// Ask the human through `host` about a destructive step previewed in `question`. `Ok(true)`:

@@ -61,7 +61,7 @@ fn defuse(text: &str) -> String {
 }
 
 /// `lines` inside the CRM-data block (nothing when there are none).
-fn block(s: &mut String, lines: impl IntoIterator<Item = String>) {
+pub(super) fn block(s: &mut String, lines: impl IntoIterator<Item = String>) {
     let mut lines = lines.into_iter().peekable();
     if lines.peek().is_none() {
         return;
@@ -98,7 +98,7 @@ pub fn error(e: &Error) -> String {
     s
 }
 
-fn value_text(v: &Value) -> String {
+pub(super) fn value_text(v: &Value) -> String {
     let mut out = String::new();
     push_value(&mut out, v);
     out
@@ -166,7 +166,7 @@ fn count(n: usize, noun: &str) -> String {
 }
 
 /// `More: pass cursor "…".` or nothing.
-fn more(s: &mut String, has_more: bool, cursor: Option<&str>) {
+pub(super) fn more(s: &mut String, has_more: bool, cursor: Option<&str>) {
     match (has_more, cursor) {
         (true, Some(c)) => {
             let _ = write!(s, " More: pass cursor \"{c}\".");
@@ -453,7 +453,7 @@ fn note_lines(s: &mut String, notes: &[String]) {
     }
 }
 
-fn minutes(seconds: u64) -> u64 {
+pub(super) fn minutes(seconds: u64) -> u64 {
     seconds.div_ceil(60).max(1)
 }
 

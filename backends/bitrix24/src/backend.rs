@@ -1,7 +1,7 @@
 //! The `Backend` impl: thin — resolve the entity type, fetch the cached metadata, delegate to
 //! paging / links / timeline, map back.
 
-use crate::client::{Access, Client};
+use crate::client::{Access, Client, Command, MAX_BATCH};
 use crate::config::Bitrix24Config;
 use crate::describe::{Catalog, Describer};
 use crate::map::fields::EntityMeta;
@@ -265,6 +265,31 @@ impl Backend for Bitrix24Backend {
         item_record(env.result, &meta, &catalog, self.portal())
     }
 
+    /// A confirmed bulk update as one `batch` request (`crm.item.update` per record, `halt=0`:
+    /// each record has its own outcome). Where the stage rules need a record's current
+    /// category, or an id is not one, the records go one by one.
+    async fn update_many(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        data: &Fields,
+    ) -> Vec<Result<Record>> {
+        let batched = match self.update_batch(cx, entity, ids, data).await {
+            Ok(Some(batched)) => return batched,
+            Ok(None) => None,
+            Err(e) => Some(e),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(match &batched {
+                Some(e) => Err(e.clone()),
+                None => self.update(cx, entity, id, data).await,
+            });
+        }
+        out
+    }
+
     async fn delete(&self, cx: &CallContext, entity: &EntityInfo, id: &str) -> Result<()> {
         let etid = Self::etid(entity)?;
         let params = json!({"entityTypeId": etid, "id": links::parse_id(id)?});
@@ -393,6 +418,47 @@ impl Backend for Bitrix24Backend {
         params: &Value,
     ) -> Result<Value> {
         crate::raw::call(&self.client, cx, method, params).await
+    }
+}
+
+impl Bitrix24Backend {
+    /// [`Backend::update_many`] in one batch; `None` when the records must go one by one.
+    async fn update_batch(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        data: &Fields,
+    ) -> Result<Option<Vec<Result<Record>>>> {
+        let (catalog, meta) = self.meta(cx, entity).await?;
+        let rules = meta.stage_rules();
+        if ids.len() > MAX_BATCH || !matches!(rules.update_needs(data), StageNeed::Nothing) {
+            return Ok(None);
+        }
+        rules.check_update(data, None)?;
+        let mut commands = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let Ok(id) = links::parse_id(id) else {
+                return Ok(None);
+            };
+            let params = json!({
+                "entityTypeId": meta.entity_type_id,
+                "id": id,
+                "fields": to_wire(data, &meta),
+                "useOriginalUfNames": "Y",
+            });
+            commands.push(Command::new(format!("u{i}"), "crm.item.update", params));
+        }
+        let mut outcome = self.client.batch(cx, &commands, Access::Write).await?;
+        Ok(Some(
+            commands
+                .iter()
+                .map(|c| {
+                    let result = outcome.take(&c.name, "crm.item.update")?;
+                    item_record(result, &meta, &catalog, self.portal())
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -18,6 +18,9 @@ use crate::schema::{EntitySchema, LinkSchema};
 use crate::{Error, Result};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+
+/// Records of a bulk change in flight at once.
+pub const BULK_CONCURRENCY: usize = 4;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -220,6 +223,44 @@ pub trait Backend: Send + Sync + 'static {
         Err(unsupported(entity, "update"))
     }
 
+    /// The record as it is now, for the journal's `before` of an update: a read that must not
+    /// count as the caller having seen the record (where the CRM checks versions on write, the
+    /// update still carries the version the caller last read — EspoCRM overrides this).
+    /// Default: [`Backend::get`] of the one id.
+    async fn peek(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+    ) -> Result<Option<Record>> {
+        let ids = [id.to_owned()];
+        let found = self.get(cx, entity, &ids, &FieldSelection::All).await?;
+        Ok(found.into_iter().find(|r| r.id == id))
+    }
+
+    /// Patch many records of one entity with the same validated `data` (a confirmed bulk
+    /// crm_update): one result per id, in order. The default sends them one by one, at most
+    /// [`BULK_CONCURRENCY`] at a time, each through the upstream layer's rate budget; a CRM
+    /// with a batch API may send them together.
+    async fn update_many(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        ids: &[String],
+        data: &Fields,
+    ) -> Vec<Result<Record>> {
+        use futures::StreamExt;
+        // futures are lazy: only BULK_CONCURRENCY of them run at a time
+        let calls: Vec<_> = ids
+            .iter()
+            .map(|id| self.update(cx, entity, id, data))
+            .collect();
+        futures::stream::iter(calls)
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await
+    }
+
     /// Delete a record. The gateway has already checked the confirm token.
     async fn delete(&self, _cx: &CallContext, entity: &EntityInfo, _id: &str) -> Result<()> {
         Err(unsupported(entity, "delete"))
@@ -236,6 +277,24 @@ pub trait Backend: Send + Sync + 'static {
     /// `restoreDeleted`). Only called where [`Backend::restores`] says so.
     async fn restore(&self, _cx: &CallContext, entity: &EntityInfo, _id: &str) -> Result<Record> {
         Err(unsupported(entity, "restoring deleted records"))
+    }
+
+    /// Whether [`Backend::delete_note`] can remove a note crm_note added, known without I/O
+    /// (crm_history says up front whether a note can be undone).
+    fn deletes_notes(&self) -> bool {
+        false
+    }
+
+    /// Remove the note `note_id` that crm_note added to record `id` (undo of a note). Only
+    /// called where [`Backend::deletes_notes`] says so; a note gone already is `NOT_FOUND`.
+    async fn delete_note(
+        &self,
+        _cx: &CallContext,
+        entity: &EntityInfo,
+        _id: &str,
+        _note_id: &str,
+    ) -> Result<()> {
+        Err(unsupported(entity, "deleting notes"))
     }
 
     /// Add one association.

@@ -307,6 +307,16 @@ impl Backend for DemoBackend {
         self.write(cx).await?.delete(kind, id)
     }
 
+    /// The demo keeps what this process deleted, so an undo brings it back under its old id.
+    fn restores(&self, entity: &EntityInfo) -> bool {
+        entity.supports(Operation::Delete)
+    }
+
+    async fn restore(&self, cx: &CallContext, entity: &EntityInfo, id: &str) -> Result<Record> {
+        let kind = resolve(entity, Operation::Delete)?;
+        self.write(cx).await?.restore(kind, id)
+    }
+
     async fn link(
         &self,
         cx: &CallContext,
@@ -346,6 +356,21 @@ impl Backend for DemoBackend {
     ) -> Result<Record> {
         let kind = resolve(entity, Operation::Note)?;
         self.write(cx).await?.add_note(kind, id, text)
+    }
+
+    fn deletes_notes(&self) -> bool {
+        true
+    }
+
+    async fn delete_note(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+        note_id: &str,
+    ) -> Result<()> {
+        let kind = resolve(entity, Operation::Note)?;
+        self.write(cx).await?.delete_note(kind, id, note_id)
     }
 
     async fn draft_email(&self, cx: &CallContext, draft: &EmailDraft) -> Result<Record> {

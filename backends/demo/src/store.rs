@@ -48,6 +48,9 @@ pub(crate) struct Store {
     next_event: u64,
     pub clock: Clock,
     url_base: String,
+    /// Records deleted in this process, by kind index and id: what `restore` brings back (an
+    /// undo of a delete) under the old id.
+    pub deleted: BTreeMap<(usize, String), Row>,
 }
 
 impl Store {
@@ -59,6 +62,7 @@ impl Store {
             next_event: 0,
             clock: Clock::default(),
             url_base: url_base.trim_end_matches('/').to_string(),
+            deleted: BTreeMap::new(),
         }
     }
 

@@ -263,7 +263,9 @@ impl Store {
     /// Delete a record for good (see the module documentation for what happens around it).
     pub(crate) fn delete(&mut self, kind: Kind, id: &str) -> Result<()> {
         self.require(kind, id)?;
-        self.table_mut(kind).rows.remove(id);
+        if let Some(row) = self.table_mut(kind).rows.remove(id) {
+            self.deleted.insert((kind.index(), id.to_owned()), row);
+        }
         self.events.retain(|e| !(e.kind == kind && e.record == id));
         let now = self.clock.tick();
         let mut orphans: Vec<(Kind, String)> = Vec::new();
@@ -310,6 +312,28 @@ impl Store {
             self.table_mut(other).rows.remove(&orphan);
         }
         Ok(())
+    }
+
+    /// Bring back a record this process deleted, under its old id, with the fields it had
+    /// (an undo of a delete). What the delete changed around it — references to it cleared in
+    /// other records, notes and tasks deleted with it — stays as it is.
+    pub(crate) fn restore(&mut self, kind: Kind, id: &str) -> Result<Record> {
+        if self.row(kind, id).is_some() {
+            return Err(Error::new(
+                crmgate_core::ErrorCode::Conflict,
+                format!("{} {id} exists; there is nothing to restore", kind.name()),
+                "look at it with crm_get",
+            ));
+        }
+        let Some(mut row) = self.deleted.remove(&(kind.index(), id.to_owned())) else {
+            return Err(Error::not_found(kind.name(), id));
+        };
+        let now = self.clock.tick();
+        row.fields.insert("updated_at".into(), now.into());
+        row.version += 1;
+        let record = self.record(kind, &row, &crmgate_core::model::FieldSelection::All);
+        self.table_mut(kind).rows.insert(id.to_owned(), row);
+        Ok(record)
     }
 
     /// Add (`add`) or remove one association. Idempotent both ways; a one-link is replaced.
@@ -383,6 +407,20 @@ impl Store {
     }
 
     /// Attach a note to a record; returns the note.
+    /// Remove a note of record `id` (undo of crm_note): `NOT_FOUND` unless `note_id` is a note
+    /// attached to that record.
+    pub(crate) fn delete_note(&mut self, kind: Kind, id: &str, note_id: &str) -> Result<()> {
+        let attached = kind.parent_field().is_some_and(|field| {
+            self.row(Kind::Notes, note_id)
+                .is_some_and(|note| text(&note.fields, field) == Some(id))
+        });
+        if !attached {
+            return Err(Error::not_found(Kind::Notes.name(), note_id));
+        }
+        self.table_mut(Kind::Notes).rows.remove(note_id);
+        Ok(())
+    }
+
     pub(crate) fn add_note(&mut self, kind: Kind, id: &str, body: &str) -> Result<Record> {
         self.require(kind, id)?;
         let Some(parent_field) = kind.parent_field() else {

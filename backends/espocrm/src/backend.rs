@@ -96,6 +96,22 @@ impl EspoBackend {
         entity: &EntityInfo,
         id: &str,
     ) -> Result<Option<Record>> {
+        let record = self.read_unseen(cx, entity, id).await?;
+        if let Some(record) = &record {
+            self.saw(cx, &entity.native, std::slice::from_ref(record))
+                .await;
+        }
+        Ok(record)
+    }
+
+    /// [`Self::read`] without remembering the version: the journal's look at a record before
+    /// an update, which must not stand for the caller having seen it.
+    pub(crate) async fn read_unseen(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+    ) -> Result<Option<Record>> {
         let id = ids::check(id, "id")?;
         let path = format!("/{}/{}", segment(&entity.native), segment(id));
         let response = self.client.send(cx, Call::get(path)).await?;
@@ -113,8 +129,6 @@ impl EspoBackend {
             return Ok(None);
         }
         let record = map::record_from_value(self.client.site(), &entity.native, body)?;
-        self.saw(cx, &entity.native, std::slice::from_ref(&record))
-            .await;
         Ok(Some(record))
     }
 
@@ -447,6 +461,18 @@ impl Backend for EspoBackend {
 
     /// EspoCRM deletes softly; `restoreDeleted` is for administrators only, which the caller's
     /// catalogue records (from `App/user`).
+    /// The journal's `before` of an update: read, but the version the update sends stays the
+    /// one the caller last saw (a change made since is still `CONFLICT`).
+    async fn peek(
+        &self,
+        cx: &CallContext,
+        entity: &EntityInfo,
+        id: &str,
+    ) -> Result<Option<Record>> {
+        require(entity, Operation::Get, "get")?;
+        self.read_unseen(cx, entity, id).await
+    }
+
     fn restores(&self, entity: &EntityInfo) -> bool {
         entity.delete == DeleteKind::Soft && crate::scopes::may_restore(entity)
     }

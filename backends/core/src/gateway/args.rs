@@ -23,12 +23,12 @@ type Object = Map<String, Value>;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionArg {
-    /// From crm_describe
+    /// Field
     pub field: String,
     /// Operator
     #[schemars(schema_with = "op_schema")]
     pub op: String,
-    /// A list for in, not_in, between
+    /// List for in, not_in, between
     #[serde(default)]
     #[schemars(schema_with = "operand_schema")]
     pub value: Value,
@@ -141,7 +141,7 @@ pub struct EntitiesArgs {}
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DescribeArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
 }
 
@@ -149,28 +149,28 @@ pub struct DescribeArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
     /// All must hold
     #[serde(default, rename = "where")]
     pub conditions: Vec<ConditionArg>,
-    /// Groups of where items; one must hold
+    /// Where groups; one must hold
     #[serde(default)]
     pub any: Vec<Vec<ConditionArg>>,
     /// Free text
     #[serde(default)]
     pub query: Option<String>,
-    /// Fields; "-x" descending
+    /// "-x": descending
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub sort: Option<SortArg>,
-    /// Omit: compact; ["*"]: all (larger); or names
+    /// Omit: compact; ["*"]: all
     #[serde(default)]
     pub fields: Option<Vec<String>>,
-    /// Default {default_limit}, max {limit_cap}
+    /// Max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
-    /// A next_cursor
+    /// next_cursor
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -179,15 +179,15 @@ pub struct SearchArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(default, deserialize_with = "id_arg::opt_id")]
     pub id: Option<String>,
     /// Or up to {max_get_ids} ids
     #[serde(default, deserialize_with = "id_arg::opt_ids")]
     pub ids: Option<Vec<String>>,
-    /// Omit: compact; ["*"]: all (larger); or names
+    /// Omit: compact; ["*"]: all
     #[serde(default)]
     pub fields: Option<Vec<String>>,
 }
@@ -196,20 +196,20 @@ pub struct GetArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelatedArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// From crm_describe
+    /// Link name
     pub link: String,
-    /// Omit: compact; ["*"]: all (larger); or names
+    /// Omit: compact; ["*"]: all
     #[serde(default)]
     pub fields: Option<Vec<String>>,
-    /// Default {default_limit}, max {limit_cap}
+    /// Max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
-    /// A next_cursor
+    /// next_cursor
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -218,15 +218,15 @@ pub struct RelatedArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Default {default_limit}, max {limit_cap}
+    /// Max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
-    /// A next_cursor
+    /// next_cursor
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -235,11 +235,11 @@ pub struct TimelineArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Field → value (crm_describe)
+    /// Field → value
     pub data: Fields,
-    /// Create despite likely duplicates
+    /// Despite duplicates
     #[serde(default)]
     pub skip_duplicate_check: bool,
 }
@@ -248,14 +248,14 @@ pub struct CreateArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// Field → new value
     pub data: Fields,
-    /// Show the diff, write nothing
+    /// Diff only, write nothing
     #[serde(default)]
     pub preview: bool,
 }
@@ -264,12 +264,12 @@ pub struct UpdateArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// From the preview
+    /// Token
     #[serde(default)]
     pub confirm_token: Option<String>,
 }
@@ -278,14 +278,14 @@ pub struct DeleteArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// From crm_describe
+    /// Link name
     pub link: String,
-    /// Id at the other end
+    /// Target id
     #[serde(deserialize_with = "id_arg::id")]
     pub target_id: String,
 }
@@ -294,12 +294,12 @@ pub struct LinkArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
-    /// Note text
+    /// Text
     pub text: String,
 }
 
@@ -314,13 +314,13 @@ pub struct DraftEmailArgs {
     pub subject: String,
     /// Body
     pub body: String,
-    /// Of the record it concerns
+    /// Of its record
     #[serde(default)]
     pub entity: Option<String>,
     /// Of that record
     #[serde(default, deserialize_with = "id_arg::opt_id")]
     pub id: Option<String>,
-    /// Template name or id
+    /// Template
     #[serde(default)]
     pub template: Option<String>,
 }
@@ -355,17 +355,17 @@ impl OneOrMany {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionArgs {
-    /// From crm_entities
+    /// Entity
     pub entity: String,
-    /// Record id
+    /// Id
     #[serde(deserialize_with = "id_arg::id")]
     pub id: String,
     /// From crm_entities
     pub action: String,
-    /// Name → value (crm_entities)
+    /// Name → value
     #[serde(default)]
     pub params: Fields,
-    /// From the preview
+    /// Token
     #[serde(default)]
     pub confirm_token: Option<String>,
 }
@@ -376,7 +376,7 @@ pub struct ActionArgs {
 pub struct QueryArgs {
     /// One SELECT
     pub sql: String,
-    /// Default {default_limit}, max {limit_cap}
+    /// Max {limit_cap}
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -385,13 +385,13 @@ pub struct QueryArgs {
 #[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallArgs {
-    /// e.g. crm.item.list, GET:/Account
+    /// Vendor method name
     pub method: String,
     /// Name → value
     #[serde(default)]
     #[schemars(with = "Fields")]
     pub params: Value,
-    /// From the preview
+    /// Token
     #[serde(default)]
     pub confirm_token: Option<String>,
 }

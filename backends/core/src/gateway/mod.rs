@@ -6,15 +6,24 @@
 //! and run the confirm-token flow for deletes and destructive actions. The MCP layer only turns
 //! JSON arguments into these calls and results back into JSON.
 
+mod action;
 mod args;
+mod args_journal;
+mod bulk;
+mod history;
 mod id_arg;
+mod journaled;
 mod outcome;
 mod present;
 mod raw;
 mod read;
+mod undo;
 mod write;
 
 pub use args::*;
+pub use args_journal::*;
+pub use bulk::{BulkWatch, Unwatched};
+pub use journaled::Journal;
 pub use present::record_version;
 
 use crate::backend::{Backend, CallContext};
@@ -104,6 +113,7 @@ pub struct Gateway {
     settings: Arc<GatewaySettings>,
     signer: ConfirmSigner,
     spent: Arc<raw::SpentTokens>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl Gateway {
@@ -118,6 +128,7 @@ impl Gateway {
             settings: Arc::new(settings),
             signer,
             spent: Arc::default(),
+            journal: None,
         }
     }
 

@@ -9,8 +9,10 @@
 //!    canonical parameters and the version of the record it acts on (read again before the
 //!    call); without a token the answer is a preview. A raw-call token is spent when used.
 
+use super::journaled::WriteRecord;
 use super::*;
 use crate::confirm::{Intent, TOKEN_LIFETIME};
+use crate::journal::{Change, EntityRef};
 use crate::raw::{self, RawClass, RawMethod};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -47,7 +49,7 @@ impl Gateway {
             )?;
         }
         if class != RawClass::Destructive {
-            let result = self.backend.raw_call(cx, &method, &args.params).await?;
+            let result = self.journaled_raw(cx, &method, &args.params, None).await?;
             return Ok(CallOutput::Done {
                 method: name,
                 class,
@@ -87,7 +89,10 @@ impl Gateway {
                         "call crm_call again without confirm_token for a fresh preview, check it, then confirm",
                     ));
                 }
-                let result = self.backend.raw_call(cx, &method, &args.params).await?;
+                let before = target.map(|t| t.record);
+                let result = self
+                    .journaled_raw(cx, &method, &args.params, before)
+                    .await?;
                 Ok(CallOutput::Done {
                     method: name,
                     class,
@@ -95,6 +100,49 @@ impl Gateway {
                 })
             }
         }
+    }
+}
+
+impl Gateway {
+    /// Send a raw method; a write or destructive one is journaled (`before`: the target
+    /// record as read for the confirm token). A raw call names no entity of the catalogue:
+    /// its entry's entity is `crm_call` and the method.
+    async fn journaled_raw(
+        &self,
+        cx: &CallContext,
+        method: &RawMethod,
+        params: &serde_json::Value,
+        before: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        if method.class() == RawClass::Read {
+            return self.backend.raw_call(cx, method, params).await;
+        }
+        let change = |result| Change::RawCall {
+            method: method.name().to_owned(),
+            destructive: method.class() == RawClass::Destructive,
+            result,
+        };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_call",
+                    arguments: serde_json::json!({"method": method.name(), "params": params}),
+                    entity: EntityRef {
+                        name: "crm_call".into(),
+                        native: method.name().to_owned(),
+                    },
+                    id: None,
+                    change: change(None),
+                    before,
+                },
+            )
+            .await?;
+        let result = self.backend.raw_call(cx, method, params).await;
+        pending
+            .finish(&result, |r| (None, None, Some(change(Some(r.clone())))))
+            .await;
+        result
     }
 }
 

@@ -1,18 +1,21 @@
 //! Write operations: create, update (with preview), delete (confirm-token flow), link, unlink,
-//! note, draft email, actions, and crm_query (crm_call lives in `raw.rs`).
+//! note, draft email, and crm_query (actions live in `action.rs`, crm_call in `raw.rs`, bulk
+//! changes in `bulk.rs`).
 //!
 //! Every write is validated before the backend sees it; a refused write sends nothing upstream.
 
+use super::journaled::{WriteRecord, fields_value};
 use super::outcome::{Check, explain, find_created};
 use super::*;
 use crate::confirm::{Intent, TOKEN_LIFETIME};
+use crate::journal::{Change, EntityRef};
 use crate::model::{
-    ActionInfo, CreateOptions, Created, EmailDraft, FieldSelection, Fields, Pending, Record,
-    SqlResult,
+    CreateOptions, Created, EmailDraft, FieldSelection, Pending, Record, SqlResult,
 };
 use crate::schema::FieldType;
 use crate::validate::{WriteKind, ids_as_text, validate_write};
 use serde_json::Value;
+use serde_json::json;
 
 const MAX_NOTE_CHARS: usize = 100_000;
 
@@ -34,6 +37,20 @@ impl Gateway {
         let options = CreateOptions {
             skip_duplicate_check: args.skip_duplicate_check,
         };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_create",
+                    arguments: json!({"entity": args.entity, "data": args.data,
+                        "skip_duplicate_check": args.skip_duplicate_check}),
+                    entity: EntityRef::from(&*entity),
+                    id: None,
+                    change: Change::Create,
+                    before: None,
+                },
+            )
+            .await?;
         let created = self
             .backend
             .create(cx, &entity, &args.data, options)
@@ -47,8 +64,14 @@ impl Gateway {
                         data: &args.data,
                     },
                 )
-            })?;
-        Ok(match created {
+            });
+        pending
+            .finish(&created, |created| match created {
+                Created::Record(r) => (Some(r.id.clone()), Some(fields_value(&r.fields)), None),
+                Created::IdUnknown(_) => (None, Some(fields_value(&args.data)), None),
+            })
+            .await;
+        Ok(match created? {
             Created::Record(record) => CreateOutput::Created {
                 record: self.present(record, &FieldSelection::All),
             },
@@ -102,6 +125,30 @@ impl Gateway {
                 notes,
             });
         }
+        // the journal's `before`: the one read an update adds (none when the journal is off);
+        // a peek, so a CRM that checks versions still sees the one the caller last read
+        let before = match self.journaling() {
+            true => match self.backend.peek(cx, &entity, &id).await? {
+                Some(record) => Some(fields_value(&record.fields)),
+                None => return Err(Error::not_found(&entity.name, &id)),
+            },
+            false => None,
+        };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_update",
+                    arguments: json!({"entity": args.entity, "id": id, "data": args.data}),
+                    entity: EntityRef::from(&*entity),
+                    id: Some(&id),
+                    change: Change::Update {
+                        fields: args.data.keys().cloned().collect(),
+                    },
+                    before,
+                },
+            )
+            .await?;
         let record = self
             .backend
             .update(cx, &entity, &id, &args.data)
@@ -115,7 +162,11 @@ impl Gateway {
                         what: "update",
                     },
                 )
-            })?;
+            });
+        pending
+            .finish(&record, |r| (None, Some(fields_value(&r.fields)), None))
+            .await;
+        let record = record?;
         Ok(UpdateOutput::Updated {
             record: self.present(record, &FieldSelection::All),
         })
@@ -156,7 +207,22 @@ impl Gateway {
             }),
             Some(token) => {
                 self.signer.verify(token, intent)?;
-                self.backend.delete(cx, &entity, &id).await.map_err(|e| {
+                let pending = self
+                    .journal_one(
+                        cx,
+                        WriteRecord {
+                            tool: "crm_delete",
+                            arguments: json!({"entity": args.entity, "id": id}),
+                            entity: EntityRef::from(&*entity),
+                            id: Some(&id),
+                            change: Change::Delete {
+                                soft: entity.delete == crate::model::DeleteKind::Soft,
+                            },
+                            before: Some(fields_value(&current.fields)),
+                        },
+                    )
+                    .await?;
+                let done = self.backend.delete(cx, &entity, &id).await.map_err(|e| {
                     explain(
                         e,
                         Check::Record {
@@ -165,7 +231,9 @@ impl Gateway {
                             what: "delete",
                         },
                     )
-                })?;
+                });
+                pending.finish(&done, |_| (None, None, None)).await;
+                done?;
                 Ok(DeleteOutput::Deleted {
                     deleted: true,
                     delete: entity.delete,
@@ -207,12 +275,27 @@ impl Gateway {
         }
         let id = self.record_id(&entity, &args.id, "id")?;
         let target = require_id(&args.target_id, "target_id")?;
+        let change_link = (link.name.clone(), link.target.clone(), target.clone());
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: if add { "crm_link" } else { "crm_unlink" },
+                    arguments: json!({"entity": args.entity, "id": id, "link": args.link,
+                        "target_id": target}),
+                    entity: EntityRef::from(&*entity),
+                    id: Some(&id),
+                    change: link_change(add, change_link),
+                    before: None,
+                },
+            )
+            .await?;
         let done = if add {
             self.backend.link(cx, &entity, &id, link, &target).await
         } else {
             self.backend.unlink(cx, &entity, &id, link, &target).await
         };
-        done.map_err(|e| {
+        let done = done.map_err(|e| {
             explain(
                 e,
                 Check::Link {
@@ -221,7 +304,9 @@ impl Gateway {
                     link: &link.name,
                 },
             )
-        })?;
+        });
+        pending.finish(&done, |_| (None, None, None)).await;
+        done?;
         Ok(OkOutput { ok: true })
     }
 
@@ -247,6 +332,19 @@ impl Gateway {
                 "summarise it, or split it into several notes",
             ));
         }
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_note",
+                    arguments: json!({"entity": args.entity, "id": id, "text": text}),
+                    entity: EntityRef::from(&*entity),
+                    id: Some(&id),
+                    change: Change::Note { note_id: None },
+                    before: None,
+                },
+            )
+            .await?;
         let note = self
             .backend
             .note(cx, &entity, &id, text)
@@ -259,7 +357,16 @@ impl Gateway {
                         id: &id,
                     },
                 )
-            })?;
+            });
+        pending
+            .finish(&note, |n| {
+                let change = Change::Note {
+                    note_id: Some(n.id.clone()),
+                };
+                (None, Some(fields_value(&n.fields)), Some(change))
+            })
+            .await;
+        let note = note?;
         Ok(NoteOutput {
             note: self.present(note, &FieldSelection::All),
         })
@@ -320,105 +427,43 @@ impl Gateway {
             parent,
             template: args.template.filter(|t| !t.trim().is_empty()),
         };
-        let record = self.backend.draft_email(cx, &draft).await?;
+        let (entity_ref, parent_id) = match &draft.parent {
+            Some((entity, id)) => (EntityRef::from(&**entity), Some(id.as_str())),
+            None => (
+                EntityRef {
+                    name: "email".into(),
+                    native: "email".into(),
+                },
+                None,
+            ),
+        };
+        let pending = self
+            .journal_one(
+                cx,
+                WriteRecord {
+                    tool: "crm_draft_email",
+                    arguments: json!({"to": draft.to, "subject": draft.subject,
+                        "body": draft.body, "template": draft.template}),
+                    entity: entity_ref,
+                    id: parent_id,
+                    change: Change::DraftEmail { draft_id: None },
+                    before: None,
+                },
+            )
+            .await?;
+        let record = self.backend.draft_email(cx, &draft).await;
+        pending
+            .finish(&record, |d| {
+                let change = Change::DraftEmail {
+                    draft_id: Some(d.id.clone()),
+                };
+                (None, Some(fields_value(&d.fields)), Some(change))
+            })
+            .await;
+        let record = record?;
         Ok(DraftOutput {
             draft: self.present(record, &FieldSelection::All),
         })
-    }
-
-    /// crm_action: destructive actions need the destructive tier and a confirm token.
-    pub async fn action(&self, cx: &CallContext, args: ActionArgs) -> Result<ActionOutput> {
-        self.within_deadline(self.action_now(cx, args)).await
-    }
-
-    async fn action_now(&self, cx: &CallContext, args: ActionArgs) -> Result<ActionOutput> {
-        self.require_tier(Tier::Write, "crm_action")?;
-        let entity = self
-            .resolve_for(cx, &args.entity, Operation::Action)
-            .await?;
-        let Some(action) = entity
-            .actions
-            .iter()
-            .find(|a| a.name == args.action)
-            .cloned()
-        else {
-            let names: Vec<&str> = entity.actions.iter().map(|a| a.name.as_str()).collect();
-            let hint = crate::text::did_you_mean(&args.action, names.iter().copied())
-                .map(|b| format!("did you mean {b:?}? "))
-                .unwrap_or_default();
-            return Err(Error::new(
-                crate::ErrorCode::NotFound,
-                format!("{} has no action {:?}", entity.name, args.action),
-                format!("{hint}actions on {}: {}", entity.name, names.join(", ")),
-            ));
-        };
-        check_action_params(&entity.name, &action, &args.params)?;
-        let id = self.record_id(&entity, &args.id, "id")?;
-        let what = format!("{} action", action.name);
-        let check = |e| {
-            explain(
-                e,
-                Check::Record {
-                    entity: &entity,
-                    id: &id,
-                    what: &what,
-                },
-            )
-        };
-        if !action.destructive {
-            let result = self
-                .backend
-                .action(cx, &entity, &id, &action, &args.params)
-                .await
-                .map_err(check)?;
-            return Ok(ActionOutput::Done {
-                action: action.name,
-                result,
-            });
-        }
-        self.require_tier(Tier::Destructive, &format!("the {} action", action.name))?;
-        let current = self.current(cx, &entity, &id).await?;
-        // known outcomes, or the refusal the CRM is known to give
-        let notes = self.backend.preview_notes(
-            &entity,
-            &current,
-            Pending::Action(&action, &args.params),
-        )?;
-        let version = record_version(&current);
-        let intent = Intent {
-            operation: &action.name,
-            entity: &entity.native,
-            id: &id,
-            version: &version,
-            caller: cx.scope(),
-        };
-        match args
-            .confirm_token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            None => Ok(ActionOutput::Preview {
-                confirm_token: self.signer.issue(intent),
-                preview: self.present(current, &FieldSelection::All),
-                description: action.description.clone(),
-                action: action.name,
-                expires_in_s: TOKEN_LIFETIME.as_secs(),
-                notes,
-            }),
-            Some(token) => {
-                self.signer.verify(token, intent)?;
-                let result = self
-                    .backend
-                    .action(cx, &entity, &id, &action, &args.params)
-                    .await
-                    .map_err(check)?;
-                Ok(ActionOutput::Done {
-                    action: action.name,
-                    result,
-                })
-            }
-        }
     }
 
     /// crm_query: one read-only SQL statement under the caller's row-level security.
@@ -438,7 +483,7 @@ impl Gateway {
     }
 
     /// The record as it is now (all fields), or NOT_FOUND.
-    async fn current(
+    pub(super) async fn current(
         &self,
         cx: &CallContext,
         entity: &crate::model::EntityInfo,
@@ -512,48 +557,18 @@ fn link_not_writable(
     }
 }
 
-fn check_action_params(entity: &str, action: &ActionInfo, params: &Fields) -> Result<()> {
-    for name in params.keys() {
-        if !action.params.iter().any(|p| &p.name == name) {
-            let names: Vec<&str> = action.params.iter().map(|p| p.name.as_str()).collect();
-            return Err(Error::validation(
-                format!("{entity}.{} takes no parameter {name:?}", action.name),
-                if names.is_empty() {
-                    "pass no params".to_owned()
-                } else {
-                    format!("parameters: {}", names.join(", "))
-                },
-            ));
+fn link_change(add: bool, (link, target_entity, target_id): (String, String, String)) -> Change {
+    if add {
+        Change::Link {
+            link,
+            target_entity,
+            target_id,
+        }
+    } else {
+        Change::Unlink {
+            link,
+            target_entity,
+            target_id,
         }
     }
-    for param in &action.params {
-        match params.get(&param.name) {
-            None | Some(Value::Null) if param.required => {
-                return Err(Error::validation(
-                    format!(
-                        "{entity}.{} needs the parameter {:?}",
-                        action.name, param.name
-                    ),
-                    format!("pass params: {{\"{}\": …}}", param.name),
-                ));
-            }
-            Some(Value::String(value))
-                if param.param_type == FieldType::Enum
-                    && !param.options.is_empty()
-                    && !param.options.iter().any(|o| &o.value == value) =>
-            {
-                let allowed: Vec<String> = param
-                    .options
-                    .iter()
-                    .map(|o| format!("{} ({})", o.value, o.label))
-                    .collect();
-                return Err(Error::validation(
-                    format!("{value:?} is not an allowed {}", param.name),
-                    format!("allowed: {}", allowed.join(", ")),
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }

@@ -2,9 +2,9 @@
 //! RFC 3339 in UTC (`2026-12-05T16:28:16.123Z`), and the `since` grammar of `crm_history` and
 //! `crmgate journal export` (an RFC 3339 date-time, a date, or an age like `24h`).
 //!
-//! The civil-date arithmetic is Howard Hinnant's (days ⇄ proleptic Gregorian dates). When a
-//! shared date/time module lands in this crate, these few lines can defer to it.
+//! The civil-date arithmetic is [`crate::time`]'s, the calendar every crate shares.
 
+use crate::time::{civil_from_days, days_from_civil, days_in_month};
 use crate::{Error, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -155,42 +155,11 @@ fn parse_date(b: &[u8]) -> Option<i64> {
     let year = digits(b, 0, 4)?;
     let month = digits(b, 5, 2)?;
     let day = digits(b, 8, 2)?;
+    let (month, day) = (u32::try_from(month).ok()?, u32::try_from(day).ok()?);
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
     Some(days_from_civil(year, month, day))
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 impl fmt::Display for Timestamp {
