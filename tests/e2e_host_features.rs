@@ -308,6 +308,9 @@ async fn log_messages_report_waits_and_loads_at_the_level_the_client_set() {
         "no URL (a webhook URL holds its secret) in a log message: {logs:?}"
     );
 
+    // the client records notifications on tasks of its own: let the last ones of the searches
+    // above land before clearing, so none of them is taken for one sent below the new level
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     host.logs.lock().unwrap().clear();
     client
         .set_level(SetLevelRequestParams::new(LoggingLevel::Warning))
