@@ -3,6 +3,7 @@
 //! with `WWW-Authenticate` before the MCP layer sees anything — initialize and tools/list
 //! included. Tokens are never logged; the identity appears in logs as a short hash.
 
+use super::credentials::{CredentialCheck, Verdict};
 use crate::metrics::Metrics;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,6 +28,9 @@ pub struct AuthState {
     pub resource_metadata: MetadataLocation,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Each token tried once against the CRM, the verdict kept (`None` with
+    /// `shared_identity`: tokens only key budgets then).
+    pub credentials: Option<CredentialCheck>,
 }
 
 /// Where the protected-resource metadata lives, if it is served.
@@ -108,8 +112,13 @@ pub async fn require_bearer(
     let cx = if state.shared_identity {
         CallContext::configured_for(&token)
     } else {
-        CallContext::bearer(token)
+        CallContext::bearer(token.clone())
     };
+    if let Some(check) = &state.credentials
+        && let Verdict::Rejected(why) = check.check(&token, &cx).await
+    {
+        return unauthorized(&state, request.headers(), &why, true);
+    }
     tracing::debug!(caller = cx.scope(), path = %request.uri().path(), "request");
     request.extensions_mut().insert(Caller(cx));
     next.run(request).await

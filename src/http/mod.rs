@@ -10,6 +10,7 @@
 //! any replica serves any request.
 
 mod auth;
+pub mod credentials;
 pub mod origin;
 
 pub use auth::{AuthState, Caller, MetadataLocation, bearer_token, require_bearer};
@@ -64,9 +65,18 @@ pub fn router(
         settings: Arc::new(settings.clone()),
         metrics: metrics.clone(),
     };
+    let credentials = (!shared_identity).then(|| {
+        credentials::CredentialCheck::new(
+            app.gateway.backend().clone(),
+            app.hasher.clone(),
+            app.shared.rejected(),
+            &app.crm_name,
+        )
+    });
     let auth = AuthState {
         backend: app.gateway.backend().clone(),
         shared_identity,
+        credentials,
         resource_metadata: match metadata_url(settings) {
             Some(url) => MetadataLocation::Fixed(url),
             None if settings.authorization_servers.is_empty() => MetadataLocation::None,

@@ -1,0 +1,157 @@
+//! Hosted mode's credential check: a bearer token the CRM has not seen yet is tried once with
+//! the backend's `probe()` under that caller's own context, and the verdict is kept:
+//!
+//! - accepted: remembered in this process for [`ACCEPTED_TTL`], so a caller's requests cost no
+//!   extra round trip;
+//! - refused (`AUTH_FAILED`): remembered by HMAC fingerprint (never the token) in the
+//!   rejected-credential memory — shared by every replica through Redis when `[redis]` is set
+//!   — for [`REJECTED_TTL`]; the token is not sent to the CRM again meanwhile and each of its
+//!   requests gets `401` with `WWW-Authenticate`. One bad caller so cannot trip a vendor's
+//!   failed-login lockout (EspoCRM: more than 10 refusals per address in 60 s) for everyone;
+//! - not decided (the CRM unreachable, a timeout, its lockout): nothing is kept and the request
+//!   goes on, to fail or succeed as a tool call.
+//!
+//! Concurrent first requests of one token share one probe (single-flight).
+
+use crmgate_core::{Backend, CallContext, ErrorCode};
+use crmgate_shared::{CredentialHasher, Fingerprint, RejectedCredentials};
+use moka::future::Cache;
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a refused token is not sent again. Longer than EspoCRM's 60 s failed-login window,
+/// short enough that a credential fixed in the CRM (a re-enabled user) works again soon.
+pub const REJECTED_TTL: Duration = Duration::from_secs(300);
+/// How long an accepted token skips the check (a revoked one is then caught by the CRM on the
+/// next call, and checked again after this).
+pub const ACCEPTED_TTL: Duration = Duration::from_secs(300);
+/// Accepted tokens remembered at most (least recently used go first).
+const ACCEPTED_CAPACITY: u64 = 100_000;
+
+/// What the check decided for one token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The CRM accepts it (or accepted it recently).
+    Accepted,
+    /// The CRM refused it (now or within [`REJECTED_TTL`]); the message is safe to show.
+    Rejected(String),
+    /// The CRM could not say (unreachable, timing out, locked): let the call try.
+    Undecided,
+}
+
+/// The check, shared by every request of a hosted server.
+#[derive(Clone)]
+pub struct CredentialCheck {
+    backend: Arc<dyn Backend>,
+    hasher: CredentialHasher,
+    rejected: Arc<dyn RejectedCredentials>,
+    accepted: Cache<Fingerprint, ()>,
+    instance: String,
+}
+
+impl CredentialCheck {
+    /// A check of `backend`'s credentials; `instance` names the CRM in the shared memory (the
+    /// same in every replica: the config section's name), `hasher` must be keyed alike in
+    /// every replica sharing `rejected`.
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        hasher: CredentialHasher,
+        rejected: Arc<dyn RejectedCredentials>,
+        instance: &str,
+    ) -> Self {
+        CredentialCheck {
+            backend,
+            hasher,
+            rejected,
+            accepted: Cache::builder()
+                .max_capacity(ACCEPTED_CAPACITY)
+                .time_to_live(ACCEPTED_TTL)
+                .build(),
+            instance: instance.to_owned(),
+        }
+    }
+
+    /// Check `token`, acting as `cx` (the caller it identifies).
+    pub async fn check(&self, token: &SecretString, cx: &CallContext) -> Verdict {
+        let fingerprint = self.hasher.fingerprint(token);
+        if self.accepted.contains_key(&fingerprint) {
+            return Verdict::Accepted;
+        }
+        if self
+            .rejected
+            .rejected_for(&self.instance, &fingerprint)
+            .await
+            .is_some()
+        {
+            return Verdict::Rejected(REFUSED_RECENTLY.to_owned());
+        }
+        let probed = self
+            .accepted
+            .try_get_with(fingerprint, async {
+                match self.backend.probe(cx).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.code == ErrorCode::AuthFailed => {
+                        self.rejected
+                            .remember(&self.instance, &fingerprint, REJECTED_TTL)
+                            .await;
+                        tracing::info!(
+                            caller = cx.scope(),
+                            "the CRM refused this bearer token; not sending it again for {}s",
+                            REJECTED_TTL.as_secs()
+                        );
+                        Err(Verdict::Rejected(e.message))
+                    }
+                    Err(e) => {
+                        tracing::debug!(caller = cx.scope(), code = %e.code, "token not checked");
+                        Err(Verdict::Undecided)
+                    }
+                }
+            })
+            .await;
+        match probed {
+            Ok(()) => Verdict::Accepted,
+            Err(verdict) => (*verdict).clone(),
+        }
+    }
+
+    /// Forget that `token` was accepted, and remember that the CRM refused it (a tool call got
+    /// `AUTH_FAILED`: the token was revoked since it was checked).
+    pub async fn refused(&self, token: &SecretString) {
+        let fingerprint = self.hasher.fingerprint(token);
+        self.accepted.invalidate(&fingerprint).await;
+        self.rejected
+            .remember(&self.instance, &fingerprint, REJECTED_TTL)
+            .await;
+    }
+}
+
+/// The 401's message for a token refused recently (the CRM is not asked again).
+const REFUSED_RECENTLY: &str = "the CRM refused this credential recently; it is not sent again \
+     for a few minutes (so that failed logins cannot lock the CRM for everyone)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crmgate_shared::LocalFlags;
+
+    #[tokio::test]
+    async fn demo_tokens_are_accepted_and_remembered() {
+        let backend: Arc<dyn Backend> = Arc::new(crmgate_demo::DemoBackend::new());
+        let check = CredentialCheck::new(
+            backend,
+            CredentialHasher::random(),
+            Arc::new(LocalFlags::new()),
+            "demo",
+        );
+        let token = SecretString::from("tok-1".to_owned());
+        let cx = CallContext::bearer(token.clone());
+        assert_eq!(check.check(&token, &cx).await, Verdict::Accepted);
+        assert_eq!(check.check(&token, &cx).await, Verdict::Accepted);
+        check.refused(&token).await;
+        assert!(matches!(
+            check.check(&token, &cx).await,
+            Verdict::Rejected(_)
+        ));
+    }
+}
