@@ -114,14 +114,34 @@ pub async fn require_bearer(
     } else {
         CallContext::bearer(token.clone())
     };
-    if let Some(check) = &state.credentials
-        && let Verdict::Rejected(why) = check.check(&token, &cx).await
-    {
-        return unauthorized(&state, request.headers(), &why, true);
+    if let Some(check) = &state.credentials {
+        match check.check(&token, &cx).await {
+            Verdict::Accepted | Verdict::Undecided => {}
+            Verdict::Rejected(why) => return unauthorized(&state, request.headers(), &why, true),
+            Verdict::Paused(left) => return paused(left),
+        }
     }
     tracing::debug!(caller = cx.scope(), path = %request.uri().path(), "request");
     request.extensions_mut().insert(Caller(cx));
     next.run(request).await
+}
+
+/// `503` + `Retry-After`: too many refused credentials lately, unknown tokens wait.
+fn paused(left: std::time::Duration) -> Response {
+    let secs = left.as_secs_f64().ceil().max(1.0) as u64;
+    let body = serde_json::json!({
+        "error": {
+            "code": "RATE_LIMITED",
+            "message": "the CRM refused many credentials lately; new credentials are not tried for a while, so that failed logins cannot lock the CRM for everyone",
+            "suggestion": format!("retry in {secs} s; check that the token is the right one"),
+            "retry_after_s": secs,
+        }
+    });
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 fn unauthorized(

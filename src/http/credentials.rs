@@ -11,14 +11,23 @@
 //! - not decided (the CRM unreachable, a timeout, its lockout): nothing is kept and the request
 //!   goes on, to fail or succeed as a tool call.
 //!
-//! Concurrent first requests of one token share one probe (single-flight).
+//! Concurrent first requests of one token share one probe (single-flight). Distinct unknown
+//! tokens are probed at most [`PROBES_AT_ONCE`] at a time, and refusals are budgeted per CRM
+//! ([`REFUSALS`]: a burst of 4, then one per 15 s — shared by replicas through Redis): past the
+//! budget, tokens not yet known are not tried at all for a while (`503` with `Retry-After`)
+//! while known ones keep working. A flood of wrong keys so stays below EspoCRM's lockout (more
+//! than 10 refusals per address in 60 s), which would block valid keys too.
 
 use crmgate_core::{Backend, CallContext, ErrorCode};
-use crmgate_shared::{CredentialHasher, Fingerprint, RejectedCredentials};
+use crmgate_shared::{
+    CredentialHasher, Decision, Fingerprint, Rate, RateBudget, RejectedCredentials, SharedState,
+    VendorBlocks, keys,
+};
 use moka::future::Cache;
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// How long a refused token is not sent again. Longer than EspoCRM's 60 s failed-login window,
 /// short enough that a credential fixed in the CRM (a re-enabled user) works again soon.
@@ -28,6 +37,12 @@ pub const REJECTED_TTL: Duration = Duration::from_secs(300);
 pub const ACCEPTED_TTL: Duration = Duration::from_secs(300);
 /// Accepted tokens remembered at most (least recently used go first).
 const ACCEPTED_CAPACITY: u64 = 100_000;
+/// Unknown tokens probed at once by one process.
+pub const PROBES_AT_ONCE: usize = 2;
+/// Refused probes allowed per CRM: a burst of 4, then one per 15 s (at most 8 in any minute).
+pub const REFUSALS: (Duration, u32) = (Duration::from_secs(15), 4);
+/// The block set when the refusal budget is spent (a vendor-block "method" of the CRM).
+const PAUSED: &str = "credential-check";
 
 /// What the check decided for one token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +53,8 @@ pub enum Verdict {
     Rejected(String),
     /// The CRM could not say (unreachable, timing out, locked): let the call try.
     Undecided,
+    /// Too many refused credentials lately: unknown tokens are not tried for this long.
+    Paused(Duration),
 }
 
 /// The check, shared by every request of a hosted server.
@@ -46,6 +63,9 @@ pub struct CredentialCheck {
     backend: Arc<dyn Backend>,
     hasher: CredentialHasher,
     rejected: Arc<dyn RejectedCredentials>,
+    budget: Arc<dyn RateBudget>,
+    blocks: Arc<dyn VendorBlocks>,
+    probing: Arc<Semaphore>,
     accepted: Cache<Fingerprint, ()>,
     instance: String,
 }
@@ -53,17 +73,20 @@ pub struct CredentialCheck {
 impl CredentialCheck {
     /// A check of `backend`'s credentials; `instance` names the CRM in the shared memory (the
     /// same in every replica: the config section's name), `hasher` must be keyed alike in
-    /// every replica sharing `rejected`.
+    /// every replica sharing `shared`.
     pub fn new(
         backend: Arc<dyn Backend>,
         hasher: CredentialHasher,
-        rejected: Arc<dyn RejectedCredentials>,
+        shared: &SharedState,
         instance: &str,
     ) -> Self {
         CredentialCheck {
             backend,
             hasher,
-            rejected,
+            rejected: shared.rejected(),
+            budget: shared.budget(),
+            blocks: shared.blocks(),
+            probing: Arc::new(Semaphore::new(PROBES_AT_ONCE)),
             accepted: Cache::builder()
                 .max_capacity(ACCEPTED_CAPACITY)
                 .time_to_live(ACCEPTED_TTL)
@@ -86,9 +109,18 @@ impl CredentialCheck {
         {
             return Verdict::Rejected(REFUSED_RECENTLY.to_owned());
         }
+        if let Some(left) = self.blocks.blocked_for(&self.instance, PAUSED).await {
+            return Verdict::Paused(left);
+        }
         let probed = self
             .accepted
             .try_get_with(fingerprint, async {
+                let Ok(_permit) = self.probing.acquire().await else {
+                    return Err(Verdict::Undecided);
+                };
+                if let Some(left) = self.blocks.blocked_for(&self.instance, PAUSED).await {
+                    return Err(Verdict::Paused(left));
+                }
                 match self.backend.probe(cx).await {
                     Ok(_) => Ok(()),
                     Err(e) if e.code == ErrorCode::AuthFailed => {
@@ -100,6 +132,7 @@ impl CredentialCheck {
                             "the CRM refused this bearer token; not sending it again for {}s",
                             REJECTED_TTL.as_secs()
                         );
+                        self.count_refusal().await;
                         Err(Verdict::Rejected(e.message))
                     }
                     Err(e) => {
@@ -112,6 +145,24 @@ impl CredentialCheck {
         match probed {
             Ok(()) => Verdict::Accepted,
             Err(verdict) => (*verdict).clone(),
+        }
+    }
+
+    /// One more refusal in the CRM's budget; past it, pause probing unknown tokens.
+    async fn count_refusal(&self) {
+        let (interval, burst) = REFUSALS;
+        let Some(rate) = Rate::every(interval, burst) else {
+            return;
+        };
+        let key = keys::caller(&self.instance, "refused-credentials");
+        if let Decision::Denied { retry_after } = self.budget.take(&key, rate, Duration::ZERO).await
+        {
+            tracing::warn!(
+                crm = %self.instance,
+                "many refused credentials: new tokens are not tried for {}s (vendor lockouts)",
+                retry_after.as_secs().max(1)
+            );
+            self.blocks.block(&self.instance, PAUSED, retry_after).await;
         }
     }
 
@@ -133,7 +184,6 @@ const REFUSED_RECENTLY: &str = "the CRM refused this credential recently; it is 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crmgate_shared::LocalFlags;
 
     #[tokio::test]
     async fn demo_tokens_are_accepted_and_remembered() {
@@ -141,7 +191,7 @@ mod tests {
         let check = CredentialCheck::new(
             backend,
             CredentialHasher::random(),
-            Arc::new(LocalFlags::new()),
+            &SharedState::local(),
             "demo",
         );
         let token = SecretString::from("tok-1".to_owned());

@@ -69,7 +69,7 @@ pub fn router(
         credentials::CredentialCheck::new(
             app.gateway.backend().clone(),
             app.hasher.clone(),
-            app.shared.rejected(),
+            &app.shared,
             &app.crm_name,
         )
     });
