@@ -158,3 +158,26 @@ async fn wrong_espocrm_keys_do_not_lock_out_a_valid_caller() {
     let (status, _) = call(&base, "wrong-key-1", "crm_search", search).await;
     assert_eq!(status, 401, "still refused from memory");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_demo_identities_are_all_served() {
+    let hosted = Hosted::spawn("", &[]);
+    let base = hosted.base.clone();
+    let calls = (0..300).map(|i| {
+        let base = base.clone();
+        async move {
+            call(
+                &base,
+                &format!("demo-caller-{i}"),
+                "crm_entities",
+                json!({}),
+            )
+            .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    for (status, body) in &results {
+        assert_eq!(*status, 200);
+        assert_eq!(error_code(body), None, "{body}");
+    }
+}
