@@ -181,3 +181,99 @@ async fn three_hundred_demo_identities_are_all_served() {
         assert_eq!(error_code(body), None, "{body}");
     }
 }
+
+/// Connect to `base` (`http://127.0.0.1:PORT`) from the local address `from`.
+async fn connect_from(base: &str, from: &str) -> tokio::net::TcpStream {
+    let server: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(server).await.unwrap()
+}
+
+/// Send `GET /healthz` and read the whole answer (empty when the server closed at once).
+async fn healthz(mut stream: tokio::net::TcpStream) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    );
+    let _ = read.await.expect("the server answers or closes");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Whether the server closes `stream` (a read ends) while the client sends nothing more.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                // an error answer (408) may come before the close
+                Ok(_) => {}
+            }
+        }
+    });
+    read.await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_loris_client_is_cut_and_another_address_is_unaffected() {
+    use tokio::io::AsyncWriteExt;
+    let hosted = Hosted::spawn(
+        "[http]\nheader_read_timeout_s = 2\nmax_connections_per_address = 3\n",
+        &[],
+    );
+    let base = hosted.base.clone();
+    // 127.0.0.1 opens three connections and dribbles a request head that never ends
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect_from(&base, "127.0.0.1").await;
+        stream
+            .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    // a fourth from that address is closed without an answer
+    let refused = healthz(connect_from(&base, "127.0.0.1").await).await;
+    assert!(!refused.contains("200 OK"), "over the cap: {refused:?}");
+    // another address is served meanwhile
+    let other = healthz(connect_from(&base, "127.0.0.2").await).await;
+    assert!(other.starts_with("HTTP/1.1 200"), "{other:?}");
+    // the slow heads are cut by the header-read timeout
+    for stream in &mut slow {
+        assert!(
+            closed_by_server(stream).await,
+            "the slow-loris connection was cut"
+        );
+    }
+    drop(slow);
+    // and the address may connect again once its connections are gone
+    let mut again = String::new();
+    for _ in 0..50 {
+        again = healthz(connect_from(&base, "127.0.0.1").await).await;
+        if again.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again.starts_with("HTTP/1.1 200"), "{again:?}");
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("crmgate_http_refused_connections_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("crmgate_shared_state_mode{mode=\"local\"} 1"),
+        "{metrics}"
+    );
+}

@@ -16,7 +16,7 @@ mod journal;
 pub mod kind;
 mod messages;
 pub mod raw;
-pub(crate) mod redis;
+pub mod redis;
 pub mod resolved;
 pub mod secrets;
 
