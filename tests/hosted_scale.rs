@@ -4,56 +4,11 @@
 //! tenants are evicted rather than refused, and connection limits cut a slow-loris client.
 //! Assertions are on counts and outcomes, never on timings.
 
-use serde_json::{Value, json};
+use futures::StreamExt;
+use serde_json::json;
 
 mod common;
-use common::hosted::Hosted;
-
-/// A 2026-07-28 style stateless tools/call; returns the HTTP status and the body.
-async fn call(base: &str, token: &str, tool: &str, args: Value) -> (u16, Value) {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": tool, "arguments": args,
-        "_meta": {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientCapabilities": {},
-            "io.modelcontextprotocol/clientInfo": {"name": "hosted-scale", "version": "1"}
-        }
-    }});
-    let response = reqwest::Client::new()
-        .post(format!("{base}/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(json!({"raw": text})),
-    )
-}
-
-/// The error code of a tool result, `None` for a success.
-fn error_code(body: &Value) -> Option<String> {
-    let result = &body["result"];
-    if result["isError"] == true {
-        Some(
-            result["_meta"]["crmgate"]["error"]["code"]
-                .as_str()
-                .unwrap_or("?")
-                .to_owned(),
-        )
-    } else if result.is_null() {
-        Some(format!("no result: {body}"))
-    } else {
-        None
-    }
-}
+use common::hosted::{Hosted, call, error_code};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_caller_spends_only_its_own_budget() {
@@ -175,7 +130,11 @@ async fn three_hundred_demo_identities_are_all_served() {
             .await
         }
     });
-    let results = futures::future::join_all(calls).await;
+    let results: Vec<_> = futures::stream::iter(calls)
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert_eq!(results.len(), 300);
     for (status, body) in &results {
         assert_eq!(*status, 200);
         assert_eq!(error_code(body), None, "{body}");

@@ -85,7 +85,7 @@ impl Default for HttpSettings {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(60),
             header_read_timeout: Duration::from_secs(10),
-            max_connections_per_address: 256,
+            max_connections_per_address: 1024,
             per_caller_per_second: 20,
             per_caller_burst: 40,
             authorization_servers: Vec::new(),
@@ -152,7 +152,7 @@ pub(crate) fn resolve(ctx: &Ctx, raw: RawHttp) -> Result<HttpSettings> {
         raw.max_connections_per_address,
         1,
         1_000_000,
-        256,
+        1024,
     )? as usize;
     http.per_caller_per_second = range(
         "per_caller_per_second",

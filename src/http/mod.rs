@@ -50,6 +50,7 @@ pub fn hosted(mut app: App, settings: &HttpSettings) -> (App, Arc<Metrics>) {
     app.budget = Some(Arc::new(CallerBudget::new(
         settings.per_caller_per_second,
         settings.per_caller_burst,
+        app.shared.clone(),
     )));
     app.metrics = Some(metrics.clone());
     (app, metrics)
