@@ -12,11 +12,12 @@
 //!   goes on, to fail or succeed as a tool call.
 //!
 //! Concurrent first requests of one token share one probe (single-flight). Distinct unknown
-//! tokens are probed at most [`PROBES_AT_ONCE`] at a time, and refusals are budgeted per CRM
+//! tokens are probed at most [`PROBES_AT_ONCE`] at a time. For a CRM that locks an address out
+//! after failed logins (`Backend::locks_out_failed_logins`: EspoCRM, more than 10 refusals in
+//! 60 s, valid keys too) only [`CAUTIOUS_PROBES`] at a time, and refusals are budgeted per CRM
 //! ([`REFUSALS`]: a burst of 4, then one per 15 s — shared by replicas through Redis): past the
-//! budget, tokens not yet known are not tried at all for a while (`503` with `Retry-After`)
-//! while known ones keep working. A flood of wrong keys so stays below EspoCRM's lockout (more
-//! than 10 refusals per address in 60 s), which would block valid keys too.
+//! budget, tokens not yet known are not tried for a while (`503` with `Retry-After`) while
+//! known ones keep working. A flood of wrong keys so stays below the lockout.
 
 use crmgate_core::{Backend, CallContext, ErrorCode};
 use crmgate_shared::{
@@ -38,7 +39,9 @@ pub const ACCEPTED_TTL: Duration = Duration::from_secs(300);
 /// Accepted tokens remembered at most (least recently used go first).
 const ACCEPTED_CAPACITY: u64 = 100_000;
 /// Unknown tokens probed at once by one process.
-pub const PROBES_AT_ONCE: usize = 2;
+pub const PROBES_AT_ONCE: usize = 32;
+/// ... when the CRM locks out failed logins.
+pub const CAUTIOUS_PROBES: usize = 2;
 /// Refused probes allowed per CRM: a burst of 4, then one per 15 s (at most 8 in any minute).
 pub const REFUSALS: (Duration, u32) = (Duration::from_secs(15), 4);
 /// The block set when the refusal budget is spent (a vendor-block "method" of the CRM).
@@ -66,6 +69,8 @@ pub struct CredentialCheck {
     budget: Arc<dyn RateBudget>,
     blocks: Arc<dyn VendorBlocks>,
     probing: Arc<Semaphore>,
+    /// The CRM locks out failed logins: refusals are budgeted.
+    lockout: bool,
     accepted: Cache<Fingerprint, ()>,
     instance: String,
 }
@@ -80,13 +85,19 @@ impl CredentialCheck {
         shared: &SharedState,
         instance: &str,
     ) -> Self {
+        let lockout = backend.locks_out_failed_logins();
         CredentialCheck {
+            lockout,
             backend,
             hasher,
             rejected: shared.rejected(),
             budget: shared.budget(),
             blocks: shared.blocks(),
-            probing: Arc::new(Semaphore::new(PROBES_AT_ONCE)),
+            probing: Arc::new(Semaphore::new(if lockout {
+                CAUTIOUS_PROBES
+            } else {
+                PROBES_AT_ONCE
+            })),
             accepted: Cache::builder()
                 .max_capacity(ACCEPTED_CAPACITY)
                 .time_to_live(ACCEPTED_TTL)
@@ -150,6 +161,9 @@ impl CredentialCheck {
 
     /// One more refusal in the CRM's budget; past it, pause probing unknown tokens.
     async fn count_refusal(&self) {
+        if !self.lockout {
+            return;
+        }
         let (interval, burst) = REFUSALS;
         let Some(rate) = Rate::every(interval, burst) else {
             return;
