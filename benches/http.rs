@@ -265,7 +265,7 @@ fn main() {
         println!("-- demo CRM: crm_get");
         let (server, url) = start("", &dir, "demo");
         for &(clients, calls) in levels {
-            level(&[&server], &[url.clone()], &demo_tokens, clients, calls, Call::DemoGet).await;
+            level(&[&server], std::slice::from_ref(&url), &demo_tokens, clients, calls, Call::DemoGet).await;
         }
         drop(server);
 
@@ -284,7 +284,7 @@ fn main() {
             &[(1, 50), (10, 500), (100, 2_000), (1_000, 5_000)]
         };
         for &(clients, calls) in sandbox_levels {
-            level(&[&server], &[url.clone()], &bottle_tokens, clients, calls, Call::Search).await;
+            level(&[&server], std::slice::from_ref(&url), &bottle_tokens, clients, calls, Call::Search).await;
         }
         drop(server);
 
