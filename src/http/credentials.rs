@@ -179,16 +179,6 @@ impl CredentialCheck {
             self.blocks.block(&self.instance, PAUSED, retry_after).await;
         }
     }
-
-    /// Forget that `token` was accepted, and remember that the CRM refused it (a tool call got
-    /// `AUTH_FAILED`: the token was revoked since it was checked).
-    pub async fn refused(&self, token: &SecretString) {
-        let fingerprint = self.hasher.fingerprint(token);
-        self.accepted.invalidate(&fingerprint).await;
-        self.rejected
-            .remember(&self.instance, &fingerprint, REJECTED_TTL)
-            .await;
-    }
 }
 
 /// The 401's message for a token refused recently (the CRM is not asked again).
@@ -212,10 +202,5 @@ mod tests {
         let cx = CallContext::bearer(token.clone());
         assert_eq!(check.check(&token, &cx).await, Verdict::Accepted);
         assert_eq!(check.check(&token, &cx).await, Verdict::Accepted);
-        check.refused(&token).await;
-        assert!(matches!(
-            check.check(&token, &cx).await,
-            Verdict::Rejected(_)
-        ));
     }
 }

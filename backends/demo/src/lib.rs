@@ -149,13 +149,18 @@ impl DemoBackend {
         if matches!(cx.identity(), Identity::Configured) {
             return Ok(self.state.get_or_init(|| self.seeded()).clone());
         }
-        let mut tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(store) = tenants.get(cx.scope()) {
+        let lock = || self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(store) = lock().get(cx.scope()) {
             return Ok(store);
         }
-        let store = self.seeded();
-        tenants.insert(cx.scope(), store.clone());
-        Ok(store)
+        // seed outside the lock: other callers are served meanwhile
+        let seeded = self.seeded();
+        let mut tenants = lock();
+        if let Some(store) = tenants.get(cx.scope()) {
+            return Ok(store); // a concurrent first call of this caller won
+        }
+        tenants.insert(cx.scope(), seeded.clone());
+        Ok(seeded)
     }
 
     /// The configured CRM for inspection in unit tests (never contended there).
