@@ -66,6 +66,7 @@ type SharedStore = Arc<tokio::sync::RwLock<Store>>;
 /// bounded: at most [`MAX_TENANTS`] such CRMs are kept, the least recently used evicted.
 pub struct DemoBackend {
     url_base: String,
+    seed: OnceLock<Store>,
     state: OnceLock<SharedStore>,
     tenants: Mutex<Tenants>,
 }
@@ -135,13 +136,16 @@ impl DemoBackend {
     pub fn with_url_base(base: impl Into<String>) -> Self {
         DemoBackend {
             url_base: base.into().trim_end_matches('/').to_string(),
+            seed: OnceLock::new(),
             state: OnceLock::new(),
             tenants: Mutex::new(Tenants::default()),
         }
     }
 
+    /// A freshly seeded CRM: a copy of the seed, built once.
     fn seeded(&self) -> SharedStore {
-        Arc::new(tokio::sync::RwLock::new(seed::seed(&self.url_base)))
+        let seed = self.seed.get_or_init(|| seed::seed(&self.url_base));
+        Arc::new(tokio::sync::RwLock::new(seed.clone()))
     }
 
     /// The CRM of the caller: the configured one, or the bearer identity's own.
