@@ -1,9 +1,17 @@
-//! Load benchmark of hosted mode (`cargo bench --bench http`): the crmgate binary serving the
-//! demo CRM over streamable HTTP on loopback, driven by 1, 10 and 100 concurrent clients, each
-//! with its own bearer identity, over keep-alive connections. A fixed number of calls per
-//! level (bounded in count, loopback only); prints throughput and p50/p99 latency.
+//! Load benchmark of hosted mode (`cargo bench --bench http`) with the **shipped defaults** (no
+//! limit raised): the crmgate binary serving over streamable HTTP on loopback, driven by 1, 10,
+//! 100 and 1,000 concurrent clients, each with its own bearer identity, over keep-alive
+//! connections. Scenarios:
 //!
-//! `CRMGATE_BENCH_QUICK=1` runs fewer calls (CI smoke run).
+//! 1. the demo CRM;
+//! 2. the BottleCRM sandbox answering every request after 100 ms (a CRM across a WAN);
+//! 3. two replicas sharing Redis (the machine's, at 127.0.0.1:6379; skipped without it), the
+//!    clients spread over both.
+//!
+//! Each level makes a fixed number of calls (bounded in count) and prints the calls served per
+//! second (ok) and refused by a limit (`RATE_LIMITED` — the defaults at work), p50/p99 latency
+//! of all calls, and the server's resident memory (now and peak). `CRMGATE_BENCH_QUICK=1` runs
+//! a small version (CI smoke run).
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -20,11 +28,29 @@ impl Drop for Server {
     }
 }
 
-fn start(config: &std::path::Path) -> (Server, String) {
+impl Server {
+    /// Resident memory now and at its peak, MiB (Linux; zeros elsewhere).
+    fn rss_mib(&self) -> (f64, f64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+                .map_or(0.0, |kib| kib / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+fn start(config: &str, dir: &std::path::Path, name: &str) -> (Server, String) {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_crmgate"))
         .args([
             "--config",
-            config.to_str().unwrap(),
+            path.to_str().unwrap(),
             "serve",
             "--http",
             "127.0.0.1:0",
@@ -48,106 +74,240 @@ fn start(config: &std::path::Path) -> (Server, String) {
     (Server(child), format!("http://{addr}/mcp"))
 }
 
-fn body() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": "crm_get", "arguments": {"entity": "deals", "id": "dl-0001"},
+/// The call each client makes.
+#[derive(Clone, Copy)]
+enum Call {
+    /// `crm_get` of one demo deal.
+    DemoGet,
+    /// `crm_search` of one BottleCRM lead.
+    Search,
+}
+
+fn body(call: Call) -> (Value, &'static str) {
+    let (name, arguments) = match call {
+        Call::DemoGet => ("crm_get", json!({"entity": "deals", "id": "dl-0001"})),
+        Call::Search => ("crm_search", json!({"entity": "leads", "limit": 1})),
+    };
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": name, "arguments": arguments,
         "_meta": {
             "io.modelcontextprotocol/protocolVersion": "2026-07-28",
             "io.modelcontextprotocol/clientCapabilities": {},
             "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}
         }
-    }})
+    }});
+    (body, name)
 }
 
-async fn one_call(client: &reqwest::Client, url: &str, token: &str, payload: &[u8]) {
-    let response = client
+/// What one call came to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Limited,
+    Failed,
+}
+
+async fn one_call(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    tool: &str,
+    payload: &[u8],
+) -> Outcome {
+    let sent = client
         .post(url)
         .bearer_auth(token)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2026-07-28")
         .header("mcp-method", "tools/call")
-        .header("mcp-name", "crm_get")
+        .header("mcp-name", tool)
         .body(payload.to_vec())
         .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.expect("body");
-    assert!(text.contains("\"isError\":false"), "call failed: {text}");
+        .await;
+    let Ok(response) = sent else {
+        return Outcome::Failed;
+    };
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if status == 200 && text.contains("\"isError\":false") {
+        Outcome::Ok
+    } else if text.contains("RATE_LIMITED") {
+        Outcome::Limited
+    } else {
+        Outcome::Failed
+    }
 }
 
-async fn level(url: &str, clients: usize, calls: usize) {
+/// `clients` clients, each with its own token (`tokens[i]`), on the servers `urls` (client `i`
+/// uses `urls[i % len]`), `calls` calls in all.
+async fn level(
+    servers: &[&Server],
+    urls: &[String],
+    tokens: &[String],
+    clients: usize,
+    calls: usize,
+    call: Call,
+) {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
-    let payload: Arc<[u8]> = serde_json::to_vec(&body()).unwrap().into();
-    // warm up: every client's identity gets its CRM seeded and its connection opened
+    let (body, tool) = body(call);
+    let payload: Arc<[u8]> = serde_json::to_vec(&body).unwrap().into();
+    let client = |i: usize| {
+        let (http, payload) = (http.clone(), payload.clone());
+        let url = urls[i % urls.len()].clone();
+        let token = tokens[i].clone();
+        (http, payload, url, token)
+    };
+    // warm up: every client's token is checked, its CRM or metadata loaded, connection opened
     let warm: Vec<_> = (0..clients)
         .map(|i| {
-            let (http, url, payload) = (http.clone(), url.to_owned(), payload.clone());
-            tokio::spawn(
-                async move { one_call(&http, &url, &format!("client-{i}"), &payload).await },
-            )
+            let (http, payload, url, token) = client(i);
+            tokio::spawn(async move { one_call(&http, &url, &token, tool, &payload).await })
         })
         .collect();
     for w in warm {
         w.await.unwrap();
     }
-    let per_client = calls / clients;
+    let per_client = (calls / clients).max(1);
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|i| {
-            let (http, url, payload) = (http.clone(), url.to_owned(), payload.clone());
+            let (http, payload, url, token) = client(i);
             tokio::spawn(async move {
-                let token = format!("client-{i}");
                 let mut samples = Vec::with_capacity(per_client);
                 for _ in 0..per_client {
                     let t = Instant::now();
-                    one_call(&http, &url, &token, &payload).await;
-                    samples.push(t.elapsed());
+                    let outcome = one_call(&http, &url, &token, tool, &payload).await;
+                    samples.push((t.elapsed(), outcome));
                 }
                 samples
             })
         })
         .collect();
-    let mut samples: Vec<Duration> = Vec::with_capacity(calls);
+    let mut samples: Vec<(Duration, Outcome)> = Vec::with_capacity(per_client * clients);
     for t in tasks {
         samples.extend(t.await.unwrap());
     }
-    let elapsed = started.elapsed();
-    samples.sort();
-    let pct =
-        |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0;
-    println!(
-        "{clients:>4} clients  {:>6} calls  {:>8.0} calls/s  p50 {:.2} ms  p99 {:.2} ms",
-        samples.len(),
-        samples.len() as f64 / elapsed.as_secs_f64(),
-        pct(0.5),
-        pct(0.99)
+    let elapsed = started.elapsed().as_secs_f64();
+    let count = |o: Outcome| samples.iter().filter(|(_, x)| *x == o).count();
+    let (ok, limited, failed) = (
+        count(Outcome::Ok),
+        count(Outcome::Limited),
+        count(Outcome::Failed),
     );
+    let mut latencies: Vec<Duration> = samples.iter().map(|(d, _)| *d).collect();
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0
+    };
+    let rss: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            let (now, peak) = s.rss_mib();
+            format!("{now:.0}/{peak:.0}")
+        })
+        .collect();
+    println!(
+        "{clients:>5} clients {:>6} calls  ok {:>7.0}/s  limited {:>7.0}/s{}  p50 {:>7.2} ms  p99 {:>8.2} ms  RSS MiB now/peak {}",
+        samples.len(),
+        ok as f64 / elapsed,
+        limited as f64 / elapsed,
+        if failed > 0 {
+            format!("  FAILED {failed}")
+        } else {
+            String::new()
+        },
+        pct(0.5),
+        pct(0.99),
+        rss.join(" + ")
+    );
+}
+
+/// Whether the machine's Redis answers PING.
+fn redis_up() -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:6379".parse().unwrap(),
+        Duration::from_secs(1),
+    ) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut answer = [0u8; 7];
+    s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok()
+        && s.read_exact(&mut answer).is_ok()
+        && &answer == b"+PONG\r\n"
 }
 
 fn main() {
     let quick = std::env::var_os("CRMGATE_BENCH_QUICK").is_some();
     let dir = std::env::temp_dir().join(format!("crmgate-http-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("crmgate.toml");
-    std::fs::write(&config, "[http]\nper_caller_per_second = 100000\nper_caller_burst = 100000\n[crm.demo]\nkind = \"demo\"\n").unwrap();
-    let (_server, url) = start(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let levels: &[(usize, usize)] = if quick {
+        &[(1, 100), (10, 200), (100, 200)]
+    } else {
+        &[(1, 2_000), (10, 10_000), (100, 20_000), (1_000, 20_000)]
+    };
+    let demo_tokens: Vec<String> = (0..1_000).map(|i| format!("client-{i}")).collect();
     println!(
-        "crmgate hosted-mode load ({} mode): crm_get over streamable HTTP, one identity per client",
+        "crmgate hosted-mode load ({} mode), shipped defaults, one identity per client",
         if quick { "quick" } else { "full" }
     );
     runtime.block_on(async {
-        for (clients, calls) in [(1, 2_000), (10, 10_000), (100, 20_000)] {
-            let calls = if quick { calls / 10 } else { calls };
-            level(&url, clients, calls).await;
+        println!("-- demo CRM: crm_get");
+        let (server, url) = start("", &dir, "demo");
+        for &(clients, calls) in levels {
+            level(&[&server], std::slice::from_ref(&url), &demo_tokens, clients, calls, Call::DemoGet).await;
+        }
+        drop(server);
+
+        println!("-- BottleCRM sandbox, every answer after 100 ms: crm_search");
+        use crmgate_bottlecrm::sandbox::{Fault, Sandbox};
+        let sandbox = Sandbox::start().await.unwrap();
+        sandbox.inject(Fault::delay(Duration::from_millis(100)).times(usize::MAX));
+        let bottle_tokens: Vec<String> = (0..1_000)
+            .map(|_| sandbox.mint_token("admin@acme.test", &[]).unwrap())
+            .collect();
+        let config = format!("[crm.bottle]\nkind = \"bottlecrm\"\nurl = \"{}\"\n", sandbox.url());
+        let (server, url) = start(&config, &dir, "bottle");
+        let sandbox_levels: &[(usize, usize)] = if quick {
+            &[(1, 5), (10, 20)]
+        } else {
+            &[(1, 50), (10, 500), (100, 2_000), (1_000, 5_000)]
+        };
+        for &(clients, calls) in sandbox_levels {
+            level(&[&server], std::slice::from_ref(&url), &bottle_tokens, clients, calls, Call::Search).await;
+        }
+        drop(server);
+
+        println!("-- two replicas sharing Redis, demo CRM: crm_get");
+        if !redis_up() {
+            println!("   skipped: Redis at 127.0.0.1:6379 is unreachable");
+            return;
+        }
+        let config = format!(
+            "confirm_secret = \"bench-confirm-secret-0123456789abcdef\"\n\
+             [redis]\nurl = \"redis://127.0.0.1:6379\"\nkey_prefix = \"crmgate-bench:{}:\"\nreplicas = 2\n",
+            std::process::id()
+        );
+        let (one, url_one) = start(&config, &dir, "replica-1");
+        let (two, url_two) = start(&config, &dir, "replica-2");
+        let urls = [url_one, url_two];
+        let replica_levels: &[(usize, usize)] = if quick {
+            &[(10, 200)]
+        } else {
+            &[(10, 10_000), (100, 20_000)]
+        };
+        for &(clients, calls) in replica_levels {
+            level(&[&one, &two], &urls, &demo_tokens, clients, calls, Call::DemoGet).await;
         }
     });
     let _ = std::fs::remove_dir_all(&dir);

@@ -19,4 +19,10 @@ pub struct App {
     pub budget: Option<Arc<CallerBudget>>,
     /// Hosted mode: what `/metrics` reports (`None` over stdio).
     pub metrics: Option<Arc<Metrics>>,
+    /// Budgets, vendor blocks and rejected credentials: in this process, or shared with every
+    /// replica through Redis (`[redis]`).
+    pub shared: crmgate_shared::SharedState,
+    /// Fingerprints credentials for the rejected-credential memory: keyed from the confirm
+    /// secret (the same in every replica), or at random per process without one.
+    pub hasher: crmgate_shared::CredentialHasher,
 }

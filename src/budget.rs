@@ -1,45 +1,42 @@
-//! The per-caller rate budget of hosted mode: one keyed limiter over caller identities, on top
-//! of each backend's own limit towards the CRM, so one caller cannot starve the others.
+//! The per-caller tool-call budget of hosted mode: one GCRA bucket per caller identity (by its
+//! non-secret scope), on top of each backend's own limits towards the CRM, so one caller cannot
+//! starve the others. The buckets live in the process's [`SharedState`]: in this process, or in
+//! Redis with `[redis]` — then a caller's budget is the same whichever replica serves it.
 
 use crmgate_core::{Error, ErrorCode};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::num::NonZeroU32;
-
-/// Forget callers idle long enough to have a full budget again once the map grows past this.
-const RETAIN_ABOVE: usize = 10_000;
+use crmgate_shared::{Decision, Rate, SharedState, keys};
+use std::time::Duration;
 
 /// Tool calls per caller identity.
 pub struct CallerBudget {
-    limiter: DefaultKeyedRateLimiter<String>,
+    shared: SharedState,
+    rate: Rate,
 }
 
 impl CallerBudget {
-    /// `per_second` sustained calls, `burst` at once, per caller.
-    pub fn new(per_second: u32, burst: u32) -> Self {
-        let per_second = NonZeroU32::new(per_second.max(1)).expect("at least 1");
-        let burst = NonZeroU32::new(burst.max(1)).expect("at least 1");
-        CallerBudget {
-            limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
-        }
+    /// `per_second` sustained calls, `burst` at once, per caller, kept in `shared`.
+    pub fn new(per_second: u32, burst: u32, shared: SharedState) -> Self {
+        let rate = Rate::per_second(f64::from(per_second.max(1)), burst.max(1))
+            .expect("a positive rate and burst");
+        CallerBudget { shared, rate }
     }
 
     /// Take one call from `caller`'s budget, or `RATE_LIMITED` saying when to retry.
-    pub fn take(&self, caller: &str) -> Result<(), Error> {
-        if self.limiter.len() > RETAIN_ABOVE {
-            self.limiter.retain_recent();
-        }
-        match self.limiter.check_key(&caller.to_owned()) {
-            Ok(()) => Ok(()),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Err(Error::new(
-                    ErrorCode::RateLimited,
-                    "you are over your share of this server's calls",
-                    "wait retry_after_s seconds, then retry; other callers are not affected",
-                )
-                .with_retry_after(wait.as_secs_f64().ceil().max(1.0) as u64))
-            }
+    pub async fn take(&self, caller: &str) -> Result<(), Error> {
+        let key = keys::caller("tool-calls", caller);
+        match self
+            .shared
+            .budget()
+            .take(&key, self.rate, Duration::ZERO)
+            .await
+        {
+            Decision::Granted { .. } => Ok(()),
+            Decision::Denied { retry_after } => Err(Error::new(
+                ErrorCode::RateLimited,
+                "you are over your share of this server's calls",
+                "wait retry_after_s seconds, then retry; other callers are not affected",
+            )
+            .with_retry_after(retry_after.as_secs_f64().ceil().max(1.0) as u64)),
         }
     }
 }
@@ -48,14 +45,14 @@ impl CallerBudget {
 mod tests {
     use super::*;
 
-    #[test]
-    fn each_caller_has_its_own_budget() {
-        let budget = CallerBudget::new(1, 2);
-        assert!(budget.take("a").is_ok());
-        assert!(budget.take("a").is_ok());
-        let e = budget.take("a").unwrap_err();
+    #[tokio::test]
+    async fn each_caller_has_its_own_budget() {
+        let budget = CallerBudget::new(1, 2, SharedState::local());
+        assert!(budget.take("a").await.is_ok());
+        assert!(budget.take("a").await.is_ok());
+        let e = budget.take("a").await.unwrap_err();
         assert_eq!(e.code, ErrorCode::RateLimited);
         assert!(e.retry_after_s.is_some_and(|s| s >= 1));
-        assert!(budget.take("b").is_ok(), "b is unaffected by a");
+        assert!(budget.take("b").await.is_ok(), "b is unaffected by a");
     }
 }

@@ -31,6 +31,8 @@ pub struct Metrics {
     cache_misses: AtomicU64,
     rate_limit_wait_us: AtomicU64,
     unauthorized: AtomicU64,
+    refused_connections: AtomicU64,
+    shared: std::sync::OnceLock<crmgate_shared::SharedState>,
 }
 
 impl Metrics {
@@ -81,6 +83,16 @@ impl Metrics {
     /// Count a request refused before MCP for want of a valid bearer.
     pub fn record_unauthorized(&self) {
         self.unauthorized.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a connection closed at once: its address had too many open.
+    pub fn record_refused_connection(&self) {
+        self.refused_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Report the health of the shared state (budgets, blocks, rejected credentials).
+    pub fn set_shared(&self, shared: crmgate_shared::SharedState) {
+        let _ = self.shared.set(shared);
     }
 
     /// The Prometheus text exposition.
@@ -157,6 +169,15 @@ impl Metrics {
             "Requests refused for a missing or invalid bearer token.",
             self.unauthorized.load(Ordering::Relaxed).to_string(),
         );
+        counter(
+            &mut out,
+            "crmgate_http_refused_connections_total",
+            "Connections closed at once: their client address had max_connections_per_address open.",
+            self.refused_connections.load(Ordering::Relaxed).to_string(),
+        );
+        if let Some(shared) = self.shared.get() {
+            shared.health().write_prometheus(&mut out);
+        }
         out
     }
 }

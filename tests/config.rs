@@ -631,12 +631,14 @@ fn the_example_config_loads_and_documents_every_key() {
         .chain(raw::CRM_KEYS)
         .chain(raw::RATE_LIMIT_KEYS)
         .chain(crmgate::config::http::HTTP_KEYS)
+        .chain(crmgate::config::redis::REDIS_KEYS)
     {
         let documented = match *key {
             "crm" => text.contains("[crm."),
             "rate_limit" => text.contains(".rate_limit]"),
             "http" => text.contains("[http]"),
             "journal" => text.contains("[journal]"),
+            "redis" => text.contains("[redis]"),
             key => text.contains(&format!("{key} =")),
         };
         assert!(documented, "{key} undocumented");
@@ -761,4 +763,62 @@ fn atomic_sql_allow_functions_is_a_checked_list() {
             "{value}: {message}"
         );
     }
+}
+
+#[test]
+fn redis_needs_a_shared_confirm_secret_and_never_echoes_its_url() {
+    let secret = "confirm_secret = \"0123456789abcdef0123456789abcdef\"\n";
+    let url = "[redis]\nurl = \"redis://:hunter2-pa55@redis.internal:6379/0\"\nreplicas = 3\n";
+    let e = error(url);
+    assert!(
+        e.starts_with("config error in FILE: confirm_secret_env: is required once [redis] is set"),
+        "{e}"
+    );
+    assert!(!e.contains("hunter2"), "{e}");
+    let crm = load(&format!("{secret}{url}"));
+    let redis = crm.redis.expect("[redis] resolved");
+    assert_eq!(redis.replicas, 3);
+    assert!(
+        !format!("{redis:?}").contains("hunter2"),
+        "Debug hides the URL"
+    );
+    let e = error(&format!("{secret}[redis]\nurl = \"http://:hunter2@x\"\n"));
+    assert!(e.contains("redis.url"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
+    let e = error(&format!(
+        "{secret}[redis]\nurl_env = \"CRMGATE_TEST_UNSET_REDIS\"\n"
+    ));
+    assert!(
+        e.contains("redis.url_env: environment variable CRMGATE_TEST_UNSET_REDIS is not set"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{secret}[redis]\nurl = \"redis://x\"\nreplica = 2\n"
+    ));
+    assert!(
+        e.contains("redis.replica") && e.contains("replicas"),
+        "did you mean: {e}"
+    );
+    assert!(
+        load(secret).redis.is_none(),
+        "no [redis]: this process only"
+    );
+}
+
+#[test]
+fn connection_limits_are_read_and_checked() {
+    let crm = load("[http]\nheader_read_timeout_s = 3\nmax_connections_per_address = 7\n");
+    assert_eq!(
+        crm.http.header_read_timeout,
+        std::time::Duration::from_secs(3)
+    );
+    assert_eq!(crm.http.max_connections_per_address, 7);
+    assert_eq!(
+        error("[http]\nheader_read_timeout_s = 0\n"),
+        "config error in FILE: http.header_read_timeout_s: must be between 1 and 600"
+    );
+    assert_eq!(
+        error("[http]\nmax_connections_per_address = 0\n"),
+        "config error in FILE: http.max_connections_per_address: must be between 1 and 1000000"
+    );
 }

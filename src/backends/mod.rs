@@ -11,6 +11,7 @@ use crmgate_core::cache::MetadataCache;
 use crmgate_core::confirm::ConfirmSigner;
 use crmgate_core::gateway::{Gateway, Journal};
 use crmgate_core::{Backend, Result};
+use crmgate_shared::{CredentialHasher, SharedState};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
@@ -23,8 +24,25 @@ pub fn build(crm: &ResolvedCrm, cache: &MetadataCache) -> Result<Arc<dyn Backend
         .map_err(|problem| crm.problem(problem))
 }
 
-/// The gateway over the configured backend, and the app around it.
-pub fn app(crm: ResolvedCrm) -> Result<App> {
+/// The state this process shares: through Redis when `[redis]` is set (no I/O yet: the first
+/// use connects), else in-process. Must run inside the tokio runtime.
+pub fn shared_state(crm: &ResolvedCrm) -> Result<SharedState> {
+    match &crm.redis {
+        None => Ok(SharedState::local()),
+        Some(settings) => SharedState::redis(settings).map_err(|problem| {
+            crate::config::Ctx {
+                file: crm.source.clone(),
+            }
+            .error(&problem.key, problem.message)
+        }),
+    }
+}
+
+/// The gateway over the configured backend, and the app around it. Must run inside the tokio
+/// runtime (the shared state's Redis connection is set up there).
+pub fn app(mut crm: ResolvedCrm) -> Result<App> {
+    let shared = shared_state(&crm)?;
+    crm.upstream.shared = Some(shared.clone());
     let cache = MetadataCache::new(crm.cache_ttl, 10_000);
     let backend = build(&crm, &cache)?;
     let signer = match &crm.confirm_key {
@@ -46,6 +64,11 @@ pub fn app(crm: ResolvedCrm) -> Result<App> {
         prompts_dir: crm.prompts_dir,
         budget: None,
         metrics: None,
+        shared,
+        hasher: match &crm.confirm_key {
+            Some(key) => CredentialHasher::from_secret(key),
+            None => CredentialHasher::random(),
+        },
     })
 }
 

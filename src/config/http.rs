@@ -20,6 +20,10 @@ pub struct RawHttp {
     pub max_body_bytes: Option<i64>,
     /// Longest a request may take, seconds.
     pub request_timeout_s: Option<i64>,
+    /// Longest a client may take to send a request head, seconds (slow-loris).
+    pub header_read_timeout_s: Option<i64>,
+    /// Connections one client address may hold open at once.
+    pub max_connections_per_address: Option<i64>,
     /// Tool calls per second one caller may make (keyed by identity).
     pub per_caller_per_second: Option<i64>,
     /// Tool calls one caller may make in a burst.
@@ -37,6 +41,8 @@ pub const HTTP_KEYS: &[&str] = &[
     "allowed_origins",
     "max_body_bytes",
     "request_timeout_s",
+    "header_read_timeout_s",
+    "max_connections_per_address",
     "per_caller_per_second",
     "per_caller_burst",
     "authorization_servers",
@@ -56,6 +62,10 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request head.
+    pub header_read_timeout: Duration,
+    /// Connections one client address may hold open at once.
+    pub max_connections_per_address: usize,
     /// Sustained tool calls per second per caller.
     pub per_caller_per_second: u32,
     /// Burst of tool calls per caller.
@@ -74,6 +84,8 @@ impl Default for HttpSettings {
             allowed_origins: Vec::new(),
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections_per_address: 1024,
             per_caller_per_second: 20,
             per_caller_burst: 40,
             authorization_servers: Vec::new(),
@@ -128,6 +140,20 @@ pub(crate) fn resolve(ctx: &Ctx, raw: RawHttp) -> Result<HttpSettings> {
     )? as usize;
     http.request_timeout =
         Duration::from_secs(range("request_timeout_s", raw.request_timeout_s, 1, 3600, 60)? as u64);
+    http.header_read_timeout = Duration::from_secs(range(
+        "header_read_timeout_s",
+        raw.header_read_timeout_s,
+        1,
+        600,
+        10,
+    )? as u64);
+    http.max_connections_per_address = range(
+        "max_connections_per_address",
+        raw.max_connections_per_address,
+        1,
+        1_000_000,
+        1024,
+    )? as usize;
     http.per_caller_per_second = range(
         "per_caller_per_second",
         raw.per_caller_per_second,

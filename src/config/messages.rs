@@ -35,6 +35,8 @@ pub(crate) fn parse_raw(ctx: &Ctx, text: &str) -> Result<RawConfig> {
             super::http::HTTP_KEYS
         } else if path.starts_with("journal.") {
             crmgate_journal::config::JOURNAL_KEYS
+        } else if path.starts_with("redis.") {
+            super::redis::REDIS_KEYS
         } else {
             TOP_KEYS
         };

@@ -16,6 +16,7 @@ mod journal;
 pub mod kind;
 mod messages;
 pub mod raw;
+pub mod redis;
 pub mod resolved;
 pub mod secrets;
 
@@ -310,6 +311,7 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
                 shared_identity: common.shared_identity,
                 http: Default::default(),
                 journal: Default::default(),
+                redis: None,
             }
         }
     };
@@ -320,6 +322,10 @@ pub fn parse(text: &str, path: Option<&Path>, overrides: &Overrides) -> Result<R
     }
     if let Some(raw_journal) = raw.journal {
         crm.journal = journal::resolve(&ctx, path, raw_journal)?;
+    }
+    if let Some(raw_redis) = raw.redis {
+        let confirm_key_set = crm.confirm_key.is_some();
+        crm.redis = Some(redis::resolve(&ctx, path, raw_redis, confirm_key_set)?);
     }
     if let Some(tier) = overrides.tier {
         crm.settings.tier = tier;

@@ -35,6 +35,8 @@ pub struct RawConfig {
     pub http: Option<super::http::RawHttp>,
     /// The change journal (`crmgate-journal` owns the section's keys).
     pub journal: Option<crmgate_journal::JournalConfig>,
+    /// Shared state through Redis (`crmgate-shared` owns the section's keys).
+    pub redis: Option<crmgate_shared::RedisConfig>,
     /// The CRMs, by name; each section is split by [`split_crm`].
     #[serde(default)]
     pub crm: BTreeMap<String, toml::Table>,
@@ -48,6 +50,7 @@ pub const TOP_KEYS: &[&str] = &[
     "confirm_secret",
     "http",
     "journal",
+    "redis",
     "crm",
 ];
 
@@ -105,12 +108,20 @@ pub struct RawRateLimit {
     pub burst: Option<i64>,
     /// Longest wait for a turn before `RATE_LIMITED`, milliseconds.
     pub max_wait_ms: Option<i64>,
-    /// Requests in flight at once.
+    /// Requests in flight at once, all callers together.
     pub max_concurrency: Option<i64>,
+    /// Requests of one caller in flight at once.
+    pub max_concurrency_per_caller: Option<i64>,
 }
 
 /// `[crm.NAME.rate_limit]` keys, for "did you mean".
-pub const RATE_LIMIT_KEYS: &[&str] = &["per_second", "burst", "max_wait_ms", "max_concurrency"];
+pub const RATE_LIMIT_KEYS: &[&str] = &[
+    "per_second",
+    "burst",
+    "max_wait_ms",
+    "max_concurrency",
+    "max_concurrency_per_caller",
+];
 
 /// Split a `[crm.NAME]` section into its common keys and its vendor keys.
 pub fn split_crm(section: &toml::Table) -> (toml::Table, toml::Table) {

@@ -45,6 +45,8 @@ pub struct ResolvedCrm {
     pub http: super::http::HttpSettings,
     /// The change journal (`[journal]`).
     pub journal: crmgate_journal::JournalSettings,
+    /// Shared state through Redis (`[redis]`); `None`: this process only.
+    pub redis: Option<crmgate_shared::RedisSettings>,
 }
 
 impl ResolvedCrm {
@@ -63,6 +65,7 @@ impl ResolvedCrm {
             shared_identity: false,
             http: Default::default(),
             journal: Default::default(),
+            redis: None,
         }
     }
 
@@ -214,6 +217,7 @@ pub(crate) fn resolve_common(
         burst,
         max_wait_ms,
         max_concurrency,
+        max_concurrency_per_caller,
     } = rl;
     upstream.rate_per_second = range(
         &rl_key("per_second"),
@@ -236,6 +240,13 @@ pub(crate) fn resolve_common(
         1,
         1024,
         upstream.max_concurrency as i64,
+    )? as usize;
+    upstream.max_concurrency_per_caller = range(
+        &rl_key("max_concurrency_per_caller"),
+        max_concurrency_per_caller,
+        1,
+        1024,
+        upstream.max_concurrency_per_caller as i64,
     )? as usize;
     Ok(Common {
         shared_identity: raw.shared_identity.unwrap_or(false),

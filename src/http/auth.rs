@@ -3,6 +3,7 @@
 //! with `WWW-Authenticate` before the MCP layer sees anything — initialize and tools/list
 //! included. Tokens are never logged; the identity appears in logs as a short hash.
 
+use super::credentials::{CredentialCheck, Verdict};
 use crate::metrics::Metrics;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,6 +28,9 @@ pub struct AuthState {
     pub resource_metadata: MetadataLocation,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Each token tried once against the CRM, the verdict kept (`None` with
+    /// `shared_identity`: tokens only key budgets then).
+    pub credentials: Option<CredentialCheck>,
 }
 
 /// Where the protected-resource metadata lives, if it is served.
@@ -108,11 +112,36 @@ pub async fn require_bearer(
     let cx = if state.shared_identity {
         CallContext::configured_for(&token)
     } else {
-        CallContext::bearer(token)
+        CallContext::bearer(token.clone())
     };
+    if let Some(check) = &state.credentials {
+        match check.check(&token, &cx).await {
+            Verdict::Accepted | Verdict::Undecided => {}
+            Verdict::Rejected(why) => return unauthorized(&state, request.headers(), &why, true),
+            Verdict::Paused(left) => return paused(left),
+        }
+    }
     tracing::debug!(caller = cx.scope(), path = %request.uri().path(), "request");
     request.extensions_mut().insert(Caller(cx));
     next.run(request).await
+}
+
+/// `503` + `Retry-After`: too many refused credentials lately, unknown tokens wait.
+fn paused(left: std::time::Duration) -> Response {
+    let secs = left.as_secs_f64().ceil().max(1.0) as u64;
+    let body = serde_json::json!({
+        "error": {
+            "code": "RATE_LIMITED",
+            "message": "the CRM refused many credentials lately; new credentials are not tried for a while, so that failed logins cannot lock the CRM for everyone",
+            "suggestion": format!("retry in {secs} s; check that the token is the right one"),
+            "retry_after_s": secs,
+        }
+    });
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 fn unauthorized(

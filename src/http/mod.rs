@@ -10,6 +10,8 @@
 //! any replica serves any request.
 
 mod auth;
+pub mod conn;
+pub mod credentials;
 pub mod origin;
 
 pub use auth::{AuthState, Caller, MetadataLocation, bearer_token, require_bearer};
@@ -44,9 +46,11 @@ pub fn hosted(mut app: App, settings: &HttpSettings) -> (App, Arc<Metrics>) {
     let margin = (limit / 10).min(std::time::Duration::from_secs(2));
     app.gateway = app.gateway.with_call_time_limit(limit - margin);
     let metrics = Arc::new(Metrics::default());
+    metrics.set_shared(app.shared.clone());
     app.budget = Some(Arc::new(CallerBudget::new(
         settings.per_caller_per_second,
         settings.per_caller_burst,
+        app.shared.clone(),
     )));
     app.metrics = Some(metrics.clone());
     (app, metrics)
@@ -59,20 +63,39 @@ pub fn router(
     shared_identity: bool,
     shutdown: CancellationToken,
 ) -> Router {
+    router_with_metrics(app, settings, shared_identity, shutdown).0
+}
+
+/// [`router`], and the metrics it reports.
+pub fn router_with_metrics(
+    app: App,
+    settings: &HttpSettings,
+    shared_identity: bool,
+    shutdown: CancellationToken,
+) -> (Router, Arc<Metrics>) {
     let (app, metrics) = hosted(app, settings);
     let shared = Shared {
         settings: Arc::new(settings.clone()),
         metrics: metrics.clone(),
     };
+    let credentials = (!shared_identity).then(|| {
+        credentials::CredentialCheck::new(
+            app.gateway.backend().clone(),
+            app.hasher.clone(),
+            &app.shared,
+            &app.crm_name,
+        )
+    });
     let auth = AuthState {
         backend: app.gateway.backend().clone(),
         shared_identity,
+        credentials,
         resource_metadata: match metadata_url(settings) {
             Some(url) => MetadataLocation::Fixed(url),
             None if settings.authorization_servers.is_empty() => MetadataLocation::None,
             None => MetadataLocation::FromHost(settings.path.clone()),
         },
-        metrics,
+        metrics: metrics.clone(),
     };
     let mcp = crate::mcp::http_service(app, settings, shutdown);
     let mut router = Router::new()
@@ -98,10 +121,11 @@ pub fn router(
                 get(protected_resource),
             );
     }
-    router
+    let router = router
         .layer(middleware::from_fn_with_state(shared.clone(), limits))
         .layer(middleware::from_fn(crate::isolate::catch_panics))
-        .with_state(shared)
+        .with_state(shared);
+    (router, metrics)
 }
 
 /// Serve until SIGTERM or Ctrl-C; in-flight requests finish, new connections are refused.
@@ -114,7 +138,8 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let router = router(app, &settings, shared_identity, shutdown.child_token());
+    let (router, metrics) =
+        router_with_metrics(app, &settings, shared_identity, shutdown.child_token());
     eprintln!(
         "crmgate: serving MCP at http://{local}{} (stop with Ctrl-C or SIGTERM)",
         settings.path
@@ -126,9 +151,11 @@ pub async fn serve(
         tracing::info!("shutting down: finishing in-flight requests");
         signal.cancel();
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    let limits = conn::ConnLimits {
+        header_read_timeout: settings.header_read_timeout,
+        max_connections_per_address: settings.max_connections_per_address,
+    };
+    conn::serve(listener, router, limits, metrics, shutdown).await;
     Ok(())
 }
 

@@ -150,7 +150,7 @@ pub async fn call_with(
 ) -> ToolOutcome {
     let (result, meta) = meta::measure_with(host.notices(), async {
         if let Some(budget) = &app.budget {
-            budget.take(cx.scope())?;
+            budget.take(cx.scope()).await?;
         }
         crate::isolate::tool_call(name, dispatch(app, cx, name, args, host)).await
     })

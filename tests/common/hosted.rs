@@ -5,6 +5,7 @@
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 
 /// A running `crmgate serve --http`, killed on drop.
@@ -75,4 +76,60 @@ impl Drop for Hosted {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A 2026-07-28 style stateless tools/call; returns the HTTP status and the body.
+pub async fn call(base: &str, token: &str, tool: &str, args: Value) -> (u16, Value) {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": args,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "hosted-scale", "version": "1"}
+        }
+    }});
+    let response = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(json!({"raw": text})),
+    )
+}
+
+/// The error code of a tool result, `None` for a success.
+pub fn error_code(body: &Value) -> Option<String> {
+    let result = &body["result"];
+    if result["isError"] == true {
+        Some(
+            result["_meta"]["crmgate"]["error"]["code"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned(),
+        )
+    } else if result.is_null() {
+        Some(format!("no result: {body}"))
+    } else {
+        None
+    }
+}
+
+/// The `/metrics` text of the server at `base`.
+pub async fn metrics(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }

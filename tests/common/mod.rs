@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses the part it needs
 
 pub mod hosted;
+pub mod redis;
 
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};

@@ -116,7 +116,7 @@ impl AtomicConfig {
             app_url: None,
             statement_timeout: Duration::from_secs(8),
             query_max_bytes: 1024 * 1024,
-            pool_size: 4,
+            pool_size: 8,
             sql_allow_functions: Vec::new(),
             upstream: UpstreamConfig::default(),
         }

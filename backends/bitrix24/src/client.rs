@@ -13,7 +13,8 @@
 //! reads with backoff; `OVERLOAD_LIMIT` (503, REST blocked by an administrator) never is; the
 //! first `OPERATION_TIME_LIMIT` (429) blocks that method locally at once until the reset time
 //! the portal reported, so an agent gets `RATE_LIMITED` with the real wait and no request is
-//! wasted. A write answered 5xx for any other reason may have been applied: `OUTCOME_UNKNOWN`.
+//! wasted. The block is also written to the shared vendor blocks (every replica, with
+//! `[redis]`), keyed by portal and credential, and read back before each call. A write answered 5xx for any other reason may have been applied: `OUTCOME_UNKNOWN`.
 
 pub use crate::batch::{BatchOutcome, Command, MAX_BATCH, Reference};
 
@@ -26,6 +27,7 @@ use crmgate_core::upstream::{
     RequestBody, RetryPolicy, Upstream, UpstreamError, UpstreamRequest, UpstreamResponse,
 };
 use crmgate_core::{CallContext, Error, ErrorCode, Identity, Result};
+use crmgate_shared::SharedState;
 use reqwest::header::{ACCEPT, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -53,6 +55,8 @@ pub struct Client {
     refreshing: tokio::sync::Mutex<()>,
     /// Method → Unix time its operating-time budget resets, as last reported.
     operating: Mutex<HashMap<String, (i64, bool)>>,
+    /// Blocks shared with other processes (`[redis]`), when the binary passed its state.
+    shared_blocks: Option<SharedState>,
 }
 
 impl Client {
@@ -68,6 +72,7 @@ impl Client {
         };
         Ok(Client {
             upstream,
+            shared_blocks: config.upstream.shared.clone(),
             config,
             oauth: RwLock::new(oauth),
             refreshing: tokio::sync::Mutex::new(()),
@@ -104,6 +109,21 @@ impl Client {
         access: Access,
     ) -> Result<std::result::Result<Envelope, VendorError>> {
         self.check_operating(method)?;
+        self.check_shared_block(cx, method).await?;
+        let result = self.exchange_once(cx, method, params, access).await;
+        if result.is_err() {
+            self.share_block(cx, method).await;
+        }
+        result
+    }
+
+    async fn exchange_once(
+        &self,
+        cx: &CallContext,
+        method: &str,
+        params: &Value,
+        access: Access,
+    ) -> Result<std::result::Result<Envelope, VendorError>> {
         let mut refreshed = false;
         loop {
             let (status, body) = self.send(cx, method, params, access).await?;
@@ -184,7 +204,9 @@ impl Client {
             if error.code == "OPERATION_TIME_LIMIT"
                 && let Some(c) = commands.iter().find(|c| &c.name == name)
             {
-                return Err(self.operating_limited(&c.method));
+                let error = self.operating_limited(&c.method);
+                self.share_block(cx, &c.method).await;
+                return Err(error);
             }
         }
         Ok(outcome)
@@ -410,6 +432,44 @@ impl Client {
         match guard.get(method) {
             Some((reset, true)) if *reset > now => Err(operating_error(method, *reset - now)),
             _ => Ok(()),
+        }
+    }
+
+    /// The key of this portal and `cx`'s credential in the shared vendor blocks (Bitrix24
+    /// counts operating time per app or webhook).
+    fn block_key(&self, cx: &CallContext) -> String {
+        crmgate_shared::keys::caller(&self.config.portal, cx.scope())
+    }
+
+    /// Fail fast while another process saw `method` blocked for this credential.
+    async fn check_shared_block(&self, cx: &CallContext, method: &str) -> Result<()> {
+        let Some(blocks) = self.shared_blocks.as_ref().map(SharedState::blocks) else {
+            return Ok(());
+        };
+        match blocks.blocked_for(&self.block_key(cx), method).await {
+            Some(left) => Err(operating_error(
+                method,
+                left.as_secs_f64().ceil().max(1.0) as i64,
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Copy a local block of `method` (just set) to the shared vendor blocks.
+    async fn share_block(&self, cx: &CallContext, method: &str) {
+        let Some(blocks) = self.shared_blocks.as_ref().map(SharedState::blocks) else {
+            return;
+        };
+        let now = unix_now();
+        let until = self
+            .operating
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(method)
+            .and_then(|(reset, blocked)| (*blocked && *reset > now).then_some(*reset));
+        if let Some(reset) = until {
+            let wait = std::time::Duration::from_secs((reset - now) as u64);
+            blocks.block(&self.block_key(cx), method, wait).await;
         }
     }
 

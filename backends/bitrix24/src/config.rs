@@ -151,12 +151,14 @@ fn origin(url: &Url) -> String {
 }
 
 /// Bitrix24's limits as the upstream layer's defaults: 2 requests/s with a burst of 50 (the
-/// documented leaky bucket), and enough retries with backoff for `QUERY_LIMIT_EXCEEDED` to
-/// drain.
+/// documented leaky bucket), kept per portal — the portal counts every caller together — and
+/// divided fairly among the callers using it; enough retries with backoff for
+/// `QUERY_LIMIT_EXCEEDED` to drain.
 pub fn upstream_defaults() -> UpstreamConfig {
     UpstreamConfig {
         rate_per_second: 2,
         burst: 50,
+        budget_scope: crmgate_core::upstream::BudgetScope::FairPool,
         max_retries: 3,
         base_backoff: Duration::from_millis(500),
         ..UpstreamConfig::default()

@@ -109,6 +109,13 @@ pub trait Backend: Send + Sync + 'static {
     /// are refused.
     async fn probe(&self, cx: &CallContext) -> Result<ProbeReport>;
 
+    /// Whether the CRM locks an address out after repeated failed logins, valid credentials
+    /// too (EspoCRM: more than 10 in 60 s). Hosted mode then tries unknown credentials two at a
+    /// time and pauses trying new ones after a few refusals. Default: no.
+    fn locks_out_failed_logins(&self) -> bool {
+        false
+    }
+
     /// Fields and links of one entity.
     async fn describe(&self, cx: &CallContext, entity: &EntityInfo) -> Result<Arc<EntitySchema>>;
 

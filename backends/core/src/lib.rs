@@ -12,7 +12,8 @@
 //! - [`raw`]: raw vendor methods (crm_call) as typed values parsed by each vendor's grammar.
 //! - [`gateway`]: the transport-agnostic operations behind every tool (resolution, projection,
 //!   truncation, limit caps, cursors, validation, confirmation).
-//! - [`upstream`]: the shared HTTP layer (reqwest + governor + retry + size cap).
+//! - [`upstream`]: the shared HTTP layer (reqwest + rate budgets divided among callers +
+//!   in-flight caps + retry + size cap).
 //! - [`base_url`]: one parser and normaliser for configured CRM URLs.
 //! - [`time`], [`text`]: dates and times (civil arithmetic, a strict ISO 8601 parser), "did
 //!   you mean" and truncation — shared by every crate instead of copies.

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use crmgate_core::upstream::{
-    Delivery, RetryPolicy, Upstream, UpstreamConfig, UpstreamRequest, UpstreamResponse,
+    BudgetScope, Delivery, RetryPolicy, Upstream, UpstreamConfig, UpstreamRequest, UpstreamResponse,
 };
 use crmgate_core::{CallContext, Error, ErrorCode, deadline, meta};
 use secrecy::SecretString;
@@ -602,7 +602,9 @@ async fn rate_limiter_waits_for_a_burst_then_fails_fast() {
 async fn per_caller_limits_are_separate() {
     let server = fake(|_| async { ok_json() }).await;
     let up = upstream(UpstreamConfig {
-        per_caller_rate_per_second: Some(1),
+        rate_per_second: 1,
+        burst: 1,
+        budget_scope: BudgetScope::PerCaller,
         max_wait: Duration::from_millis(50),
         ..config()
     });
@@ -621,6 +623,78 @@ async fn per_caller_limits_are_separate() {
         .await
         .unwrap();
     assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
+async fn upstreams_sharing_state_share_an_instance_budget() {
+    let server = fake(|_| async { ok_json() }).await;
+    let shared = crmgate_shared::SharedState::local();
+    let make = || {
+        upstream(UpstreamConfig {
+            rate_per_second: 1,
+            burst: 2,
+            budget_scope: BudgetScope::Instance,
+            max_wait: Duration::ZERO,
+            shared: Some(shared.clone()),
+            ..config()
+        })
+    };
+    let (one, two) = (make(), make());
+    let cx = CallContext::configured();
+    one.send(&cx, UpstreamRequest::get(&server.url))
+        .await
+        .unwrap();
+    two.send(&cx, UpstreamRequest::get(&server.url))
+        .await
+        .unwrap();
+    let err = one
+        .send(&cx, UpstreamRequest::get(&server.url))
+        .await
+        .unwrap_err()
+        .error;
+    assert_eq!(err.code, ErrorCode::RateLimited, "one bucket for both");
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
+async fn a_per_caller_in_flight_cap_leaves_room_for_others() {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (now, max) = (in_flight.clone(), peak.clone());
+    let server = fake(move |_| {
+        let (now, max) = (now.clone(), max.clone());
+        async move {
+            let current = now.fetch_add(1, SeqCst) + 1;
+            max.fetch_max(current, SeqCst);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            now.fetch_sub(1, SeqCst);
+            ok_json()
+        }
+    })
+    .await;
+    let up = upstream(UpstreamConfig {
+        max_concurrency: 4,
+        max_concurrency_per_caller: 2,
+        ..config()
+    });
+    let alice = CallContext::bearer(SecretString::from("alice-token"));
+    let bob = CallContext::bearer(SecretString::from("bob-token"));
+    let flood = (0..8).map(|_| up.send(&alice, UpstreamRequest::get(&server.url)));
+    let flood = futures::future::join_all(flood);
+    let bob_call = async {
+        // alice's flood is under way: at most 2 of her requests are in flight
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let r = up.send(&bob, UpstreamRequest::get(&server.url)).await;
+        (r, server.hits())
+    };
+    let (results, (bob_result, hits_when_bob_done)) = tokio::join!(flood, bob_call);
+    assert!(results.iter().all(Result::is_ok));
+    bob_result.unwrap();
+    assert!(
+        hits_when_bob_done <= 5,
+        "bob did not queue behind alice's flood ({hits_when_bob_done} requests sent)"
+    );
+    assert!(peak.load(SeqCst) <= 3, "alice 2 + bob 1 at most");
 }
 
 #[tokio::test]

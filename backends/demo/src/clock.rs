@@ -30,7 +30,7 @@ pub(crate) fn day_ms(days: i64) -> i64 {
 }
 
 /// A clock that never repeats or goes backwards, starting after the seed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Clock {
     last_ms: i64,
 }

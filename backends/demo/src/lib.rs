@@ -53,7 +53,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 /// Where deep links point unless [`DemoBackend::with_url_base`] says otherwise.
 pub const DEFAULT_URL_BASE: &str = "https://demo.crmgate.invalid";
 
-/// Most callers (distinct bearer identities) one demo serves in hosted mode.
+/// Most callers' CRMs (distinct bearer identities) one demo keeps in hosted mode; past it the
+/// least recently used is dropped (its changes with it) and the newcomer is served.
 pub const MAX_TENANTS: usize = 256;
 
 type SharedStore = Arc<tokio::sync::RwLock<Store>>;
@@ -61,11 +62,51 @@ type SharedStore = Arc<tokio::sync::RwLock<Store>>;
 /// The in-memory demo CRM, seeded with a small deterministic data set on first use.
 ///
 /// The configured identity (stdio) has one CRM; in hosted mode every bearer identity gets a
-/// CRM of its own, seeded the same way, so callers never see each other's changes.
+/// CRM of its own, seeded the same way, so callers never see each other's changes. Memory is
+/// bounded: at most [`MAX_TENANTS`] such CRMs are kept, the least recently used evicted.
 pub struct DemoBackend {
     url_base: String,
+    seed: OnceLock<Store>,
     state: OnceLock<SharedStore>,
-    tenants: Mutex<HashMap<String, SharedStore>>,
+    tenants: Mutex<Tenants>,
+}
+
+/// The bearer identities' CRMs, with when each was last used.
+#[derive(Default)]
+struct Tenants {
+    stores: HashMap<String, (SharedStore, u64)>,
+    clock: u64,
+}
+
+impl Tenants {
+    fn len(&self) -> usize {
+        self.stores.len()
+    }
+
+    /// The CRM of `scope`, marked as just used.
+    fn get(&mut self, scope: &str) -> Option<SharedStore> {
+        self.clock += 1;
+        let now = self.clock;
+        self.stores.get_mut(scope).map(|(store, used)| {
+            *used = now;
+            store.clone()
+        })
+    }
+
+    /// Keep `store` for `scope`, dropping the least recently used CRM when full.
+    fn insert(&mut self, scope: &str, store: SharedStore) {
+        if self.stores.len() >= MAX_TENANTS
+            && let Some(oldest) = self
+                .stores
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+        {
+            self.stores.remove(&oldest);
+        }
+        self.clock += 1;
+        self.stores.insert(scope.to_owned(), (store, self.clock));
+    }
 }
 
 impl Default for DemoBackend {
@@ -95,13 +136,16 @@ impl DemoBackend {
     pub fn with_url_base(base: impl Into<String>) -> Self {
         DemoBackend {
             url_base: base.into().trim_end_matches('/').to_string(),
+            seed: OnceLock::new(),
             state: OnceLock::new(),
-            tenants: Mutex::new(HashMap::new()),
+            tenants: Mutex::new(Tenants::default()),
         }
     }
 
+    /// A freshly seeded CRM: a copy of the seed, built once.
     fn seeded(&self) -> SharedStore {
-        Arc::new(tokio::sync::RwLock::new(seed::seed(&self.url_base)))
+        let seed = self.seed.get_or_init(|| seed::seed(&self.url_base));
+        Arc::new(tokio::sync::RwLock::new(seed.clone()))
     }
 
     /// The CRM of the caller: the configured one, or the bearer identity's own.
@@ -109,19 +153,18 @@ impl DemoBackend {
         if matches!(cx.identity(), Identity::Configured) {
             return Ok(self.state.get_or_init(|| self.seeded()).clone());
         }
-        let mut tenants = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        let lock = || self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(store) = lock().get(cx.scope()) {
+            return Ok(store);
+        }
+        // seed outside the lock: other callers are served meanwhile
+        let seeded = self.seeded();
+        let mut tenants = lock();
         if let Some(store) = tenants.get(cx.scope()) {
-            return Ok(store.clone());
+            return Ok(store); // a concurrent first call of this caller won
         }
-        if tenants.len() >= MAX_TENANTS {
-            return Err(Error::not_allowed(
-                format!("the demo CRM serves at most {MAX_TENANTS} callers at once"),
-                "restart crmgate to reset the demo, or connect a real CRM",
-            ));
-        }
-        let store = self.seeded();
-        tenants.insert(cx.scope().to_owned(), store.clone());
-        Ok(store)
+        tenants.insert(cx.scope(), seeded.clone());
+        Ok(seeded)
     }
 
     /// The configured CRM for inspection in unit tests (never contended there).

@@ -22,7 +22,7 @@ pub(crate) struct Row {
 }
 
 /// The records of one kind, by id, and the next id number to hand out.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Table {
     pub rows: BTreeMap<String, Row>,
     pub next: u64,
@@ -41,7 +41,7 @@ pub(crate) struct Event {
 }
 
 /// The whole CRM.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Store {
     tables: Vec<Table>,
     pub events: Vec<Event>,

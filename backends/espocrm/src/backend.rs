@@ -228,6 +228,12 @@ impl Backend for EspoBackend {
         Ok(self.meta.access(cx).await?.entities.clone())
     }
 
+    /// More than 10 failed logins from one address within 60 s lock it out (403), valid keys
+    /// too (`FailedAttemptsLimit`).
+    fn locks_out_failed_logins(&self) -> bool {
+        true
+    }
+
     /// `GET App/user`: EspoCRM answers it for any valid credential, with the user's name.
     async fn probe(&self, cx: &CallContext) -> Result<ProbeReport> {
         let what = Ctx {

@@ -1,5 +1,6 @@
 //! The shared HTTP layer every vendor backend sends through: one rustls `reqwest::Client`,
-//! client-side rate limits ([`limiter`]), a concurrency cap, retries that never duplicate a
+//! client-side rate budgets divided among callers ([`BudgetScope`]; in this process or shared
+//! through Redis), in-flight caps per caller and in total, retries that never duplicate a
 //! write ([`retry`]), a response size cap, and accounting into the call's `_meta`.
 //!
 //! [`Upstream::send`] hands back 2xx–4xx answers for the backend to map (it may use
@@ -17,6 +18,7 @@ mod retry;
 mod failure;
 
 pub use failure::{Delivery, UpstreamError};
+pub use limiter::BudgetScope;
 pub use request::{RequestBody, RetryPolicy, UpstreamRequest, UpstreamResponse};
 pub use retry::parse_retry_after;
 
@@ -28,7 +30,6 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use retry::Failure;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// Tuning for one [`Upstream`]; every field has a sensible default.
 #[derive(Debug, Clone)]
@@ -41,16 +42,23 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     /// Largest response body accepted (default 8 MiB); bigger is `UPSTREAM_PROTOCOL`.
     pub max_response_bytes: usize,
-    /// Sustained requests per second to this backend instance (default 10).
+    /// Sustained requests per second (default 10): per caller, or for the whole instance,
+    /// as `budget_scope` says.
     pub rate_per_second: u32,
     /// Requests allowed in a burst (default 20).
     pub burst: u32,
-    /// Optional per-caller rate (hosted mode), keyed by [`CallContext::scope`].
-    pub per_caller_rate_per_second: Option<u32>,
+    /// How the budget is divided among callers (default per caller: a CRM with no server-side
+    /// limit; Bitrix24 sets a fair pool per portal).
+    pub budget_scope: BudgetScope,
+    /// Where budgets live: `None` for a private in-process budget; the binary passes the
+    /// process's `SharedState` (through Redis when `[redis]` is set).
+    pub shared: Option<crmgate_shared::SharedState>,
     /// Longest wait for the rate limiter before failing with `RATE_LIMITED` (default 5s).
     pub max_wait: Duration,
-    /// Requests in flight at once (default 8).
+    /// Requests in flight at once to this instance, all callers together (default 64).
     pub max_concurrency: usize,
+    /// Requests of one caller in flight at once (default 8).
+    pub max_concurrency_per_caller: usize,
     /// Retries after the first attempt (default 2, so at most 3 attempts).
     pub max_retries: u32,
     /// First backoff; doubles per retry, full jitter, capped at 5s (default 200ms).
@@ -69,9 +77,11 @@ impl Default for UpstreamConfig {
             max_response_bytes: 8 * 1024 * 1024,
             rate_per_second: 10,
             burst: 20,
-            per_caller_rate_per_second: None,
+            budget_scope: BudgetScope::PerCaller,
+            shared: None,
             max_wait: Duration::from_secs(5),
-            max_concurrency: 8,
+            max_concurrency: 64,
+            max_concurrency_per_caller: 8,
             max_retries: 2,
             base_backoff: Duration::from_millis(200),
             max_retry_after: Duration::from_secs(10),
@@ -94,7 +104,6 @@ struct Inner {
     client: OnceLock<reqwest::Client>,
     user_agent: HeaderValue,
     limiters: Limiters,
-    semaphore: Semaphore,
     config: UpstreamConfig,
 }
 
@@ -102,23 +111,14 @@ impl Upstream {
     /// Build the client and limiters. Zero rates or concurrency, or an invalid user agent, are
     /// `CONFIG` errors.
     pub fn new(config: UpstreamConfig) -> Result<Self> {
-        if config.max_concurrency == 0 {
-            return Err(Error::config("upstream max_concurrency must be at least 1"));
-        }
         let user_agent = HeaderValue::from_str(&config.user_agent)
             .map_err(|_| Error::config("upstream user_agent is not a valid header value"))?;
-        let limiters = Limiters::new(
-            config.rate_per_second,
-            config.burst,
-            config.per_caller_rate_per_second,
-        )?;
-        let permits = config.max_concurrency.min(Semaphore::MAX_PERMITS);
+        let limiters = Limiters::new(&config)?;
         Ok(Upstream {
             inner: Arc::new(Inner {
                 client: OnceLock::new(),
                 user_agent,
                 limiters,
-                semaphore: Semaphore::new(permits),
                 config,
             }),
         })
@@ -167,6 +167,7 @@ impl Upstream {
             )));
         }
         let host = url.host_str().unwrap_or("").to_owned();
+        let instance = url.origin().ascii_serialization();
         let body = request
             .body
             .as_ref()
@@ -183,7 +184,12 @@ impl Upstream {
             attempt += 1;
             let retries_left = attempt <= config.max_retries;
             let max_wait = config.max_wait.min(deadline.remaining());
-            if let Err(e) = self.inner.limiters.acquire(cx.scope(), max_wait).await {
+            if let Err(e) = self
+                .inner
+                .limiters
+                .acquire(&instance, cx.scope(), max_wait)
+                .await
+            {
                 return Err(last.unwrap_or_else(|| UpstreamError::not_sent(e)));
             }
             if deadline.passed() {
@@ -191,17 +197,9 @@ impl Upstream {
             }
             let started = Instant::now();
             let outcome = {
-                let permit =
-                    tokio::time::timeout(deadline.remaining(), self.inner.semaphore.acquire())
-                        .await;
-                let _permit = match permit {
-                    Ok(Ok(permit)) => permit,
-                    Ok(Err(_)) => {
-                        return Err(UpstreamError::not_sent(Error::config(
-                            "the upstream layer was shut down",
-                        )));
-                    }
-                    Err(_) => return Err(last.unwrap_or_else(|| spent(deadline))),
+                let slot = self.inner.limiters.slot(cx.scope(), deadline.remaining());
+                let Some(_slot) = slot.await else {
+                    return Err(last.unwrap_or_else(|| spent(deadline)));
                 };
                 crate::meta::record_upstream_call();
                 self.attempt(client, &request, &url, body.as_ref(), deadline)

@@ -73,3 +73,32 @@ async fn callers_never_see_each_others_changes() {
         before + 1
     );
 }
+
+#[tokio::test]
+async fn every_identity_is_served_and_the_least_recently_used_crm_is_evicted() {
+    let b = DemoBackend::new();
+    let cx = |i: usize| bearer(&format!("caller-{i}"));
+    let first = cx(0);
+    let mine = b.store(&first).unwrap();
+    for i in 1..300 {
+        b.probe(&cx(i)).await.unwrap();
+        if i % 50 == 0 {
+            // caller 0 keeps using its CRM
+            assert!(Arc::ptr_eq(&mine, &b.store(&first).unwrap()));
+        }
+    }
+    assert_eq!(
+        b.tenants.lock().unwrap().len(),
+        crate::MAX_TENANTS,
+        "memory is bounded"
+    );
+    assert!(
+        Arc::ptr_eq(&mine, &b.store(&first).unwrap()),
+        "a recently used CRM is kept"
+    );
+    // caller 1 was idle longest: its CRM was dropped, and it is served a fresh one
+    let old = b.store(&cx(299)).unwrap();
+    b.store(&cx(1)).unwrap();
+    assert_eq!(b.tenants.lock().unwrap().len(), crate::MAX_TENANTS);
+    assert!(Arc::ptr_eq(&old, &b.store(&cx(299)).unwrap()));
+}

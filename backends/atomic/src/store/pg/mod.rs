@@ -9,6 +9,10 @@
 //! prepared (cached per connection); crmgate's generated statements are sent unnamed with
 //! typed parameters, so they need no preparing round trip either. crm_query lives in
 //! [`query`].
+//!
+//! A [`FairQueue`] stands in front of the pool: one caller (by the token's `sub`) holds at most
+//! half the connections, and a freed connection goes to the next caller in turn, so a caller
+//! running slow queries cannot time everyone else out.
 
 mod pipeline;
 mod query;
@@ -21,6 +25,7 @@ use crate::sql_guard::SqlGuard;
 use async_trait::async_trait;
 use crmgate_core::model::SqlResult;
 use crmgate_core::{Error, ErrorCode, Result};
+use crmgate_shared::{FairPermit, FairQueue, QueueError};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures::{FutureExt, TryStreamExt};
 use pipeline::{End, Out, Step, transaction};
@@ -41,7 +46,7 @@ pub struct PgOptions {
     pub statement_timeout: Duration,
     /// Most bytes of crm_query results returned.
     pub query_max_bytes: usize,
-    /// Connections in the pool.
+    /// Connections in the pool; one caller holds at most half of them (at least one).
     pub pool_size: usize,
     /// PEM file of the CA that signed the server's certificate (Supabase's own CA).
     pub ssl_root_cert: Option<std::path::PathBuf>,
@@ -54,7 +59,7 @@ impl Default for PgOptions {
         PgOptions {
             statement_timeout: Duration::from_secs(8),
             query_max_bytes: 1024 * 1024,
-            pool_size: 4,
+            pool_size: 8,
             ssl_root_cert: None,
             guard: SqlGuard::default(),
         }
@@ -64,6 +69,7 @@ impl Default for PgOptions {
 /// The postgres transport.
 pub struct PgStore {
     pool: Pool,
+    queue: FairQueue,
     vetted: OnceCell<()>,
     options: PgOptions,
 }
@@ -105,18 +111,37 @@ impl PgStore {
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|_| Error::config("could not build the database connection pool"))?;
+        let size = options.pool_size.max(1);
         Ok(PgStore {
             pool,
+            queue: FairQueue::new(size, per_caller_connections(size), MAX_WAITING_PER_CALLER),
             vetted: OnceCell::new(),
             options,
         })
     }
 
-    /// A pooled connection whose login role has been vetted.
-    async fn client(&self) -> Result<Object> {
+    /// A pooled connection whose login role has been vetted, taken in `caller`'s turn of the
+    /// fair queue (the permit goes back when the returned value is dropped).
+    async fn client(&self, caller: &Caller) -> Result<Leased> {
+        let permit =
+            match tokio::time::timeout(QUEUE_WAIT, self.queue.acquire(&caller.claims.sub)).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(QueueError::Full)) => {
+                    return Err(Error::new(
+                        ErrorCode::RateLimited,
+                        "you have too many database calls waiting already",
+                        "wait for your running calls to finish (retry_after_s), then try again",
+                    )
+                    .with_retry_after(1));
+                }
+                Ok(Err(QueueError::Closed)) | Err(_) => return Err(queue_timeout()),
+            };
         let client = self.pool.get().await.map_err(pool_error)?;
         self.vetted.get_or_try_init(|| vet::vet(&client)).await?;
-        Ok(client)
+        Ok(Leased {
+            client,
+            _permit: permit,
+        })
     }
 
     /// The caller's session settings for a transaction on `client`: the statement prepared
@@ -163,6 +188,38 @@ impl PgStore {
                 }
             })
     }
+}
+
+/// How long a call waits for its turn at a connection.
+const QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// Calls of one caller waiting for a connection at once.
+const MAX_WAITING_PER_CALLER: usize = 32;
+
+/// Connections one caller may hold of a pool of `size`: half, at least one.
+fn per_caller_connections(size: usize) -> usize {
+    (size / 2).max(1)
+}
+
+/// A pooled connection and the caller's fair-queue permit (returned after the connection).
+struct Leased {
+    client: Object,
+    _permit: FairPermit,
+}
+
+impl std::ops::Deref for Leased {
+    type Target = Object;
+
+    fn deref(&self) -> &Object {
+        &self.client
+    }
+}
+
+fn queue_timeout() -> Error {
+    Error::new(
+        ErrorCode::UpstreamTimeout,
+        "timed out waiting for a database connection (other calls hold them)",
+        "try again; if it persists, raise pool_size or check the database",
+    )
 }
 
 /// Which session settings a transaction gets.
@@ -299,7 +356,7 @@ const CONFIGURATION_SQL: &str =
 impl Store for PgStore {
     async fn select(&self, caller: &Caller, select: &Select<'_>) -> Result<Rows> {
         let (rows_sql, count_sql, params) = sql::select(select);
-        let client = self.client().await?;
+        let client = self.client(caller).await?;
         let acting = self.acting(&client, caller, Session::Records).await?;
         let p = text_params(&params.0);
         let mut steps = vec![typed(&client, &rows_sql, p.clone())];
@@ -336,7 +393,7 @@ impl Store for PgStore {
             (sql::insert(table, row), true)
         };
         let value = Value::Object(row.clone());
-        let client = self.client().await?;
+        let client = self.client(caller).await?;
         let acting = self.acting(&client, caller, Session::Records).await?;
         let p: Vec<(&(dyn ToSql + Sync), Type)> = if params {
             vec![(&value, Type::JSONB)]
@@ -362,7 +419,7 @@ impl Store for PgStore {
         let value = Value::Object(row.clone());
         let mut p: Vec<(&(dyn ToSql + Sync), Type)> = vec![(&value, Type::JSONB)];
         p.extend(text_params(&params.0[1..]));
-        let client = self.client().await?;
+        let client = self.client(caller).await?;
         let acting = self.acting(&client, caller, Session::Records).await?;
         let outputs = self
             .run(&client, &acting, false, vec![typed(&client, &statement, p)])
@@ -372,7 +429,7 @@ impl Store for PgStore {
 
     async fn delete(&self, caller: &Caller, table: &str, filter: &[Cond]) -> Result<u64> {
         let (statement, params) = sql::delete(table, filter);
-        let client = self.client().await?;
+        let client = self.client(caller).await?;
         let acting = self.acting(&client, caller, Session::Records).await?;
         let step = typed(&client, &statement, text_params(&params.0));
         let outputs = self.run(&client, &acting, false, vec![step]).await?;
@@ -381,7 +438,7 @@ impl Store for PgStore {
 
     async fn catalog(&self, caller: &Caller, relations: &[&str]) -> Result<Option<Vec<Column>>> {
         let names: Vec<String> = relations.iter().map(|r| (*r).to_owned()).collect();
-        let client = self.client().await?;
+        let client = self.client(caller).await?;
         let (acting, catalog) = futures::try_join!(
             self.acting(&client, caller, Session::Records),
             client
@@ -408,7 +465,7 @@ impl Store for PgStore {
     }
 
     async fn configuration(&self, caller: &Caller) -> Result<Option<Value>> {
-        let client = self.client().await?;
+        let client = self.client(caller).await?;
         let (acting, readable) = futures::try_join!(
             self.acting(&client, caller, Session::Records),
             client

@@ -38,7 +38,7 @@ pub(super) async fn run(
     statement: &str,
     limit: usize,
 ) -> Result<SqlResult> {
-    let client = store.client().await?;
+    let client = store.client(caller).await?;
     let (acting, state) = futures::try_join!(
         store.acting(&client, caller, Session::Query),
         client
@@ -53,7 +53,7 @@ pub(super) async fn run(
     .await;
     if outcome.released.is_err() {
         // a connection whose session state is unknown never goes back to the pool
-        drop(deadpool_postgres::Object::take(client));
+        drop(deadpool_postgres::Object::take(client.client));
     }
     outcome.result
 }

@@ -147,3 +147,64 @@ async fn session_state_does_not_leak_to_the_next_call() {
         .unwrap();
     assert_eq!(rows.total, Some(6));
 }
+
+#[test]
+fn one_caller_holds_at_most_half_the_pool() {
+    assert_eq!(per_caller_connections(1), 1);
+    assert_eq!(per_caller_connections(4), 2);
+    assert_eq!(per_caller_connections(8), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_running_slow_queries_does_not_hold_every_connection() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(db) = PgTestDb::create("fair_pool").await else {
+        return;
+    };
+    let options = PgOptions {
+        pool_size: 4,
+        ..PgOptions::default()
+    };
+    let store = Arc::new(PgStore::new(&db.gateway_url(), options).unwrap());
+    let verifier = JwtVerifier::hs256(
+        &SecretString::from(TEST_JWT_SECRET),
+        Some(TEST_ISSUER.into()),
+        "authenticated",
+    );
+    let caller = |user: TestUser| {
+        let token = user.token(600);
+        let verifier = &verifier;
+        async move {
+            let claims = verifier.verify(token.expose_secret()).await.unwrap();
+            Caller { token, claims }
+        }
+    };
+    let (alice, bob) = (
+        Arc::new(caller(TestUser::Alice).await),
+        caller(TestUser::Bob).await,
+    );
+    // vet the login role once, so that no first-use work skews what follows
+    unguarded(&store, &bob, "select 1").await.unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, alice, done) = (store.clone(), alice.clone(), done.clone());
+            tokio::spawn(async move {
+                let r = unguarded(&store, &alice, "select pg_catalog.pg_sleep(1.5)").await;
+                done.fetch_add(1, Ordering::SeqCst);
+                r
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // alice holds two connections (her cap) and waits for the others; bob gets one at once
+    unguarded(&store, &bob, "select 1").await.unwrap();
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        0,
+        "bob did not wait for alice's slow queries"
+    );
+    for s in slow {
+        s.await.unwrap().unwrap();
+    }
+}
