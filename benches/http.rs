@@ -125,8 +125,12 @@ async fn one_call(
         .body(payload.to_vec())
         .send()
         .await;
-    let Ok(response) = sent else {
-        return Outcome::Failed;
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => {
+            note_failure(&format!("request: {e}"));
+            return Outcome::Failed;
+        }
     };
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
@@ -135,7 +139,19 @@ async fn one_call(
     } else if text.contains("RATE_LIMITED") {
         Outcome::Limited
     } else {
+        note_failure(&format!(
+            "HTTP {status}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
         Outcome::Failed
+    }
+}
+
+/// Print the first few failures (neither served nor refused by a limit), to say what they were.
+fn note_failure(what: &str) {
+    static SHOWN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 3 {
+        eprintln!("   a call failed: {what}");
     }
 }
 
