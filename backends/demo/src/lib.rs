@@ -53,8 +53,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 /// Where deep links point unless [`DemoBackend::with_url_base`] says otherwise.
 pub const DEFAULT_URL_BASE: &str = "https://demo.crmgate.invalid";
 
-/// Most callers' CRMs (distinct bearer identities) one demo keeps in hosted mode; past it the
-/// least recently used is dropped (its changes with it) and the newcomer is served.
+/// Most callers' changed CRMs (distinct bearer identities that wrote) one demo keeps in hosted
+/// mode; past it the least recently used is dropped (its changes with it) and the newcomer is
+/// served. A caller that has not written reads the shared pristine seed and costs nothing.
 pub const MAX_TENANTS: usize = 256;
 
 type SharedStore = Arc<tokio::sync::RwLock<Store>>;
@@ -62,12 +63,15 @@ type SharedStore = Arc<tokio::sync::RwLock<Store>>;
 /// The in-memory demo CRM, seeded with a small deterministic data set on first use.
 ///
 /// The configured identity (stdio) has one CRM; in hosted mode every bearer identity gets a
-/// CRM of its own, seeded the same way, so callers never see each other's changes. Memory is
-/// bounded: at most [`MAX_TENANTS`] such CRMs are kept, the least recently used evicted.
+/// CRM of its own, seeded the same way, so callers never see each other's changes: until its
+/// first write a caller reads the one pristine copy every such caller shares (never written),
+/// and its first write gives it a copy of its own (copy on write). Memory is bounded: at most
+/// [`MAX_TENANTS`] changed CRMs are kept, the least recently used evicted.
 pub struct DemoBackend {
     url_base: String,
     seed: OnceLock<Store>,
     state: OnceLock<SharedStore>,
+    pristine: OnceLock<SharedStore>,
     tenants: Mutex<Tenants>,
 }
 
@@ -138,6 +142,7 @@ impl DemoBackend {
             url_base: base.into().trim_end_matches('/').to_string(),
             seed: OnceLock::new(),
             state: OnceLock::new(),
+            pristine: OnceLock::new(),
             tenants: Mutex::new(Tenants::default()),
         }
     }
@@ -148,8 +153,10 @@ impl DemoBackend {
         Arc::new(tokio::sync::RwLock::new(seed.clone()))
     }
 
-    /// The CRM of the caller: the configured one, or the bearer identity's own.
-    fn store(&self, cx: &CallContext) -> Result<SharedStore> {
+    /// The CRM of the caller: the configured one, or the bearer identity's own — for a read
+    /// by a caller that never wrote, the shared pristine copy; for a write, its own copy,
+    /// made on its first write.
+    fn store(&self, cx: &CallContext, writing: bool) -> Result<SharedStore> {
         if matches!(cx.identity(), Identity::Configured) {
             return Ok(self.state.get_or_init(|| self.seeded()).clone());
         }
@@ -157,11 +164,14 @@ impl DemoBackend {
         if let Some(store) = lock().get(cx.scope()) {
             return Ok(store);
         }
+        if !writing {
+            return Ok(self.pristine.get_or_init(|| self.seeded()).clone());
+        }
         // seed outside the lock: other callers are served meanwhile
         let seeded = self.seeded();
         let mut tenants = lock();
         if let Some(store) = tenants.get(cx.scope()) {
-            return Ok(store); // a concurrent first call of this caller won
+            return Ok(store); // a concurrent first write of this caller won
         }
         tenants.insert(cx.scope(), seeded.clone());
         Ok(seeded)
@@ -177,11 +187,11 @@ impl DemoBackend {
     }
 
     async fn read(&self, cx: &CallContext) -> Result<tokio::sync::OwnedRwLockReadGuard<Store>> {
-        Ok(self.store(cx)?.read_owned().await)
+        Ok(self.store(cx, false)?.read_owned().await)
     }
 
     async fn write(&self, cx: &CallContext) -> Result<tokio::sync::OwnedRwLockWriteGuard<Store>> {
-        Ok(self.store(cx)?.write_owned().await)
+        Ok(self.store(cx, true)?.write_owned().await)
     }
 }
 
@@ -249,7 +259,7 @@ impl Backend for DemoBackend {
     }
 
     async fn probe(&self, cx: &CallContext) -> Result<ProbeReport> {
-        self.store(cx)?;
+        self.store(cx, false)?;
         Ok(ProbeReport {
             crm: "the built-in demo CRM (in memory)".into(),
             identity: Some(match cx.identity() {

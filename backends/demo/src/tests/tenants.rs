@@ -75,16 +75,51 @@ async fn callers_never_see_each_others_changes() {
 }
 
 #[tokio::test]
+async fn a_caller_that_never_wrote_reads_the_shared_pristine_copy_and_its_first_write_copies_it() {
+    let b = DemoBackend::new();
+    let contacts = info(&b, "contacts").await;
+    let before = count(&b, &bearer("reader-0"), &contacts).await;
+    for i in 0..1_000 {
+        b.probe(&bearer(&format!("reader-{i}"))).await.unwrap();
+    }
+    assert_eq!(
+        b.tenants.lock().unwrap().len(),
+        0,
+        "readers cost no CRM of their own"
+    );
+    let (a, z) = (bearer("reader-1"), bearer("reader-999"));
+    assert!(Arc::ptr_eq(
+        &b.store(&a, false).unwrap(),
+        &b.store(&z, false).unwrap()
+    ));
+    let data: Fields = json!({"last_name": "Mine"}).as_object().unwrap().clone();
+    b.create(&a, &contacts, &data, CreateOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(b.tenants.lock().unwrap().len(), 1);
+    assert_eq!(count(&b, &a, &contacts).await, before + 1);
+    assert_eq!(
+        count(&b, &z, &contacts).await,
+        before,
+        "the pristine copy was not written"
+    );
+    assert!(!Arc::ptr_eq(
+        &b.store(&a, false).unwrap(),
+        &b.store(&z, false).unwrap()
+    ));
+}
+
+#[tokio::test]
 async fn every_identity_is_served_and_the_least_recently_used_crm_is_evicted() {
     let b = DemoBackend::new();
     let cx = |i: usize| bearer(&format!("caller-{i}"));
     let first = cx(0);
-    let mine = b.store(&first).unwrap();
+    let mine = b.store(&first, true).unwrap();
     for i in 1..300 {
-        b.probe(&cx(i)).await.unwrap();
+        b.store(&cx(i), true).unwrap(); // a caller that wrote
         if i % 50 == 0 {
             // caller 0 keeps using its CRM
-            assert!(Arc::ptr_eq(&mine, &b.store(&first).unwrap()));
+            assert!(Arc::ptr_eq(&mine, &b.store(&first, false).unwrap()));
         }
     }
     assert_eq!(
@@ -93,12 +128,12 @@ async fn every_identity_is_served_and_the_least_recently_used_crm_is_evicted() {
         "memory is bounded"
     );
     assert!(
-        Arc::ptr_eq(&mine, &b.store(&first).unwrap()),
+        Arc::ptr_eq(&mine, &b.store(&first, false).unwrap()),
         "a recently used CRM is kept"
     );
     // caller 1 was idle longest: its CRM was dropped, and it is served a fresh one
-    let old = b.store(&cx(299)).unwrap();
-    b.store(&cx(1)).unwrap();
+    let old = b.store(&cx(299), false).unwrap();
+    b.store(&cx(1), true).unwrap();
     assert_eq!(b.tenants.lock().unwrap().len(), crate::MAX_TENANTS);
-    assert!(Arc::ptr_eq(&old, &b.store(&cx(299)).unwrap()));
+    assert!(Arc::ptr_eq(&old, &b.store(&cx(299), false).unwrap()));
 }
