@@ -3,14 +3,16 @@
 //! 100 and 1,000 concurrent clients, each with its own bearer identity, over keep-alive
 //! connections. Scenarios:
 //!
-//! 1. the demo CRM;
+//! 1. the demo CRM; then the same with the per-caller call budget raised out of the way (the
+//!    server's own throughput and CPU time per call);
 //! 2. the BottleCRM sandbox answering every request after 100 ms (a CRM across a WAN);
 //! 3. two replicas sharing Redis (the machine's, at 127.0.0.1:6379; skipped without it), the
 //!    clients spread over both.
 //!
 //! Each level makes a fixed number of calls (bounded in count) and prints the calls served per
 //! second (ok) and refused by a limit (`RATE_LIMITED` — the defaults at work), p50/p99 latency
-//! of all calls, and the server's resident memory (now and peak). `CRMGATE_BENCH_QUICK=1` runs
+//! of all calls, the server's CPU time per call (user + system, from `/proc`) and its resident
+//! memory (now and peak). `CRMGATE_BENCH_QUICK=1` runs
 //! a small version (CI smoke run).
 
 use serde_json::{Value, json};
@@ -29,6 +31,26 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// CPU time the server process has used so far (user + system), from `/proc` (Linux;
+    /// zero elsewhere).
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // the fields after the command name, which is in parentheses and may hold spaces
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // utime and stime are fields 14 and 15 of the line: 12 and 13 after the name; the
+        // kernel counts them in USER_HZ, 100 per second on Linux
+        Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    }
+
     /// Resident memory now and at its peak, MiB (Linux; zeros elsewhere).
     fn rss_mib(&self) -> (f64, f64) {
         let status =
@@ -189,6 +211,7 @@ async fn level(
         w.await.unwrap();
     }
     let per_client = (calls / clients).max(1);
+    let cpu_before: Duration = servers.iter().map(|s| s.cpu()).sum();
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|i| {
@@ -209,6 +232,7 @@ async fn level(
         samples.extend(t.await.unwrap());
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu: Duration = servers.iter().map(|s| s.cpu()).sum::<Duration>() - cpu_before;
     let count = |o: Outcome| samples.iter().filter(|(_, x)| *x == o).count();
     let (ok, limited, failed) = (
         count(Outcome::Ok),
@@ -228,7 +252,7 @@ async fn level(
         })
         .collect();
     println!(
-        "{clients:>5} clients {:>6} calls  ok {:>7.0}/s  limited {:>7.0}/s{}  p50 {:>7.2} ms  p99 {:>8.2} ms  RSS MiB now/peak {}",
+        "{clients:>5} clients {:>6} calls  ok {:>7.0}/s  limited {:>7.0}/s{}  p50 {:>7.2} ms  p99 {:>8.2} ms  server CPU {:>5.1} µs/call  RSS MiB now/peak {}",
         samples.len(),
         ok as f64 / elapsed,
         limited as f64 / elapsed,
@@ -239,6 +263,7 @@ async fn level(
         },
         pct(0.5),
         pct(0.99),
+        cpu.as_secs_f64() * 1e6 / samples.len() as f64,
         rss.join(" + ")
     );
 }
@@ -280,6 +305,15 @@ fn main() {
     runtime.block_on(async {
         println!("-- demo CRM: crm_get");
         let (server, url) = start("", &dir, "demo");
+        for &(clients, calls) in levels {
+            level(&[&server], std::slice::from_ref(&url), &demo_tokens, clients, calls, Call::DemoGet).await;
+        }
+        drop(server);
+
+        // the server's own cost: the per-caller call budget raised out of the way
+        println!("-- demo CRM, limits raised (per caller 100,000 calls/s): crm_get");
+        let raised = "[http]\nper_caller_per_second = 100000\nper_caller_burst = 100000\n";
+        let (server, url) = start(raised, &dir, "demo-raised");
         for &(clients, calls) in levels {
             level(&[&server], std::slice::from_ref(&url), &demo_tokens, clients, calls, Call::DemoGet).await;
         }
