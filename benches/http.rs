@@ -92,7 +92,16 @@ fn start(config: &str, dir: &std::path::Path, name: &str) -> (Server, String) {
                 .map(str::to_owned)
         })
         .expect("crmgate printed its address");
-    std::thread::spawn(move || lines.for_each(drop));
+    // the server's warnings (a refused connection, say) explain a failed call
+    std::thread::spawn(move || {
+        for line in lines
+            .map_while(Result::ok)
+            .filter(|l| l.contains("WARN"))
+            .take(3)
+        {
+            eprintln!("   server: {line}");
+        }
+    });
     (Server(child), format!("http://{addr}/mcp"))
 }
 
@@ -311,8 +320,9 @@ fn main() {
         drop(server);
 
         // the server's own cost: the per-caller call budget raised out of the way
-        println!("-- demo CRM, limits raised (per caller 100,000 calls/s): crm_get");
-        let raised = "[http]\nper_caller_per_second = 100000\nper_caller_burst = 100000\n";
+        println!("-- demo CRM, limits raised (per caller 100,000 calls/s, connections per address 100,000): crm_get");
+        let raised = "[http]\nper_caller_per_second = 100000\nper_caller_burst = 100000\n\
+                      max_connections_per_address = 100000\n";
         let (server, url) = start(raised, &dir, "demo-raised");
         for &(clients, calls) in levels {
             level(&[&server], std::slice::from_ref(&url), &demo_tokens, clients, calls, Call::DemoGet).await;

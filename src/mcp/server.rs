@@ -168,11 +168,13 @@ impl ServerHandler for CrmServer {
         let outcome = if over_stdio {
             let host = McpHost::new(context.peer.clone(), self.log_level.clone())
                 .for_request(context.meta.get_progress_token(), context.ct.clone());
-            let outcome = tools::call_with(&self.app, &cx, &request.name, args, &host).await;
+            // boxed, like the call below: rmcp spawns each request's future, moving it whole
+            let call = tools::call_with(&self.app, &cx, &request.name, args, &host);
+            let outcome = Box::pin(call).await;
             host.flush().await; // every notice of the call goes out before its result
             outcome
         } else {
-            tools::call(&self.app, &cx, &request.name, args).await
+            Box::pin(tools::call(&self.app, &cx, &request.name, args)).await
         };
         Ok(to_result(outcome).into())
     }

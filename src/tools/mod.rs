@@ -150,7 +150,8 @@ pub async fn call_with(
 ) -> ToolOutcome {
     let (result, meta) = meta::measure_with(host.notices(), async {
         if let Some(budget) = &app.budget {
-            budget.take(cx.scope()).await?;
+            // boxed: a step on Redis is a large future, and most calls never take it
+            Box::pin(budget.take(cx.scope())).await?;
         }
         crate::isolate::tool_call(name, dispatch(app, cx, name, args, host)).await
     })
@@ -178,6 +179,8 @@ pub async fn call_with(
     }
 }
 
+/// Each gateway operation's future is boxed: inline, the largest (bulk, undo) would size every
+/// call's future, and moving it (rmcp spawns each request) would copy it whole.
 async fn dispatch(
     app: &App,
     cx: &CallContext,
@@ -207,32 +210,32 @@ async fn dispatch(
     match spec.kind {
         ToolKind::Entities => {
             let _: EntitiesArgs = parse(spec, args)?;
-            let out = g.entities(cx).await?;
+            let out = Box::pin(g.entities(cx)).await?;
             done(&out, render::entities(&out))
         }
         ToolKind::Describe => {
             let a: DescribeArgs = parse(spec, args)?;
-            let out = g.describe(cx, &a.entity).await?;
+            let out = Box::pin(g.describe(cx, &a.entity)).await?;
             done(&*out, render::describe(&out))
         }
         ToolKind::Search => {
-            let out = g.search(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.search(cx, parse(spec, args)?)).await?;
             done(&out, render::search(&out))
         }
         ToolKind::Get => {
-            let out = g.get(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.get(cx, parse(spec, args)?)).await?;
             done(&out, render::get(&out))
         }
         ToolKind::Related => {
-            let out = g.related(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.related(cx, parse(spec, args)?)).await?;
             done(&out, render::related(&out))
         }
         ToolKind::Timeline => {
-            let out = g.timeline(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.timeline(cx, parse(spec, args)?)).await?;
             done(&out, render::timeline(&out))
         }
         ToolKind::Create => {
-            let out = g.create(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.create(cx, parse(spec, args)?)).await?;
             done(&out, render::create(&out))
         }
         ToolKind::Update => {
@@ -246,7 +249,7 @@ async fn dispatch(
                         data,
                         preview,
                     };
-                    let out = g.update(cx, args).await?;
+                    let out = Box::pin(g.update(cx, args)).await?;
                     done(&out, render::update(&out))
                 }
                 (None, Some(ids)) => {
@@ -264,38 +267,34 @@ async fn dispatch(
             }
         }
         ToolKind::Link => {
-            let out = g.link(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.link(cx, parse(spec, args)?)).await?;
             done(&out, "Linked.".into())
         }
         ToolKind::Unlink => {
-            let out = g.unlink(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.unlink(cx, parse(spec, args)?)).await?;
             done(&out, "Unlinked.".into())
         }
         ToolKind::Note => {
-            let out = g.note(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.note(cx, parse(spec, args)?)).await?;
             done(&out, render::one("Note added:", &out.note))
         }
         ToolKind::DraftEmail => {
-            let out = g.draft_email(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.draft_email(cx, parse(spec, args)?)).await?;
             done(&out, render::one("Draft filed, not sent:", &out.draft))
         }
         ToolKind::Action => {
             let args: ActionArgs = parse(spec, args)?;
-            let out = g.action(cx, args.clone()).await?;
+            let out = Box::pin(g.action(cx, args.clone())).await?;
             if let ActionOutput::Preview { confirm_token, .. } = &out {
                 let question = render::ask_action(&out);
                 let what = format!("{} on {} {}", args.action, args.entity, args.id);
                 if ask(host, question, &what).await? {
                     let token = Some(confirm_token.clone());
-                    let out = g
-                        .action(
-                            cx,
-                            ActionArgs {
-                                confirm_token: token,
-                                ..args
-                            },
-                        )
-                        .await?;
+                    let args = ActionArgs {
+                        confirm_token: token,
+                        ..args
+                    };
+                    let out = Box::pin(g.action(cx, args)).await?;
                     return done(
                         &out,
                         format!("{} (confirmed by the user)", render::action(&out)),
@@ -325,21 +324,17 @@ async fn dispatch(
                 id,
                 confirm_token,
             };
-            let out = g.delete(cx, args.clone()).await?;
+            let out = Box::pin(g.delete(cx, args.clone())).await?;
             if let DeleteOutput::Preview { confirm_token, .. } = &out {
                 let question = render::ask_delete(&args.entity, &out);
                 let what = format!("deleting {} {}", args.entity, args.id);
                 if ask(host, question, &what).await? {
                     let token = Some(confirm_token.clone());
-                    let out = g
-                        .delete(
-                            cx,
-                            DeleteArgs {
-                                confirm_token: token,
-                                ..args
-                            },
-                        )
-                        .await?;
+                    let args = DeleteArgs {
+                        confirm_token: token,
+                        ..args
+                    };
+                    let out = Box::pin(g.delete(cx, args)).await?;
                     return done(
                         &out,
                         format!("{} (confirmed by the user)", render::delete(&out)),
@@ -349,15 +344,15 @@ async fn dispatch(
             done(&out, render::delete(&out))
         }
         ToolKind::Query => {
-            let out = g.sql(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.sql(cx, parse(spec, args)?)).await?;
             done(&out, render::query(&out))
         }
         ToolKind::Call => {
-            let out = g.raw_call(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.raw_call(cx, parse(spec, args)?)).await?;
             done(&out, render::call(&out))
         }
         ToolKind::History => {
-            let out = g.history(cx, parse(spec, args)?).await?;
+            let out = Box::pin(g.history(cx, parse(spec, args)?)).await?;
             done(&out, journal_text::history(&out))
         }
         ToolKind::Undo => {
