@@ -17,7 +17,7 @@ use crmgate_core::model::{
 use crmgate_core::schema::EntitySchema;
 use crmgate_core::{Backend, CallContext, Error, ErrorCode, Result};
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// BottleCRM (Django-CRM REST API) behind the common tool surface.
 pub struct BottleCrmBackend {
@@ -25,9 +25,10 @@ pub struct BottleCrmBackend {
     cache: MetadataCache,
     instance: String,
     app_url: Option<String>,
-    catalog: Arc<EntityCatalog>,
-    /// The built-in tables alone, for scoped tokens (built once).
-    static_schemas: Arc<Schemas>,
+    /// The entities (built on first use: nothing is built at start-up that can wait).
+    catalog: OnceLock<Arc<EntityCatalog>>,
+    /// The built-in tables alone, for scoped tokens (built once, on first use).
+    static_schemas: OnceLock<Arc<Schemas>>,
 }
 
 impl std::fmt::Debug for BottleCrmBackend {
@@ -46,9 +47,21 @@ impl BottleCrmBackend {
             cache,
             instance: format!("bottlecrm:{}", config.url),
             app_url: config.app_url.clone(),
-            catalog: Arc::new(EntityCatalog::new(entity_infos())),
-            static_schemas: Arc::new(describe::build(None)),
+            catalog: OnceLock::new(),
+            static_schemas: OnceLock::new(),
         })
+    }
+
+    fn catalog(&self) -> Arc<EntityCatalog> {
+        self.catalog
+            .get_or_init(|| Arc::new(EntityCatalog::new(entity_infos())))
+            .clone()
+    }
+
+    fn static_schemas(&self) -> Arc<Schemas> {
+        self.static_schemas
+            .get_or_init(|| Arc::new(describe::build(None)))
+            .clone()
     }
 
     fn api<'a>(&'a self, cx: &'a CallContext) -> Api<'a> {
@@ -76,7 +89,7 @@ impl BottleCrmBackend {
                 || {
                     Box::pin(async {
                         if self.client.probe(cx).await? {
-                            return Ok(self.static_schemas.clone());
+                            return Ok(self.static_schemas());
                         }
                         self.cache
                             .get_or_load(
@@ -140,9 +153,9 @@ impl Backend for BottleCrmBackend {
     /// something unreadable does not hide the entities (the static tables describe them).
     async fn entities(&self, cx: &CallContext) -> Result<Arc<EntityCatalog>> {
         match self.schemas(cx).await {
-            Err(e) if e.code == ErrorCode::UpstreamProtocol => Ok(self.catalog.clone()),
+            Err(e) if e.code == ErrorCode::UpstreamProtocol => Ok(self.catalog()),
             Err(e) => Err(e),
-            Ok(_) => Ok(self.catalog.clone()),
+            Ok(_) => Ok(self.catalog()),
         }
     }
 
