@@ -2,6 +2,8 @@
 //! temporary folder, tool calls in process, and the record states they compare.
 #![allow(dead_code)]
 
+// the journal crate's throw-away PostgreSQL database, the same file
+#[path = "../../backends/journal/tests/common/pg.rs"]
 pub mod pg;
 
 use crmgate::app::App;
