@@ -4,12 +4,14 @@
 
 #![allow(dead_code)]
 
+mod private_redis;
+#[allow(unused_imports)] // not every test binary restarts a Redis
+pub use private_redis::PrivateRedis;
+
 use crmgate_shared::{RedisConfig, RedisSettings, SharedState};
 use secrecy::SecretString;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The Redis the tests use: `CRMGATE_TEST_REDIS_URL`, or the machine's at 127.0.0.1:6379.
 pub fn redis_url() -> Option<String> {
@@ -91,75 +93,6 @@ pub async fn redis_time_us(url: &str) -> u64 {
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let (s, us): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await.unwrap();
     s * 1_000_000 + us
-}
-
-/// A `redis-server` of this test's own, on a fixed port so it can be restarted in place.
-pub struct PrivateRedis {
-    pub port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    /// Start one on a free port; `None` (skipped) when `redis-server` is not installed.
-    pub fn start() -> Option<PrivateRedis> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            return unavailable("redis-server is not installed");
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = PrivateRedis { port, child: None };
-        redis.restart();
-        Some(redis)
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// (Re)start the server on the same port and wait until it answers.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "still running");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no", "--loglevel", "warning"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while ping(&self.url()).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "private redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Kill the server (SIGKILL: no goodbye to clients) and wait until it is gone.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// What each caller of [`flood`] got.
