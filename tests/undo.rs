@@ -52,19 +52,11 @@ async fn every_write_kind_is_journaled_with_its_before_and_after() {
         json!({"entity": "deals", "id": id, "text": "a journaled note"}),
     )
     .await;
-    let preview = ok(
+    confirmed(
         &app,
         &cx,
         "crm_delete",
         json!({"entity": "contacts", "id": contact}),
-    )
-    .await;
-    let token = preview["confirm_token"].as_str().unwrap();
-    ok(
-        &app,
-        &cx,
-        "crm_delete",
-        json!({"entity": "contacts", "id": contact, "confirm_token": token}),
     )
     .await;
 
@@ -238,19 +230,11 @@ async fn undo_restores_each_kind_and_refuses_twice() {
     let victim = ok(&app, &cx, "crm_create", json!({"entity": "contacts", "data": {"first_name": "Del", "last_name": "Eted", "email": "del@undo.example"}})).await;
     let victim = victim["record"]["id"].as_str().unwrap().to_owned();
     let kept = state(&app, &cx, "contacts", &victim).await;
-    let preview = ok(
+    confirmed(
         &app,
         &cx,
         "crm_delete",
         json!({"entity": "contacts", "id": victim}),
-    )
-    .await;
-    let token = preview["confirm_token"].as_str().unwrap();
-    ok(
-        &app,
-        &cx,
-        "crm_delete",
-        json!({"entity": "contacts", "id": victim, "confirm_token": token}),
     )
     .await;
     let entry = newest(&app, &cx).await;
@@ -368,19 +352,11 @@ async fn bad_undos_are_clear_errors_and_change_nothing() {
     assert_eq!(full(&app, &cx, "deals", &id).await["amount"], 77);
 
     // the record deleted elsewhere since
-    let preview = ok(
+    confirmed(
         &app,
         &cx,
         "crm_delete",
         json!({"entity": "deals", "id": id}),
-    )
-    .await;
-    let token = preview["confirm_token"].as_str().unwrap();
-    ok(
-        &app,
-        &cx,
-        "crm_delete",
-        json!({"entity": "deals", "id": id, "confirm_token": token}),
     )
     .await;
     let e = err(&app, &cx, "crm_undo", json!({"entry_id": entry})).await;

@@ -215,19 +215,11 @@ async fn espocrm_undo_of_a_delete_restores_the_old_id() {
     let cx = me();
     let id = any_id(&app, &cx, "companies").await;
     let kept = state(&app, &cx, "companies", &id).await;
-    let preview = ok(
+    confirmed(
         &app,
         &cx,
         "crm_delete",
         json!({"entity": "companies", "id": id}),
-    )
-    .await;
-    let token = preview["confirm_token"].as_str().unwrap();
-    ok(
-        &app,
-        &cx,
-        "crm_delete",
-        json!({"entity": "companies", "id": id, "confirm_token": token}),
     )
     .await;
     let entry = newest(&app, &cx).await;

@@ -55,6 +55,18 @@ pub async fn ok(app: &App, cx: &CallContext, tool: &str, args: Value) -> Value {
     out.structured
 }
 
+/// A write that previews first: call without a token, then again with the preview's
+/// `confirm_token`; the confirmed result.
+pub async fn confirmed(app: &App, cx: &CallContext, tool: &str, args: Value) -> Value {
+    let preview = ok(app, cx, tool, args.clone()).await;
+    let token = preview["confirm_token"]
+        .as_str()
+        .expect("a preview with a confirm_token");
+    let mut args = args;
+    args["confirm_token"] = token.into();
+    ok(app, cx, tool, args).await
+}
+
 /// Call a tool that must fail; its error object.
 pub async fn err(app: &App, cx: &CallContext, tool: &str, args: Value) -> Value {
     let out = Box::pin(tools::call(app, cx, tool, args.clone())).await;
