@@ -12,8 +12,8 @@
 //! Each level makes a fixed number of calls (bounded in count) and prints the calls served per
 //! second (ok) and refused by a limit (`RATE_LIMITED` — the defaults at work), p50/p99 latency
 //! of all calls, the server's CPU time per call (user + system, from `/proc`) and its resident
-//! memory (now and peak). `CRMGATE_BENCH_QUICK=1` runs
-//! a small version (CI smoke run).
+//! memory (now and peak). `CRMGATE_BENCH_QUICK=1` runs a small version (CI smoke run);
+//! `CRMGATE_BENCH_ONLY=defaults|raised|bottle|replicas` runs one scenario.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -311,15 +311,21 @@ fn main() {
         "crmgate hosted-mode load ({} mode), shipped defaults, one identity per client",
         if quick { "quick" } else { "full" }
     );
+    // `CRMGATE_BENCH_ONLY=raised` (or defaults, bottle, replicas) runs one scenario
+    let only = std::env::var("CRMGATE_BENCH_ONLY").ok();
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
     runtime.block_on(async {
+        if run("defaults") {
         println!("-- demo CRM: crm_get");
         let (server, url) = start("", &dir, "demo");
         for &(clients, calls) in levels {
             level(&[&server], std::slice::from_ref(&url), &demo_tokens, clients, calls, Call::DemoGet).await;
         }
         drop(server);
+        }
 
         // the server's own cost: the per-caller call budget raised out of the way
+        if run("raised") {
         println!("-- demo CRM, limits raised (per caller 100,000 calls/s, connections per address 100,000): crm_get");
         let raised = "[http]\nper_caller_per_second = 100000\nper_caller_burst = 100000\n\
                       max_connections_per_address = 100000\n";
@@ -328,7 +334,9 @@ fn main() {
             level(&[&server], std::slice::from_ref(&url), &demo_tokens, clients, calls, Call::DemoGet).await;
         }
         drop(server);
+        }
 
+        if run("bottle") {
         println!("-- BottleCRM sandbox, every answer after 100 ms: crm_search");
         use crmgate_bottlecrm::sandbox::{Fault, Sandbox};
         let sandbox = Sandbox::start().await.unwrap();
@@ -347,7 +355,11 @@ fn main() {
             level(&[&server], std::slice::from_ref(&url), &bottle_tokens, clients, calls, Call::Search).await;
         }
         drop(server);
+        }
 
+        if !run("replicas") {
+            return;
+        }
         println!("-- two replicas sharing Redis, demo CRM: crm_get");
         if !redis_up() {
             println!("   skipped: Redis at 127.0.0.1:6379 is unreachable");

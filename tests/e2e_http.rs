@@ -261,6 +261,50 @@ async fn unusable_bodies_get_json_rpc_errors_over_http_too() {
         assert_eq!(reply["error"]["code"], -32602, "{args}: {reply}");
         assert_eq!(reply["id"], 7);
     }
+    // the same on a 2026-07-28 stateless call, which rmcp routes differently: params that do
+    // not fit tools/call are -32602 naming the problem, never "method not found"
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"e2e","version":"1"}}"#;
+    let stateless = |args: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{{"name":"crm_search"{args},{meta}}}}}"#
+        )
+    };
+    for args in [r#","arguments":[1]"#, r#","arguments":"x""#] {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/mcp"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "crm_search")
+            .bearer_auth("alice")
+            .body(stateless(args))
+            .send()
+            .await
+            .unwrap();
+        let reply: Value = r.json().await.unwrap();
+        assert_eq!(reply["error"]["code"], -32602, "{args}: {reply}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("Invalid params for tools/call: "),
+            "{reply}"
+        );
+        assert_eq!(reply["id"], 8);
+    }
+    // a body that is not JSON under a wrong content type: the body's own -32700, not rmcp's
+    // plain-text 415
+    let r = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "text/plain")
+        .header("accept", "application/json, text/event-stream")
+        .bearer_auth("alice")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!(reply["error"]["code"], -32700, "{reply}");
     // and a good request still works on the same server
     let r = post_raw(&base, INITIALIZE.as_bytes(), None, None).await;
     assert_eq!(r.status(), 200);

@@ -89,7 +89,7 @@ pub fn bearer_token(value: Option<&HeaderValue>) -> Result<SecretString, &'stati
 
 /// Middleware: refuse without a valid bearer; attach the [`Caller`] otherwise.
 pub async fn require_bearer(
-    State(state): State<AuthState>,
+    State(state): State<Arc<AuthState>>,
     mut request: Request,
     next: Next,
 ) -> Response {

@@ -104,7 +104,11 @@ pub fn router_with_metrics(
             shared.clone(),
             jsonrpc_guard,
         ))
-        .layer(middleware::from_fn_with_state(auth, require_bearer))
+        // behind an Arc: axum clones a middleware's state for every request
+        .layer(middleware::from_fn_with_state(
+            Arc::new(auth),
+            require_bearer,
+        ))
         .route(
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
@@ -208,8 +212,11 @@ async fn limits(State(shared): State<Shared>, request: Request, next: Next) -> R
 }
 
 /// On the MCP endpoint: a POST body that is not a usable JSON-RPC message gets its JSON-RPC
-/// error here (rmcp would answer a non-JSON body with a plain-text 415, and a request whose
-/// params do not fit its method with "method not found"); anything usable goes on to rmcp.
+/// error here (rmcp would answer a non-JSON body with a plain-text 415). The body is parsed
+/// once, by rmcp: only when rmcp refuses the request (a 4xx) is the body judged as the stdio
+/// framing judges a line, and its JSON-RPC error, if it has one, is the answer. A request rmcp
+/// takes whose params do not fit its method is answered `-32602` by the handler
+/// (`on_custom_request`), as over stdio.
 async fn jsonrpc_guard(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
@@ -225,16 +232,26 @@ async fn jsonrpc_guard(State(shared): State<Shared>, request: Request, next: Nex
             return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
         }
     };
-    if let Some(reply) = crate::mcp::jsonrpc_refusal(&bytes) {
-        let status = if reply["error"]["code"] == -32602 {
-            StatusCode::OK // a well-formed request that failed: an ordinary JSON-RPC error
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        return (status, axum::Json(reply)).into_response();
+    let response = next
+        .run(Request::from_parts(
+            parts,
+            axum::body::Body::from(bytes.clone()),
+        ))
+        .await;
+    if !response.status().is_client_error() {
+        return response;
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    match crate::mcp::jsonrpc_refusal(&bytes) {
+        Some(reply) => {
+            let status = if reply["error"]["code"] == -32602 {
+                StatusCode::OK // a well-formed request that failed: an ordinary JSON-RPC error
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (status, axum::Json(reply)).into_response()
+        }
+        None => response,
+    }
 }
 
 /// Whether the `Host` header names an allowed host (with or without its port).
@@ -245,17 +262,19 @@ pub fn host_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    let host = host.trim().to_ascii_lowercase();
+    let host = host.trim();
     let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or_default().to_owned()
+        rest.split(']').next().unwrap_or_default()
     } else {
-        host.rsplit_once(':')
-            .map_or(host.as_str(), |(name, _)| name)
-            .to_owned()
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
     };
     allowed.iter().any(|a| {
-        let a = a.trim().to_ascii_lowercase();
-        a == host || a == name || a.trim_start_matches('[').trim_end_matches(']') == name
+        let a = a.trim();
+        a.eq_ignore_ascii_case(host)
+            || a.eq_ignore_ascii_case(name)
+            || a.trim_start_matches('[')
+                .trim_end_matches(']')
+                .eq_ignore_ascii_case(name)
     })
 }
 

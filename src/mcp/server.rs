@@ -179,6 +179,24 @@ impl ServerHandler for CrmServer {
         Ok(to_result(outcome).into())
     }
 
+    /// A request for a known method whose params do not fit it reaches here as a custom
+    /// request (over HTTP; the stdio framing answers it first): `-32602` naming what is wrong,
+    /// not "method not found".
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        match super::framing::invalid_params(&request.method, request.params) {
+            Some(message) => Err(McpError::invalid_params(message, None)),
+            None => Err(McpError::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                request.method,
+                None,
+            )),
+        }
+    }
+
     #[allow(deprecated)] // logging is deprecated only from protocol 2026-07-28 on
     async fn set_level(
         &self,

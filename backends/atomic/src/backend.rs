@@ -82,7 +82,7 @@ impl AtomicBackend {
                     Error::config("database_url_env is required for transport = \"postgres\"")
                 })?;
                 let digest = Sha256::digest(url.expose_secret().as_bytes());
-                let id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+                let id = crmgate_shared::hex(&digest[..8]);
                 let options = PgOptions {
                     statement_timeout: config.statement_timeout,
                     query_max_bytes: config.query_max_bytes,

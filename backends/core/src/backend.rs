@@ -83,8 +83,10 @@ impl CallContext {
 /// `caller:<hex>`: a hash of the credential, safe to log and to key caches with.
 fn caller_scope(token: &SecretString) -> Arc<str> {
     let digest = Sha256::digest(token.expose_secret().as_bytes());
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    Arc::from(format!("caller:{hex}"))
+    let mut scope = String::with_capacity(7 + 24);
+    scope.push_str("caller:");
+    scope.push_str(&crmgate_shared::hex(&digest[..12]));
+    Arc::from(scope)
 }
 
 /// A CRM behind the common tool surface. Dyn-safe (`Arc<dyn Backend>`).

@@ -54,4 +54,6 @@ pub mod arb;
 pub mod testkit;
 
 pub use backend::{Backend, CallContext, Identity};
+/// Lower-case hex of bytes (digests, fingerprints).
+pub use crmgate_shared::hex;
 pub use error::{Error, ErrorCode, Result};

@@ -138,10 +138,7 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// A short hex SHA-256 of `text` (for binding tokens to parameters and record versions).
 pub fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crmgate_shared::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// The agent's text as it may appear in a message: debug-quoted (control characters escaped)

@@ -147,6 +147,12 @@ impl DemoBackend {
         }
     }
 
+    /// The configured identity's CRM (stdio, the CLI): seeded on its own, not copied from the
+    /// seed kept for bearer identities, so that a process serving only it holds one CRM.
+    fn configured(&self) -> SharedStore {
+        Arc::new(tokio::sync::RwLock::new(seed::seed(&self.url_base)))
+    }
+
     /// A freshly seeded CRM: a copy of the seed, built once.
     fn seeded(&self) -> SharedStore {
         let seed = self.seed.get_or_init(|| seed::seed(&self.url_base));
@@ -158,7 +164,7 @@ impl DemoBackend {
     /// made on its first write.
     fn store(&self, cx: &CallContext, writing: bool) -> Result<SharedStore> {
         if matches!(cx.identity(), Identity::Configured) {
-            return Ok(self.state.get_or_init(|| self.seeded()).clone());
+            return Ok(self.state.get_or_init(|| self.configured()).clone());
         }
         let lock = || self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(store) = lock().get(cx.scope()) {
@@ -180,7 +186,7 @@ impl DemoBackend {
     /// The configured CRM for inspection in unit tests (never contended there).
     #[cfg(test)]
     fn read_sync(&self) -> tokio::sync::OwnedRwLockReadGuard<Store> {
-        let store = self.state.get_or_init(|| self.seeded()).clone();
+        let store = self.state.get_or_init(|| self.configured()).clone();
         store
             .try_read_owned()
             .expect("no writer during a test inspection")

@@ -26,10 +26,7 @@ pub fn hmac_sha256(secret: &[u8], message: &str) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crmgate_core::hex;
 
 /// The value of `X-Hmac-Authorization` for one request.
 pub fn hmac_header(api_key: &str, secret: &str, method: &str, resource_path: &str) -> String {

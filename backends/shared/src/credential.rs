@@ -61,7 +61,7 @@ pub struct Fingerprint([u8; 32]);
 impl Fingerprint {
     /// Lower-case hex, 64 characters.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex(&self.0)
     }
 }
 

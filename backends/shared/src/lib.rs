@@ -24,6 +24,7 @@ mod credential;
 mod fair_queue;
 mod flags;
 mod health;
+mod hex;
 mod inflight;
 pub mod keys;
 mod store;
@@ -38,6 +39,7 @@ pub use credential::{CredentialHasher, Fingerprint};
 pub use fair_queue::{FairPermit, FairQueue, QueueError};
 pub use flags::{LocalFlags, RedisFlags, RejectedCredentials, VendorBlocks};
 pub use health::{FailureKind, Health, Mode};
+pub use hex::hex;
 pub use inflight::{Busy, InflightCaps, InflightPermit};
 pub use store::RedisStore;
 

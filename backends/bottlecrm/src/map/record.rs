@@ -226,8 +226,7 @@ pub fn version(fields: &Fields) -> String {
     }
     let bytes = serde_json::to_vec(&Stable(fields)).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("h:{hex}")
+    format!("h:{}", crmgate_core::hex(&digest[..12]))
 }
 
 /// The fields that do not change by themselves, serialised as a map without copying them.

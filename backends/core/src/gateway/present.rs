@@ -15,8 +15,7 @@ pub fn record_version(record: &Record) -> String {
     }
     let canonical = serde_json::to_vec(&record.fields).unwrap_or_default();
     let digest = Sha256::digest(&canonical);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("h:{hex}")
+    format!("h:{}", crmgate_shared::hex(&digest[..16]))
 }
 
 /// How a projection was chosen, for `applied.fields`.
