@@ -201,13 +201,11 @@ fn judge(line: &[u8]) -> Verdict {
         Ok(JsonRpcMessage::Request(request)) if matches!(&request.request, ClientRequest::CustomRequest(custom) if METHODS.contains(&custom.method.as_str())) =>
         {
             let method = method.unwrap_or_default();
+            let message = invalid_params(method, value.get("params").cloned());
             Verdict::Answer(error(
                 id.unwrap_or(Value::Null),
                 -32602,
-                format!(
-                    "Invalid params for {method}: {}",
-                    params_problem(method, &value)
-                ),
+                message.unwrap_or_default(),
             ))
         }
         Ok(message) => Verdict::Message(Box::new(message)),
@@ -268,13 +266,6 @@ fn tools_call(line: &[u8]) -> Option<RxJsonRpcMessage<RoleServer>> {
 }
 
 /// What is wrong with the params of a request for a known `method` (serde's words).
-fn params_problem(method: &str, message: &Value) -> String {
-    problem_with_params(
-        method,
-        message.get("params").cloned().unwrap_or(Value::Null),
-    )
-}
-
 fn problem_with_params(method: &str, params: Value) -> String {
     let parsed = match method {
         "tools/call" => serde_json::from_value::<CallToolRequestParams>(params).map(drop),

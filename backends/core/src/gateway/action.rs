@@ -76,12 +76,7 @@ impl Gateway {
             version: &version,
             caller: cx.scope(),
         };
-        match args
-            .confirm_token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
+        match given(&args.confirm_token) {
             None => Ok(ActionOutput::Preview {
                 confirm_token: self.signer.issue(intent),
                 preview: self.present(current, &FieldSelection::All),

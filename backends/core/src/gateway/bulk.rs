@@ -99,11 +99,7 @@ impl Gateway {
             version: &version,
             caller: cx.scope(),
         };
-        let token = args
-            .confirm_token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
+        let token = given(&args.confirm_token);
         let Some(token) = token else {
             let records = current
                 .iter()

@@ -63,12 +63,7 @@ impl Gateway {
             None => "none".to_owned(),
         };
         let intent = raw_intent(&method, &params, &version, cx.scope());
-        match args
-            .confirm_token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
+        match given(&args.confirm_token) {
             None => Ok(CallOutput::Preview {
                 confirm_token: self.signer.issue(intent),
                 method: name,

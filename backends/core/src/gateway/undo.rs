@@ -169,12 +169,7 @@ impl Gateway {
     async fn undo_now(&self, cx: &CallContext, args: UndoArgs) -> Result<UndoOutput> {
         self.require_tier(Tier::Write, "crm_undo")?;
         let (journal, owner) = self.owner(cx)?;
-        let some = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
+        let some = |v: &Option<String>| given(v).map(str::to_owned);
         let (key, entries, batch) = match (some(&args.entry_id), some(&args.batch_id)) {
             (Some(entry_id), None) => {
                 let entry_id = check_entry_id(&entry_id)?.to_owned();
