@@ -1,7 +1,8 @@
 //! Load benchmark of hosted mode (`cargo bench --bench http`) with the **shipped defaults** (no
 //! limit raised): the crmgate binary serving over streamable HTTP on loopback, driven by 1, 10,
 //! 100 and 1,000 concurrent clients, each with its own bearer identity, over keep-alive
-//! connections. Scenarios:
+//! connections. The clients are lean (`support/load.rs`: a request built once, answers read by
+//! hand, as wrk does), so that the machine's cores go to the server under test. Scenarios:
 //!
 //! 1. the demo CRM; then the same with the per-caller call budget raised out of the way (the
 //!    server's own throughput and CPU time per call);
@@ -15,10 +16,12 @@
 //! memory (now and peak). `CRMGATE_BENCH_QUICK=1` runs a small version (CI smoke run);
 //! `CRMGATE_BENCH_ONLY=defaults|raised|bottle|replicas` runs one scenario.
 
+#[path = "support/load.rs"]
+mod load;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 struct Server(Child);
@@ -138,40 +141,24 @@ enum Outcome {
     Failed,
 }
 
-async fn one_call(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    tool: &str,
-    payload: &[u8],
-) -> Outcome {
-    let sent = client
-        .post(url)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(payload.to_vec())
-        .send()
-        .await;
-    let response = match sent {
-        Ok(response) => response,
+/// One call on `connection`, judged by its answer.
+async fn one_call(connection: &mut load::Connection) -> Outcome {
+    let answer = match connection.call().await {
+        Ok(answer) => answer,
         Err(e) => {
             note_failure(&format!("request: {e}"));
             return Outcome::Failed;
         }
     };
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if status == 200 && text.contains("\"isError\":false") {
+    let text = String::from_utf8_lossy(&answer.body);
+    if answer.status == 200 && text.contains("\"isError\":false") {
         Outcome::Ok
     } else if text.contains("RATE_LIMITED") {
         Outcome::Limited
     } else {
         note_failure(&format!(
-            "HTTP {status}: {}",
+            "HTTP {}: {}",
+            answer.status,
             text.chars().take(300).collect::<String>()
         ));
         Outcome::Failed
@@ -196,40 +183,49 @@ async fn level(
     calls: usize,
     call: Call,
 ) {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap();
     let (body, tool) = body(call);
-    let payload: Arc<[u8]> = serde_json::to_vec(&body).unwrap().into();
-    let client = |i: usize| {
-        let (http, payload) = (http.clone(), payload.clone());
-        let url = urls[i % urls.len()].clone();
-        let token = tokens[i].clone();
-        (http, payload, url, token)
+    let payload = serde_json::to_vec(&body).unwrap();
+    let connection = |i: usize| {
+        let headers = [
+            format!("authorization: Bearer {}", tokens[i]),
+            "content-type: application/json".to_owned(),
+            "accept: application/json, text/event-stream".to_owned(),
+            "mcp-protocol-version: 2026-07-28".to_owned(),
+            "mcp-method: tools/call".to_owned(),
+            format!("mcp-name: {tool}"),
+        ];
+        load::Connection::new(
+            &urls[i % urls.len()],
+            &headers,
+            &payload,
+            Duration::from_secs(120),
+        )
     };
     // warm up: every client's token is checked, its CRM or metadata loaded, connection opened
     let warm: Vec<_> = (0..clients)
         .map(|i| {
-            let (http, payload, url, token) = client(i);
-            tokio::spawn(async move { one_call(&http, &url, &token, tool, &payload).await })
+            let mut connection = connection(i);
+            tokio::spawn(async move {
+                one_call(&mut connection).await;
+                connection
+            })
         })
         .collect();
+    let mut connections = Vec::with_capacity(clients);
     for w in warm {
-        w.await.unwrap();
+        connections.push(w.await.unwrap());
     }
     let per_client = (calls / clients).max(1);
     let cpu_before: Duration = servers.iter().map(|s| s.cpu()).sum();
     let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|i| {
-            let (http, payload, url, token) = client(i);
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .map(|mut connection| {
             tokio::spawn(async move {
                 let mut samples = Vec::with_capacity(per_client);
                 for _ in 0..per_client {
                     let t = Instant::now();
-                    let outcome = one_call(&http, &url, &token, tool, &payload).await;
+                    let outcome = one_call(&mut connection).await;
                     samples.push((t.elapsed(), outcome));
                 }
                 samples

@@ -205,15 +205,23 @@ pub fn main() -> ExitCode {
 }
 
 /// Logs to stderr only (stdout belongs to MCP in stdio mode); `RUST_LOG` respected, default
-/// `warn`; colour only on a terminal.
+/// `warn`; colour only on a terminal. Without `RUST_LOG` the filter is a plain level: no
+/// directives to parse or to match against each event site.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match std::env::var_os("RUST_LOG") {
+        Some(_) => logs
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .try_init(),
+        None => logs
+            .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+            .try_init(),
+    };
 }
 
 /// Run one parsed command.

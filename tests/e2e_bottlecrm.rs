@@ -272,3 +272,38 @@ async fn a_revoked_token_is_an_auth_failure() {
     );
     client.cancel().await.unwrap();
 }
+
+/// A CRM over plain HTTP needs no trusted roots: on a machine whose trust store is unreadable
+/// (a minimal container, here `SSL_CERT_FILE`/`SSL_CERT_DIR` naming nothing) the calls still
+/// work, and no root is loaded for them.
+#[tokio::test]
+async fn a_plain_http_crm_works_without_a_trust_store() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let config = format!(
+        "[crm.bottle]\nkind = \"bottlecrm\"\nurl = \"{}\"\ntoken_env = \"E2E_BCRM_TOKEN\"\n",
+        sandbox.url()
+    );
+    let nowhere = "/nonexistent/crmgate-no-trust-store";
+    let (client, _home) = serve(
+        Some(&config),
+        &[],
+        &[
+            ("E2E_BCRM_TOKEN", ADMIN_A),
+            ("SSL_CERT_FILE", nowhere),
+            ("SSL_CERT_DIR", nowhere),
+        ],
+    )
+    .await;
+    let found = ok(
+        &client,
+        "crm_search",
+        json!({"entity": "leads", "limit": 2}),
+    )
+    .await;
+    assert_eq!(
+        found["records"].as_array().map(Vec::len),
+        Some(2),
+        "{found}"
+    );
+    client.cancel().await.unwrap();
+}

@@ -428,8 +428,11 @@ fn parse<T: DeserializeOwned>(spec: &ToolSpec, args: Value) -> Result<T, Error> 
     let args = match args {
         Value::Null => json!({}),
         Value::Object(mut map) => {
-            let known = argument_names(spec);
-            map.retain(|k, v| !(is_empty(v) && known.contains(k)));
+            // the names come from the tool schemas, built once when first needed
+            if map.values().any(is_empty) {
+                let known = argument_names(spec);
+                map.retain(|k, v| !(is_empty(v) && known.contains(k)));
+            }
             Value::Object(map)
         }
         _ => {

@@ -11,6 +11,7 @@
 use crate::entities::Entity;
 use crmgate_core::schema::{EnumOption, FieldSchema, FieldType};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// The OpenAPI path of an entity's list (`/api/leads/`).
 fn list_path(entity: Entity) -> String {
@@ -34,21 +35,29 @@ pub fn request_body(doc: &Value, entity: Entity) -> Option<&Map<String, Value>> 
 }
 
 /// Enum options of a property: its `enum`, or the enums behind `$ref` / `oneOf` / `allOf`
-/// (blank and null members dropped), with labels from the enum's description.
+/// (blank and null members dropped, each value once), with labels from the enum's description.
 fn options(doc: &Value, prop: &Value) -> Vec<EnumOption> {
     let mut out = Vec::new();
-    collect_options(doc, prop, &mut out, 0);
+    collect_options(doc, prop, &mut out, &mut HashSet::new(), 0);
     out
 }
 
-fn collect_options(doc: &Value, node: &Value, out: &mut Vec<EnumOption>, depth: usize) {
+/// Lookups by value, not scans: a country enum has ~250 values, and comparing each with every
+/// label and every option already taken cost millions of comparisons per entity.
+fn collect_options<'a>(
+    doc: &'a Value,
+    node: &'a Value,
+    out: &mut Vec<EnumOption>,
+    taken: &mut HashSet<&'a str>,
+    depth: usize,
+) {
     if depth > 4 {
         return;
     }
     if let Some(reference) = node.get("$ref").and_then(Value::as_str)
         && let Some(target) = component(doc, reference)
     {
-        collect_options(doc, target, out, depth + 1);
+        collect_options(doc, target, out, taken, depth + 1);
     }
     for key in ["oneOf", "allOf", "anyOf"] {
         for member in node
@@ -57,26 +66,25 @@ fn collect_options(doc: &Value, node: &Value, out: &mut Vec<EnumOption>, depth: 
             .into_iter()
             .flatten()
         {
-            collect_options(doc, member, out, depth + 1);
+            collect_options(doc, member, out, taken, depth + 1);
         }
     }
     if let Some(values) = node.get("enum").and_then(Value::as_array) {
-        let labels = node
+        let labels: HashMap<String, String> = node
             .get("description")
             .and_then(Value::as_str)
             .map(enum_labels)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .rev() // the first line for a value wins, as before
+            .collect();
         for v in values
             .iter()
             .filter_map(Value::as_str)
             .filter(|v| !v.is_empty())
         {
-            let label = labels
-                .iter()
-                .find(|(value, _)| value == v)
-                .map(|(_, l)| l.clone())
-                .unwrap_or_else(|| v.to_owned());
-            if !out.iter().any(|o| o.value == v) {
+            if taken.insert(v) {
+                let label = labels.get(v).map_or(v, String::as_str);
                 out.push(EnumOption::new(v, label));
             }
         }

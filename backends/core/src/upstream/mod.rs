@@ -99,9 +99,12 @@ pub struct Upstream {
 
 #[derive(Debug)]
 struct Inner {
-    /// Built on first use ([`Upstream::client`]): loading the system's TLS roots costs more
-    /// than the rest of start-up together, and a session that never reaches the CRM never needs it.
-    client: OnceLock<reqwest::Client>,
+    /// The clients, each built on first use ([`Upstream::client`]): one for `https://` URLs,
+    /// with the system's trusted roots (loading them costs more than the rest of start-up
+    /// together, and a session that never reaches the CRM never needs them), and one for
+    /// `http://` URLs, which never verifies a certificate and so loads no roots.
+    tls_client: OnceLock<reqwest::Client>,
+    plain_client: OnceLock<reqwest::Client>,
     user_agent: HeaderValue,
     limiters: Limiters,
     config: UpstreamConfig,
@@ -116,7 +119,8 @@ impl Upstream {
         let limiters = Limiters::new(&config)?;
         Ok(Upstream {
             inner: Arc::new(Inner {
-                client: OnceLock::new(),
+                tls_client: OnceLock::new(),
+                plain_client: OnceLock::new(),
                 user_agent,
                 limiters,
                 config,
@@ -124,22 +128,34 @@ impl Upstream {
         })
     }
 
-    /// The shared client (built on the first call), for the rare call that must bypass
-    /// [`Upstream::send`]. `CONFIG` if TLS could not be set up.
-    pub fn client(&self) -> Result<&reqwest::Client> {
-        if let Some(client) = self.inner.client.get() {
+    /// The shared client for `https://` URLs (`tls`) or `http://` ones, built on its first use.
+    /// `CONFIG` if it could not be set up. Redirects are followed within the first URL's origin
+    /// only, so a client never meets the other scheme.
+    fn client(&self, tls: bool) -> Result<&reqwest::Client> {
+        let slot = if tls {
+            &self.inner.tls_client
+        } else {
+            &self.inner.plain_client
+        };
+        if let Some(client) = slot.get() {
             return Ok(client);
         }
         let config = &self.inner.config;
-        let built = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .user_agent(self.inner.user_agent.clone())
-            .redirect(same_origin_redirects())
+            .redirect(same_origin_redirects());
+        if !tls {
+            // no root is trusted: nothing is verified over plain HTTP, and the system's roots
+            // (a few hundred KB parsed) stay unread
+            builder = builder.tls_certs_only([]);
+        }
+        let built = builder
             .build()
             .map_err(|_| Error::config("could not build the HTTP client (TLS setup failed)"))?;
         // two first calls at once may both build one; the first stored is the one kept
-        Ok(self.inner.client.get_or_init(|| built))
+        Ok(slot.get_or_init(|| built))
     }
 
     /// Send `request` for `cx` under the rate limits, concurrency cap, retry policy and the
@@ -174,7 +190,9 @@ impl Upstream {
             .map(RequestBody::encode)
             .transpose()
             .map_err(UpstreamError::not_sent)?;
-        let client = self.client().map_err(UpstreamError::not_sent)?;
+        let client = self
+            .client(url.scheme() == "https")
+            .map_err(UpstreamError::not_sent)?;
         let deadline = crate::deadline::fix(config.timeout);
         let wrote = !request.idempotent;
         // the last failure, returned when the deadline leaves no room for another attempt
