@@ -12,8 +12,8 @@
 //!
 //! Each level makes a fixed number of calls (bounded in count) and prints the calls served per
 //! second (ok) and refused by a limit (`RATE_LIMITED` — the defaults at work), p50/p99 latency
-//! of all calls, the server's CPU time per call (user + system, from `/proc`) and its resident
-//! memory (now and peak). `CRMGATE_BENCH_QUICK=1` runs a small version (CI smoke run);
+//! of all calls, the server's CPU time per call (user + system, from `/proc`), its resident
+//! memory (now and peak), and the connections the clients had to reopen, if any. `CRMGATE_BENCH_QUICK=1` runs a small version (CI smoke run);
 //! `CRMGATE_BENCH_ONLY=defaults|raised|bottle|replicas` runs one scenario.
 
 #[path = "support/load.rs"]
@@ -223,18 +223,22 @@ async fn level(
         .map(|mut connection| {
             tokio::spawn(async move {
                 let mut samples = Vec::with_capacity(per_client);
+                let opened = connection.opened;
                 for _ in 0..per_client {
                     let t = Instant::now();
                     let outcome = one_call(&mut connection).await;
                     samples.push((t.elapsed(), outcome));
                 }
-                samples
+                (samples, connection.opened - opened)
             })
         })
         .collect();
     let mut samples: Vec<(Duration, Outcome)> = Vec::with_capacity(per_client * clients);
+    let mut reopened = 0;
     for t in tasks {
-        samples.extend(t.await.unwrap());
+        let (some, opened) = t.await.unwrap();
+        samples.extend(some);
+        reopened += opened;
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu: Duration = servers.iter().map(|s| s.cpu()).sum::<Duration>() - cpu_before;
@@ -261,10 +265,10 @@ async fn level(
         samples.len(),
         ok as f64 / elapsed,
         limited as f64 / elapsed,
-        if failed > 0 {
-            format!("  FAILED {failed}")
-        } else {
-            String::new()
+        match (failed, reopened) {
+            (0, 0) => String::new(),
+            (0, r) => format!("  reconnected {r}"),
+            (f, r) => format!("  FAILED {f}, reconnected {r}"),
         },
         pct(0.5),
         pct(0.99),
@@ -293,8 +297,13 @@ fn main() {
     let quick = std::env::var_os("CRMGATE_BENCH_QUICK").is_some();
     let dir = std::env::temp_dir().join(format!("crmgate-http-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // the clients' runtime as fair as the server's (`cli::hosted_runtime`): with tokio's
+    // defaults a few of 1,000 client tasks could wait most of a second to be polled, and the
+    // tail measured the load generator
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .global_queue_interval(1)
+        .event_interval(127)
         .build()
         .unwrap();
     let levels: &[(usize, usize)] = if quick {

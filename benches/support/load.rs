@@ -26,6 +26,8 @@ pub struct Connection {
     /// What has been read and not yet used (the start of the next answer, if any).
     buffer: Vec<u8>,
     timeout: Duration,
+    /// Connections opened so far: more than one means the server closed one (or it failed).
+    pub opened: usize,
 }
 
 impl Connection {
@@ -49,6 +51,7 @@ impl Connection {
             stream: None,
             buffer: Vec::with_capacity(4096),
             timeout,
+            opened: 0,
         }
     }
 
@@ -78,6 +81,7 @@ impl Connection {
             let stream = TcpStream::connect(self.addr).await?;
             stream.set_nodelay(true)?;
             self.stream = Some(stream);
+            self.opened += 1;
             self.buffer.clear();
         }
         let stream = self.stream.as_mut().expect("connected above");
