@@ -76,7 +76,7 @@ fn collect_options<'a>(
             .map(enum_labels)
             .unwrap_or_default()
             .into_iter()
-            .rev() // the first line for a value wins, as before
+            .rev() // the first line for a value wins
             .collect();
         for v in values
             .iter()
