@@ -172,6 +172,7 @@ async fn a_flooding_caller_cannot_starve_the_others_across_replicas() {
             .query_async(&mut conn)
             .await
             .unwrap();
-        assert!(ttl > 0, "{key} has no expiry ({ttl})");
+        // -1: no expiry; 0 (under a millisecond left) or -2 (gone since KEYS) both had one
+        assert_ne!(ttl, -1, "{key} has no expiry");
     }
 }
