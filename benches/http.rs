@@ -11,9 +11,11 @@
 //!    clients spread over both.
 //!
 //! Each level makes a fixed number of calls (bounded in count) and prints the calls served per
-//! second (ok) and refused by a limit (`RATE_LIMITED` — the defaults at work), p50/p99 latency
-//! of all calls, the server's CPU time per call (user + system, from `/proc`), its resident
-//! memory (now and peak), and the connections the clients had to reopen, if any. `CRMGATE_BENCH_QUICK=1` runs a small version (CI smoke run);
+//! second (ok) and refused by a limit (`RATE_LIMITED` — the defaults at work), p50, p99, p99.9
+//! and slowest latency of all calls, the server's CPU time per call (user + system, from `/proc`), its resident
+//! memory (now and peak), the connections the clients had to reopen, if any, and the machine's
+//! TCP trouble during the level, if any (listen-queue overflows and retransmitted segments, from
+//! `/proc/net`: a dropped handshake or segment costs its call a second or more). `CRMGATE_BENCH_QUICK=1` runs a small version (CI smoke run);
 //! `CRMGATE_BENCH_ONLY=defaults|raised|bottle|replicas` runs one scenario.
 
 #[path = "support/load.rs"]
@@ -216,6 +218,7 @@ async fn level(
         connections.push(w.await.unwrap());
     }
     let per_client = (calls / clients).max(1);
+    let tcp_before = TcpTrouble::now();
     let cpu_before: Duration = servers.iter().map(|s| s.cpu()).sum();
     let started = Instant::now();
     let tasks: Vec<_> = connections
@@ -242,6 +245,7 @@ async fn level(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu: Duration = servers.iter().map(|s| s.cpu()).sum::<Duration>() - cpu_before;
+    let tcp = TcpTrouble::now().since(&tcp_before);
     let count = |o: Outcome| samples.iter().filter(|(_, x)| *x == o).count();
     let (ok, limited, failed) = (
         count(Outcome::Ok),
@@ -261,7 +265,7 @@ async fn level(
         })
         .collect();
     println!(
-        "{clients:>5} clients {:>6} calls  ok {:>7.0}/s  limited {:>7.0}/s{}  p50 {:>7.2} ms  p99 {:>8.2} ms  server CPU {:>5.1} µs/call  RSS MiB now/peak {}",
+        "{clients:>5} clients {:>6} calls  ok {:>7.0}/s  limited {:>7.0}/s{}  p50 {:>7.2} ms  p99 {:>8.2} ms  p99.9 {:>8.2} ms  max {:>8.2} ms  server CPU {:>5.1} µs/call  RSS MiB now/peak {}{tcp}",
         samples.len(),
         ok as f64 / elapsed,
         limited as f64 / elapsed,
@@ -272,9 +276,53 @@ async fn level(
         },
         pct(0.5),
         pct(0.99),
+        pct(0.999),
+        pct(1.0),
         cpu.as_secs_f64() * 1e6 / samples.len() as f64,
         rss.join(" + ")
     );
+}
+
+/// The machine's TCP counters that explain a slow tail (Linux; zeros elsewhere): handshakes
+/// dropped because a listen queue was full, and segments sent again.
+#[derive(Default)]
+struct TcpTrouble {
+    listen_overflows: u64,
+    retransmitted: u64,
+}
+
+impl TcpTrouble {
+    fn now() -> TcpTrouble {
+        // each file is pairs of lines: `Group: names...` then `Group: values...`
+        let counter = |file: &str, group: &str, name: &str| -> u64 {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines
+                .chunks(2)
+                .filter(|pair| pair.len() == 2 && pair[0].starts_with(group))
+                .find_map(|pair| {
+                    let at = pair[0].split_whitespace().position(|n| n == name)?;
+                    pair[1].split_whitespace().nth(at)?.parse().ok()
+                })
+                .unwrap_or(0)
+        };
+        TcpTrouble {
+            listen_overflows: counter("/proc/net/netstat", "TcpExt:", "ListenOverflows"),
+            retransmitted: counter("/proc/net/snmp", "Tcp:", "RetransSegs"),
+        }
+    }
+
+    /// What happened since `before`, as a suffix for the level's line (empty when nothing).
+    fn since(&self, before: &TcpTrouble) -> String {
+        let overflows = self
+            .listen_overflows
+            .saturating_sub(before.listen_overflows);
+        let retransmitted = self.retransmitted.saturating_sub(before.retransmitted);
+        if overflows + retransmitted == 0 {
+            return String::new();
+        }
+        format!("  TCP: {overflows} listen overflows, {retransmitted} segments resent")
+    }
 }
 
 /// Whether the machine's Redis answers PING.
@@ -302,7 +350,7 @@ fn main() {
     // tail measured the load generator
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .global_queue_interval(1)
+        .global_queue_interval(2)
         .event_interval(127)
         .build()
         .unwrap();

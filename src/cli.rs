@@ -370,16 +370,21 @@ fn load(global: &Global) -> Result<ResolvedCrm, Failure> {
 }
 
 /// Hosted mode's runtime, tuned for fairness across many connections. Under overload a
-/// worker's local queue (256 tasks) spills woken connections into the shared queue, which by
-/// default is looked at only every 31-61 tasks: the spilled connections starve while the others
-/// are served again and again (at 1,000 clients on 2 cores: p99 275 ms for a p50 of 20 ms).
-/// Looking at the shared queue first on every task keeps the order close to first come, first
-/// served (p99 75-95 ms); polling the sockets every 127 tasks instead of 61 batches more of
-/// them per poll. Measured in `benches/http.rs` and with wrk (docs/performance.md).
+/// worker's local queue (256 tasks) spills woken connections into the shared queue, and each
+/// queue can starve the other:
+/// - tokio's default looks at the shared queue only every 31-61 tasks: the spilled connections
+///   wait while the others are served again and again (1,000 clients on 2 cores: p99 275 ms for
+///   a p50 of 20 ms);
+/// - looking at it first on every task starves the local queue instead whenever the shared one
+///   never empties: a burst of 1,000 requests left ~190 of them waiting ~1 s in a local queue;
+/// - every other task serves both (p99 90-108 ms at 1,000 clients, none over 300 ms).
+///
+/// Polling the sockets every 127 tasks instead of 61 batches more of them per poll. Measured in
+/// `benches/http.rs` and with wrk (docs/performance.md).
 fn hosted_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .global_queue_interval(1)
+        .global_queue_interval(2)
         .event_interval(127)
         .build()
 }

@@ -139,7 +139,7 @@ pub async fn serve(
     shared_identity: bool,
     addr: SocketAddr,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = conn::listen(addr)?;
     let local = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let (router, metrics) =
