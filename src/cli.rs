@@ -244,7 +244,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     .authorization_servers
                     .extend(crm.authorization_server());
             }
-            rt.block_on(async {
+            block_on(&rt, async {
                 let shared = crm.shared_identity;
                 let app = backends::app(crm)?;
                 crate::http::serve(app, settings, shared, addr)
@@ -260,7 +260,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Serve { http: None } => {
             let crm = load(&global)?;
             let rt = runtime()?;
-            rt.block_on(async {
+            block_on(&rt, async {
                 let app = backends::app(crm)?;
                 mcp::serve_stdio(app).await.map_err(|e| Failure {
                     line: one_line(&format!("{e:#}")),
@@ -276,7 +276,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let crm = load(&global)?;
             let rt = runtime()?;
-            let app = rt.block_on(async { backends::app(crm) })?;
+            let app = block_on(&rt, async { backends::app(crm) })?;
             if json {
                 emit(&tools_json(&app))?;
             } else if output_schemas {
@@ -297,7 +297,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let args = call_args(args.as_deref())?;
             let crm = load(&global)?;
             let rt = runtime()?;
-            let outcome = rt.block_on(async {
+            let outcome = block_on(&rt, async {
                 let app = backends::app(crm)?;
                 Ok::<_, Failure>(tools::call(&app, &CallContext::configured(), &tool, args).await)
             })?;
@@ -314,7 +314,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check => {
             let crm = load(&global)?;
             let rt = runtime()?;
-            rt.block_on(check(crm))?;
+            block_on(&rt, check(crm))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ClientConfig { client, name } => {
@@ -337,21 +337,23 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             };
             let rt = runtime()?;
             let mut out = std::io::stdout().lock();
-            rt.block_on(crate::journal_cmd::export(&crm.journal, what, &mut out))
-                .map_err(|e| match e {
-                    crmgate_journal::export::ExportError::Journal(e) => Failure::error(e),
-                    crmgate_journal::export::ExportError::Write(e) => Failure {
-                        line: format!("cannot write to stdout: {e}"),
-                        hint: None,
-                        exit: 1,
-                    },
-                })?;
+            block_on(
+                &rt,
+                crate::journal_cmd::export(&crm.journal, what, &mut out),
+            )
+            .map_err(|e| match e {
+                crmgate_journal::export::ExportError::Journal(e) => Failure::error(e),
+                crmgate_journal::export::ExportError::Write(e) => Failure {
+                    line: format!("cannot write to stdout: {e}"),
+                    hint: None,
+                    exit: 1,
+                },
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sandbox { vendor, port } => {
             let rt = runtime()?;
-            rt.block_on(backends::sandbox(&vendor, port.unwrap_or(0)))
-                .map_err(Failure::usage)?;
+            block_on(&rt, backends::sandbox(&vendor, port.unwrap_or(0))).map_err(Failure::usage)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -387,6 +389,13 @@ fn hosted_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .global_queue_interval(2)
         .event_interval(127)
         .build()
+}
+
+/// Run `future` to its end on `rt`, its state on the heap. `Runtime::block_on` keeps the future
+/// it polls in its own stack frame: the serving futures are ~32 KB, and every page of a frame
+/// that large is touched (stack probes), on top of the frames polled below it.
+fn block_on<F: std::future::Future>(rt: &tokio::runtime::Runtime, future: F) -> F::Output {
+    rt.block_on(Box::pin(future))
 }
 
 /// One thread is plenty for one stdio client or one call, and starts fastest. Sockets and

@@ -30,7 +30,12 @@ pub fn clean(text: &str) -> String {
 /// [`clean`], appended to `out`. Text with no control character and no `<` (most of it) is
 /// copied as it is.
 fn push_clean(out: &mut String, text: &str) {
-    if !text.chars().any(|c| c.is_control() || c == '<') {
+    // printable ASCII without `<` is clean, judged over all bytes at once (a fold without an
+    // early exit, which the compiler turns into vector code); anything else by character
+    let plain = text.bytes().fold(true, |plain, b| {
+        plain & matches!(b, b' '..=b'~') & (b != b'<')
+    });
+    if plain || !text.chars().any(|c| c.is_control() || c == '<') {
         out.push_str(text);
         return;
     }

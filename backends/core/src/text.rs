@@ -34,6 +34,10 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 /// Cut `text` to at most `max_chars` characters, on a character boundary. Returns whether it
 /// was cut. The cut text ends with "…" so a reader sees it is incomplete.
 pub fn truncate_in_place(text: &mut String, max_chars: usize) -> bool {
+    // no more bytes than the limit: no more characters either (the common case, no scan)
+    if text.len() <= max_chars {
+        return false;
+    }
     match text.char_indices().nth(max_chars) {
         None => false,
         Some((byte_index, _)) => {
