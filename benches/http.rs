@@ -351,7 +351,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .global_queue_interval(2)
-        .event_interval(127)
+        .event_interval(1023)
         .build()
         .unwrap();
     let levels: &[(usize, usize)] = if quick {

@@ -379,15 +379,17 @@ fn load(global: &Global) -> Result<ResolvedCrm, Failure> {
 ///   a p50 of 20 ms);
 /// - looking at it first on every task starves the local queue instead whenever the shared one
 ///   never empties: a burst of 1,000 requests left ~190 of them waiting ~1 s in a local queue;
-/// - every other task serves both (p99 90-108 ms at 1,000 clients, none over 300 ms).
+/// - every other task serves both (none over 300 ms).
 ///
-/// Polling the sockets every 127 tasks instead of 61 batches more of them per poll. Measured in
-/// `benches/http.rs` and with wrk (docs/performance.md).
+/// Polling the sockets every 1,023 tasks instead of 61 batches more of them per poll: when every
+/// worker is busy a socket's readiness is seen up to ~10 ms later, as it would wait in the queue
+/// anyway, and the order stays closer to first come, first served (1,000 clients: p99 81-94 ms,
+/// against 100-123 polling every 127 tasks). Measured in `benches/http.rs` (docs/performance.md).
 fn hosted_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .global_queue_interval(2)
-        .event_interval(127)
+        .event_interval(1023)
         .build()
 }
 
