@@ -15,8 +15,8 @@ dependency update (the floor bench's RSS figure shows the loss):
     cargo build --release && cp target/release/crmgate /tmp/crmgate-build
     cargo bench --no-run && python3 scripts/hot_symbols.py /tmp/crmgate-build target/release/crmgate
 
-Needs valgrind. Sessions: the demo CRM over stdio (every read tool, a write), BottleCRM over
-stdio against its sandbox, and hosted mode on the demo.
+Needs valgrind. Sessions: the demo CRM over stdio (every read tool, a write), BottleCRM and
+EspoCRM over stdio against their sandboxes, and hosted mode on the demo.
 """
 import http.client, json, os, re, signal, subprocess, sys, tempfile, time
 
@@ -88,6 +88,30 @@ def bottle():
     sandbox.wait()
 
 
+def espocrm():
+    sandbox = subprocess.Popen([BIN, "sandbox", "espocrm", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = key = None
+    for line in sandbox.stdout:
+        m = re.search(r"listening on (http://\S+)", line)
+        if m:
+            url = m.group(1)
+        m = re.match(r"\s+api key \(full access\):\s+(\S+)", line)
+        if m:
+            key = m.group(1)
+            break
+    config = os.path.join(TMP, "espocrm.toml")
+    with open(config, "w") as f:
+        f.write(f'[crm.espo]\nkind = "espocrm"\nurl = "{url}"\napi_key_env = "HOT_KEY"\n')
+    env = dict(os.environ, HOT_KEY=key)
+    calls = [("crm_entities", {}), ("crm_describe", {"entity": "contacts"}),
+             ("crm_search", {"entity": "contacts", "limit": 10}),
+             ("crm_search", {"entity": "accounts", "limit": 10})]
+    stdio("espocrm", ["--config", config, "serve"], calls * 2, env)
+    sandbox.terminate()
+    sandbox.wait()
+
+
 def hosted():
     config = os.path.join(TMP, "hosted.toml")
     with open(config, "w") as f:
@@ -141,19 +165,21 @@ def executed(path):
 
 
 def one_build(binary):
-    """This build's hot functions, each stdio session's contiguous: demo only, both, BottleCRM
-    only, then hosted only."""
+    """This build's hot functions, each stdio session's contiguous: demo only, demo and
+    BottleCRM, BottleCRM only, EspoCRM only (its HTTP client is BottleCRM's), then hosted only."""
     global BIN
     BIN = binary
     stdio("demo", ["serve"], demo_calls())
     bottle()
+    espocrm()
     hosted()
     defined = set(subprocess.run(["nm", "--defined-only", "-j", BIN], capture_output=True,
                                  text=True).stdout.split())
-    demo, bottle_, hosted_ = (executed(f"{TMP}/{name}.out") & defined
-                              for name in ("demo", "bottle", "hosted"))
+    demo, bottle_, espo, hosted_ = (executed(f"{TMP}/{name}.out") & defined
+                                    for name in ("demo", "bottle", "espocrm", "hosted"))
     return [n for group in (sorted(demo - bottle_), sorted(demo & bottle_),
-                            sorted(bottle_ - demo), sorted(hosted_ - demo - bottle_))
+                            sorted(bottle_ - demo), sorted(espo - demo - bottle_),
+                            sorted(hosted_ - demo - bottle_ - espo))
             for n in group]
 
 
