@@ -63,53 +63,43 @@ def demo_calls():
             ("crm_get", {"entity": "deals", "id": "no-such-id"})] * 2
 
 
-def bottle():
-    sandbox = subprocess.Popen([BIN, "sandbox", "bottlecrm", "--port", "0"],
+def vendor(name, secret_line, section, calls):
+    """A stdio session against `name`'s sandbox: its URL and the secret matched by
+    `secret_line` (sent as $HOT_SECRET) come from the sandbox's banner; `section` is the config
+    after `url`."""
+    sandbox = subprocess.Popen([BIN, "sandbox", name, "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = token = None
+    url = secret = None
     for line in sandbox.stdout:
         m = re.search(r"listening on (http://\S+)", line)
         if m:
             url = m.group(1)
-        m = re.match(r"\s+(bcrm_pat_\S+)\s+org A ADMIN", line)
+        m = re.match(secret_line, line)
         if m:
-            token = m.group(1)
+            secret = m.group(1)
             break
-    config = os.path.join(TMP, "bottle.toml")
+    config = os.path.join(TMP, f"{name}.toml")
     with open(config, "w") as f:
-        f.write(f'[crm.bottle]\nkind = "bottlecrm"\nurl = "{url}"\ntoken_env = "HOT_TOKEN"\n'
-                'app_url = "https://app.bottlecrm.example"\n')
-    env = dict(os.environ, HOT_TOKEN=token)
-    calls = [("crm_entities", {}), ("crm_describe", {"entity": "leads"}),
-             ("crm_search", {"entity": "leads", "limit": 10}),
-             ("crm_search", {"entity": "contacts", "limit": 10})]
-    stdio("bottle", ["--config", config, "serve"], calls * 2, env)
+        f.write(f'[crm.{name}]\nkind = "{name}"\nurl = "{url}"\n{section}')
+    env = dict(os.environ, HOT_SECRET=secret)
+    stdio(name, ["--config", config, "serve"], calls * 2, env)
     sandbox.terminate()
     sandbox.wait()
+
+
+def bottle():
+    vendor("bottlecrm", r"\s+(bcrm_pat_\S+)\s+org A ADMIN",
+           'token_env = "HOT_SECRET"\napp_url = "https://app.bottlecrm.example"\n',
+           [("crm_entities", {}), ("crm_describe", {"entity": "leads"}),
+            ("crm_search", {"entity": "leads", "limit": 10}),
+            ("crm_search", {"entity": "contacts", "limit": 10})])
 
 
 def espocrm():
-    sandbox = subprocess.Popen([BIN, "sandbox", "espocrm", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = key = None
-    for line in sandbox.stdout:
-        m = re.search(r"listening on (http://\S+)", line)
-        if m:
-            url = m.group(1)
-        m = re.match(r"\s+api key \(full access\):\s+(\S+)", line)
-        if m:
-            key = m.group(1)
-            break
-    config = os.path.join(TMP, "espocrm.toml")
-    with open(config, "w") as f:
-        f.write(f'[crm.espo]\nkind = "espocrm"\nurl = "{url}"\napi_key_env = "HOT_KEY"\n')
-    env = dict(os.environ, HOT_KEY=key)
-    calls = [("crm_entities", {}), ("crm_describe", {"entity": "contacts"}),
-             ("crm_search", {"entity": "contacts", "limit": 10}),
-             ("crm_search", {"entity": "accounts", "limit": 10})]
-    stdio("espocrm", ["--config", config, "serve"], calls * 2, env)
-    sandbox.terminate()
-    sandbox.wait()
+    vendor("espocrm", r"\s+api key \(full access\):\s+(\S+)", 'api_key_env = "HOT_SECRET"\n',
+           [("crm_entities", {}), ("crm_describe", {"entity": "contacts"}),
+            ("crm_search", {"entity": "contacts", "limit": 10}),
+            ("crm_search", {"entity": "accounts", "limit": 10})])
 
 
 def hosted():
@@ -176,7 +166,7 @@ def one_build(binary):
     defined = set(subprocess.run(["nm", "--defined-only", "-j", BIN], capture_output=True,
                                  text=True).stdout.split())
     demo, bottle_, espo, hosted_ = (executed(f"{TMP}/{name}.out") & defined
-                                    for name in ("demo", "bottle", "espocrm", "hosted"))
+                                    for name in ("demo", "bottlecrm", "espocrm", "hosted"))
     return [n for group in (sorted(demo - bottle_), sorted(demo & bottle_),
                             sorted(bottle_ - demo), sorted(espo - demo - bottle_),
                             sorted(hosted_ - demo - bottle_ - espo))
