@@ -15,10 +15,12 @@ dependency update (the floor bench's RSS figure shows the loss):
     cargo build --release && cp target/release/crmgate /tmp/crmgate-build
     cargo bench --no-run && python3 scripts/hot_symbols.py /tmp/crmgate-build target/release/crmgate
 
-Needs valgrind. Sessions: the demo CRM over stdio (every read tool, a write), BottleCRM and
-EspoCRM over stdio against their sandboxes, and hosted mode on the demo.
+Needs valgrind. Sessions: the demo CRM over stdio (its read tools), BottleCRM,
+EspoCRM, Bitrix24 and Atomic CRM (PostgREST) over stdio against their sandboxes, Atomic CRM
+over PostgreSQL in a throw-away database (when psql reaches CRMGATE_TEST_PG_ADMIN_URL), and
+hosted mode on the demo.
 """
-import http.client, json, os, re, signal, subprocess, sys, tempfile, time
+import base64, hashlib, hmac, http.client, itertools, json, os, re, signal, subprocess, sys, tempfile, time
 
 BINS = [os.path.abspath(b) for b in sys.argv[1:]] or [os.path.abspath("target/release/crmgate")]
 BIN = BINS[0]
@@ -63,43 +65,96 @@ def demo_calls():
             ("crm_get", {"entity": "deals", "id": "no-such-id"})] * 2
 
 
-def vendor(name, secret_line, section, calls):
-    """A stdio session against `name`'s sandbox: its URL and the secret matched by
-    `secret_line` (sent as $HOT_SECRET) come from the sandbox's banner; `section` is the config
-    after `url`."""
+def vendor(name, secrets, section, calls):
+    """A stdio session against `name`'s sandbox. `secrets` maps an environment variable to a
+    regex of the sandbox's banner whose group is its value; `section` is the config section's
+    body, with {url} for the address the sandbox listens on."""
     sandbox = subprocess.Popen([BIN, "sandbox", name, "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = secret = None
+    url, env = None, dict(os.environ)
     for line in sandbox.stdout:
         m = re.search(r"listening on (http://\S+)", line)
         if m:
             url = m.group(1)
-        m = re.match(secret_line, line)
-        if m:
-            secret = m.group(1)
+        for var, pattern in secrets.items():
+            m = re.match(pattern, line)
+            if m:
+                env[var] = m.group(1)
+        if url and all(var in env for var in secrets):
             break
     config = os.path.join(TMP, f"{name}.toml")
     with open(config, "w") as f:
-        f.write(f'[crm.{name}]\nkind = "{name}"\nurl = "{url}"\n{section}')
-    env = dict(os.environ, HOT_SECRET=secret)
+        f.write(f'[crm.{name}]\nkind = "{name}"\n' + section.format(url=url))
     stdio(name, ["--config", config, "serve"], calls * 2, env)
     sandbox.terminate()
     sandbox.wait()
 
 
+def vendor_calls(*entities):
+    return [("crm_entities", {}), ("crm_describe", {"entity": entities[0]})] + [
+        ("crm_search", {"entity": e, "limit": 10}) for e in entities]
+
+
 def bottle():
-    vendor("bottlecrm", r"\s+(bcrm_pat_\S+)\s+org A ADMIN",
-           'token_env = "HOT_SECRET"\napp_url = "https://app.bottlecrm.example"\n',
-           [("crm_entities", {}), ("crm_describe", {"entity": "leads"}),
-            ("crm_search", {"entity": "leads", "limit": 10}),
-            ("crm_search", {"entity": "contacts", "limit": 10})])
+    vendor("bottlecrm", {"HOT_SECRET": r"\s+(bcrm_pat_\S+)\s+org A ADMIN"},
+           'url = "{url}"\ntoken_env = "HOT_SECRET"\napp_url = "https://app.bottlecrm.example"\n',
+           vendor_calls("leads", "contacts"))
 
 
 def espocrm():
-    vendor("espocrm", r"\s+api key \(full access\):\s+(\S+)", 'api_key_env = "HOT_SECRET"\n',
-           [("crm_entities", {}), ("crm_describe", {"entity": "contacts"}),
-            ("crm_search", {"entity": "contacts", "limit": 10}),
-            ("crm_search", {"entity": "accounts", "limit": 10})])
+    vendor("espocrm", {"HOT_SECRET": r"\s+api key \(full access\):\s+(\S+)"},
+           'url = "{url}"\napi_key_env = "HOT_SECRET"\n', vendor_calls("contacts", "accounts"))
+
+
+def bitrix24():
+    vendor("bitrix24", {"HOT_SECRET": r"webhook:\s+(http://\S+)"},
+           'webhook_url_env = "HOT_SECRET"\n', vendor_calls("leads", "contacts"))
+
+
+def atomic():
+    vendor("atomic", {"HOT_ANON": r"\s+anon key\s+= (\S+)", "HOT_JWT": r"\s+jwt secret\s+= (\S+)",
+                      "HOT_PASSWORD": r"\s+users\s+= \S+ / (\S+)"},
+           'transport = "postgrest"\nsupabase_url = "{url}"\nanon_key_env = "HOT_ANON"\n'
+           'email = "alice@example.com"\npassword_env = "HOT_PASSWORD"\njwt_secret_env = "HOT_JWT"\n',
+           vendor_calls("contacts", "companies"))
+
+
+def atomic_postgres():
+    """Atomic CRM over its postgres transport, in a throw-away database with the tests' schema
+    and seed (backends/atomic/tests/sql), acting as the seeded user Bob with a token minted
+    here; skipped when psql cannot reach CRMGATE_TEST_PG_ADMIN_URL. Returns whether it ran."""
+    admin = os.environ.get("CRMGATE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    sql = os.path.join(ROOT, "backends", "atomic", "tests", "sql")
+    db = f"crmgate_hot_{os.getpid()}"
+    psql = ["psql", "-w", "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+    if subprocess.run(psql + [admin, "-c", "select 1"], capture_output=True).returncode != 0:
+        print("atomic (postgres): PostgreSQL not reachable, session skipped", file=sys.stderr)
+        return False
+    subprocess.run(psql + [admin, "-f", os.path.join(sql, "roles.sql"), "-c", f'create database "{db}"'],
+                   check=True, capture_output=True)
+    try:
+        db_admin = admin.rsplit("/", 1)[0] + "/" + db
+        for f in ("schema.sql", "seed.sql"):
+            subprocess.run(psql + [db_admin, "-f", os.path.join(sql, f)], check=True, capture_output=True)
+        secret, issuer, now = "hot-symbols-secret-0123456789abcdef", "http://hot.test/auth/v1", int(time.time())
+        claims = {"iss": issuer, "sub": "22222222-2222-4222-8222-222222222222", "aud": "authenticated",
+                  "exp": now + 3600, "iat": now, "email": "bob@example.com", "role": "authenticated"}
+        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+        head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+        token = head + "." + b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())
+        host = re.search(r"@([^/:]+)(?::(\d+))?/", admin)
+        url = f"postgresql://authenticator:authenticator@{host.group(1)}:{host.group(2) or 5432}/{db}?sslmode=disable"
+        config = os.path.join(TMP, "atomic-pg.toml")
+        with open(config, "w") as f:
+            f.write('[crm.atomic]\nkind = "atomic"\ntransport = "postgres"\ndatabase_url_env = "HOT_DB"\n'
+                    f'access_token_env = "HOT_TOKEN"\njwt_secret_env = "HOT_JWT"\nissuer = "{issuer}"\n')
+        env = dict(os.environ, HOT_DB=url, HOT_TOKEN=token, HOT_JWT=secret)
+        calls = vendor_calls("contacts", "companies") + [
+            ("crm_query", {"sql": "select stage, count(*) as n from deals group by stage"})]
+        stdio("atomic-pg", ["--config", config, "serve"], calls * 2, env)
+    finally:
+        subprocess.run(psql + [admin, "-c", f'drop database if exists "{db}" with (force)'], capture_output=True)
+    return True
 
 
 def hosted():
@@ -154,23 +209,81 @@ def executed(path):
     return {n for n in names if n and not n.startswith("0x") and " " not in n}
 
 
+def gray_rank(mask):
+    """Position of `mask` in the reflected binary Gray code: consecutive masks differ in one
+    session, so each session's functions form few runs (the top bit's one run)."""
+    rank = 0
+    while mask:
+        rank ^= mask
+        mask >>= 1
+    return rank
+
+
+def layout(sessions, sizes, stdio_sessions):
+    """Order the functions by the set of sessions that run them (a bit mask), the masks in
+    Gray-code order, the sessions' bits assigned so as to touch the fewest 64 KB windows
+    (the kernel's fault-around unit) summed over the stdio sessions: every assignment is
+    tried on the blocks' sizes."""
+    masks = {}
+    for bit, names in enumerate(sessions.values()):
+        for n in names:
+            masks[n] = masks.get(n, 0) | 1 << bit
+    blocks = {}
+    for n, m in masks.items():
+        blocks.setdefault(m, []).append(n)
+    block_size = {m: sum(sizes.get(n, 0) for n in ns) for m, ns in blocks.items()}
+    count = len(sessions)
+    watched = [bit for bit, name in enumerate(sessions) if name in stdio_sessions]
+
+    def windows(perm):
+        # perm[bit] = significance of session `bit` in the Gray code
+        def key(m):
+            return gray_rank(sum(1 << perm[b] for b in range(count) if m >> b & 1))
+        order = sorted(blocks, key=key)
+        touched, offset = [set() for _ in range(count)], 0
+        for m in order:
+            span = range(offset // 65536, (offset + block_size[m]) // 65536 + 1)
+            for b in watched:
+                if m >> b & 1:
+                    touched[b].update(span)
+            offset += block_size[m]
+        return sum(len(t) for t in touched), order, [len(t) for t in touched]
+
+    best = min((windows(perm) for perm in itertools.permutations(range(count))),
+               key=lambda result: result[0])
+    print("64 KB windows of hot code per session:",
+          ", ".join(f"{name} {best[2][bit]}" for bit, name in enumerate(sessions)
+                    if bit in watched), file=sys.stderr)
+    return [n for m in best[1] for n in sorted(blocks[m])]
+
+
 def one_build(binary):
-    """This build's hot functions, each stdio session's contiguous: demo only, demo and
-    BottleCRM, BottleCRM only, EspoCRM only (its HTTP client is BottleCRM's), then hosted only."""
+    """This build's hot functions, laid out by which sessions run them (see `layout`)."""
     global BIN
     BIN = binary
     stdio("demo", ["serve"], demo_calls())
+    config = os.path.join(TMP, "demo.toml")
+    with open(config, "w") as f:
+        f.write('[crm.demo]\nkind = "demo"\n')
+    stdio("demo-config", ["--config", config, "serve"], demo_calls())
     bottle()
     espocrm()
+    bitrix24()
+    atomic()
+    names = ["bottlecrm", "espocrm", "bitrix24", "atomic"]
+    if atomic_postgres():
+        names.append("atomic-pg")
     hosted()
-    defined = set(subprocess.run(["nm", "--defined-only", "-j", BIN], capture_output=True,
-                                 text=True).stdout.split())
-    demo, bottle_, espo, hosted_ = (executed(f"{TMP}/{name}.out") & defined
-                                    for name in ("demo", "bottlecrm", "espocrm", "hosted"))
-    return [n for group in (sorted(demo - bottle_), sorted(demo & bottle_),
-                            sorted(bottle_ - demo), sorted(espo - demo - bottle_),
-                            sorted(hosted_ - demo - bottle_ - espo))
-            for n in group]
+    sizes = {}
+    for line in subprocess.run(["nm", "--defined-only", "-S", BIN], capture_output=True,
+                               text=True).stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 4:
+            sizes[fields[3]] = int(fields[1], 16)
+    sessions = {"demo": (executed(f"{TMP}/demo.out") | executed(f"{TMP}/demo-config.out"))}
+    sessions.update((name, executed(f"{TMP}/{name}.out")) for name in names + ["hosted"])
+    sessions = {name: ran & sizes.keys() for name, ran in sessions.items()}
+    return layout(sessions, sizes, stdio_sessions=["demo"] + names)
 
 
 names, seen = [], set()
