@@ -1,13 +1,19 @@
-//! Benchmarks of `crmgate serve` over stdio on the embedded demo CRM (`cargo bench`).
+//! Benchmarks of `crmgate serve` over stdio (`cargo bench`).
 //!
 //! Measures, with raw JSON-RPC over pipes so the client adds next to nothing:
-//! - cold start: spawn → initialize response, and → tools/list response;
-//! - per-call round trip p50/p99 for crm_search and crm_get;
+//! - cold start on the embedded demo CRM: spawn → initialize response, and → tools/list
+//!   response;
+//! - per-call round trip p50/p99 for crm_search and crm_get on the demo;
 //! - peak RSS of the server (VmHWM) after the calls;
-//! - tools/list size at each tier.
+//! - tools/list size at each tier;
+//! - peak RSS of a session of ten 10-record searches on each vendor, against its sandbox
+//!   (`support/vendor_sessions.rs`; Atomic CRM over PostgreSQL too when one is reachable).
 //!
 //! Figures are printed, never asserted: timing belongs in reports, not in tests.
 //! `CRMGATE_BENCH_QUICK=1` runs fewer iterations (CI smoke run).
+
+#[path = "support/vendor_sessions.rs"]
+mod vendor_sessions;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -22,8 +28,24 @@ struct Server {
 
 impl Server {
     fn spawn(home: &std::path::Path, tier: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crmgate"))
-            .args(["serve", "--tier", tier])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crmgate"));
+        command.args(["serve", "--tier", tier]);
+        Server::start(command, home)
+    }
+
+    /// `crmgate --config CONFIG serve` with `env` (a vendor session).
+    fn spawn_vendor(home: &std::path::Path, session: &vendor_sessions::Session) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crmgate"));
+        command
+            .arg("--config")
+            .arg(&session.config)
+            .arg("serve")
+            .envs(session.env.iter().map(|(k, v)| (k, v)));
+        Server::start(command, home)
+    }
+
+    fn start(mut command: Command, home: &std::path::Path) -> Server {
+        let mut child = command
             .env_remove("CRMGATE_CONFIG")
             .env_remove("RUST_LOG")
             .env("HOME", home)
@@ -184,5 +206,38 @@ fn main() {
         ),
         None => println!("peak RSS: /proc not available"),
     }
+    drop(server);
+    vendor_rss(&home);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Peak RSS of a session of searches on each vendor, against its sandbox.
+fn vendor_rss(home: &std::path::Path) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_upstreams, sessions) = runtime.block_on(vendor_sessions::start(home));
+    for session in &sessions {
+        let mut server = Server::spawn_vendor(home, session);
+        server.initialize();
+        server.request("tools/list", "{}");
+        for call in vendor_sessions::searches(session.entity) {
+            let reply = server.request("tools/call", &call);
+            assert!(
+                !reply.contains(r#""isError":true"#),
+                "{}: {reply}",
+                session.name
+            );
+        }
+        match server.peak_rss_kib() {
+            Some(kib) => println!(
+                "peak RSS {:<20} {:.1} MiB (10 searches)",
+                session.name,
+                kib as f64 / 1024.0
+            ),
+            None => println!("peak RSS: /proc not available"),
+        }
+    }
 }

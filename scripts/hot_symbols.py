@@ -286,12 +286,17 @@ def one_build(binary):
     return layout(sessions, sizes, stdio_sessions=["demo"] + names)
 
 
-names, seen = [], set()
-for binary in BINS:
-    for name in one_build(binary):
-        if name not in seen:
-            seen.add(name)
-            names.append(name)
-with open(OUT, "w") as f:
-    f.write("".join(f"{n}\n" for n in names))
-print(f"{len(names)} hot functions of {len(BINS)} build(s) written to {OUT}")
+def main():
+    names, seen = [], set()
+    for binary in BINS:
+        for name in one_build(binary):
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+    with open(OUT, "w") as f:
+        f.write("".join(f"{n}\n" for n in names))
+    print(f"{len(names)} hot functions of {len(BINS)} build(s) written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

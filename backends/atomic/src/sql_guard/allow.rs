@@ -449,9 +449,7 @@ impl AllowList {
             return false;
         }
         match schema {
-            None | Some("pg_catalog") => {
-                DEFAULTS.contains(name) || self.builtin.contains(name)
-            }
+            None | Some("pg_catalog") => DEFAULTS.contains(name) || self.builtin.contains(name),
             Some(schema) => self.qualified.contains(&format!("{schema}.{name}")),
         }
     }
