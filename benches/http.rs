@@ -16,7 +16,8 @@
 //! memory (now and peak), the connections the clients had to reopen, if any, and the machine's
 //! TCP trouble during the level, if any (listen-queue overflows and retransmitted segments, from
 //! `/proc/net`: a dropped handshake or segment costs its call a second or more). `CRMGATE_BENCH_QUICK=1` runs a small version (CI smoke run);
-//! `CRMGATE_BENCH_ONLY=defaults|raised|bottle|replicas` runs one scenario.
+//! `CRMGATE_BENCH_ONLY=defaults|raised|bottle|replicas` runs one scenario;
+//! `CRMGATE_BENCH_CLIENTS=100` one level (to profile the server under it).
 
 #[path = "support/load.rs"]
 mod load;
@@ -359,6 +360,16 @@ fn main() {
     } else {
         &[(1, 2_000), (10, 10_000), (100, 20_000), (1_000, 20_000)]
     };
+    // `CRMGATE_BENCH_CLIENTS=100` runs that level only (e.g. to profile the server under it)
+    let only_clients: Option<usize> = std::env::var("CRMGATE_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let levels: Vec<(usize, usize)> = levels
+        .iter()
+        .copied()
+        .filter(|&(clients, _)| only_clients.is_none_or(|only| only == clients))
+        .collect();
+    let levels = levels.as_slice();
     let demo_tokens: Vec<String> = (0..1_000).map(|i| format!("client-{i}")).collect();
     println!(
         "crmgate hosted-mode load ({} mode), shipped defaults, one identity per client",

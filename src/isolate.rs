@@ -5,8 +5,9 @@
 //! - [`tool_call`] wraps each tool call (used by `tools::call`), so the caller gets a tool
 //!   result instead of silence: rmcp runs each request in its own task, and a panicking task
 //!   would never answer.
-//! - [`catch_panics`] is an axum middleware for hosted mode, so a panic anywhere else in a
-//!   request (auth, routing, the MCP service) is a 500 for that request only.
+//! - [`answer_or_500`] wraps each request in hosted mode (also as the axum middleware
+//!   [`catch_panics`]), so a panic anywhere else in a request (auth, routing, the MCP service)
+//!   is a 500 for that request only.
 //! - [`install_panic_hook`] replaces the default hook, which prints the panic message: a
 //!   message such as "byte index 11 is not a char boundary … of `<the argument>`" quotes the
 //!   input, so only the source location is logged.
@@ -52,7 +53,12 @@ pub fn internal(tool: &str) -> Error {
 
 /// Axum middleware: a panic while handling a request is a 500 for that request only.
 pub async fn catch_panics(request: Request, next: Next) -> Response {
-    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+    answer_or_500(next.run(request)).await
+}
+
+/// The answer to a request, or a 500 if producing it panicked.
+pub async fn answer_or_500(answer: impl Future<Output = Response>) -> Response {
+    match AssertUnwindSafe(answer).catch_unwind().await {
         Ok(response) => response,
         Err(_) => {
             tracing::error!("an HTTP request panicked; it was answered with 500");

@@ -5,15 +5,14 @@
 
 use super::credentials::{CredentialCheck, Verdict};
 use crate::metrics::Metrics;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use crmgate_core::{Backend, CallContext};
 use secrecy::SecretString;
 use std::sync::Arc;
 
-/// The identity a request acts as, attached by [`require_bearer`] for the MCP layer.
+/// The identity a request acts as, attached by [`authorize`] for the MCP layer.
 #[derive(Clone, Debug)]
 pub struct Caller(pub CallContext);
 
@@ -87,17 +86,14 @@ pub fn bearer_token(value: Option<&HeaderValue>) -> Result<SecretString, &'stati
     Ok(SecretString::from(token.to_owned()))
 }
 
-/// Middleware: refuse without a valid bearer; attach the [`Caller`] otherwise.
-pub async fn require_bearer(
-    State(state): State<Arc<AuthState>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Check the request's bearer: attach its [`Caller`], or answer the refusal (401, or 503 when
+/// the token could not be checked).
+pub async fn authorize(state: &AuthState, request: &mut Request) -> Result<(), Response> {
     let token = match bearer_token(request.headers().get(header::AUTHORIZATION)) {
         Ok(token) => token,
         Err(why) => {
             let given = request.headers().contains_key(header::AUTHORIZATION);
-            return unauthorized(&state, request.headers(), why, given);
+            return Err(unauthorized(state, request.headers(), why, given));
         }
     };
     if let Err(e) = state.backend.verify_bearer(&token).await {
@@ -105,9 +101,9 @@ pub async fn require_bearer(
         if matches!(e.code, UpstreamUnavailable | UpstreamTimeout) {
             // the token could not be checked (key set unreachable): not the caller's fault
             let body = serde_json::json!({"error": e});
-            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+            return Err((StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response());
         }
-        return unauthorized(&state, request.headers(), &e.message, true);
+        return Err(unauthorized(state, request.headers(), &e.message, true));
     }
     let cx = if state.shared_identity {
         CallContext::configured_for(&token)
@@ -117,13 +113,15 @@ pub async fn require_bearer(
     if let Some(check) = &state.credentials {
         match check.check(&token, &cx).await {
             Verdict::Accepted | Verdict::Undecided => {}
-            Verdict::Rejected(why) => return unauthorized(&state, request.headers(), &why, true),
-            Verdict::Paused(left) => return paused(left),
+            Verdict::Rejected(why) => {
+                return Err(unauthorized(state, request.headers(), &why, true));
+            }
+            Verdict::Paused(left) => return Err(paused(left)),
         }
     }
     tracing::debug!(caller = cx.scope(), path = %request.uri().path(), "request");
     request.extensions_mut().insert(Caller(cx));
-    next.run(request).await
+    Ok(())
 }
 
 /// `503` + `Retry-After`: too many refused credentials lately, unknown tokens wait.

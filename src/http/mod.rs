@@ -14,7 +14,7 @@ pub mod conn;
 pub mod credentials;
 pub mod origin;
 
-pub use auth::{AuthState, Caller, MetadataLocation, bearer_token, require_bearer};
+pub use auth::{AuthState, Caller, MetadataLocation, authorize, bearer_token};
 
 use crate::app::App;
 use crate::budget::CallerBudget;
@@ -25,7 +25,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,18 +97,19 @@ pub fn router_with_metrics(
         },
         metrics: metrics.clone(),
     };
-    let mcp = crate::mcp::http_service(app, settings, shutdown);
+    let endpoint = Arc::new(McpEndpoint {
+        auth,
+        mcp: crate::mcp::HttpEndpoint::new(app, settings, shutdown),
+        max_body_bytes: settings.max_body_bytes,
+    });
     let mut router = Router::new()
-        .nest_service(&settings.path, mcp)
-        .layer(middleware::from_fn_with_state(
-            shared.clone(),
-            jsonrpc_guard,
-        ))
-        // behind an Arc: axum clones a middleware's state for every request
-        .layer(middleware::from_fn_with_state(
-            Arc::new(auth),
-            require_bearer,
-        ))
+        .route(
+            &settings.path,
+            any(move |request: Request| {
+                let endpoint = endpoint.clone();
+                async move { endpoint.serve(request).await }
+            }),
+        )
         .route(
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
@@ -125,9 +126,9 @@ pub fn router_with_metrics(
                 get(protected_resource),
             );
     }
+    // one layer, not one per concern: axum clones each layer's service for every request
     let router = router
         .layer(middleware::from_fn_with_state(shared.clone(), limits))
-        .layer(middleware::from_fn(crate::isolate::catch_panics))
         .with_state(shared);
     (router, metrics)
 }
@@ -185,8 +186,14 @@ async fn wait_for_signal() {
     }
 }
 
-/// Host and Origin checks on every route, then the per-request timeout.
+/// The layer every route runs under: [`within_limits`]; a panic while handling the request is a
+/// 500 for that request only ([`crate::isolate::answer_or_500`]).
 async fn limits(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    crate::isolate::answer_or_500(within_limits(&shared, request, next)).await
+}
+
+/// Host and Origin checks, then the per-request timeout.
+async fn within_limits(shared: &Shared, request: Request, next: Next) -> Response {
     if !host_allowed(request.headers(), &shared.settings.allowed_hosts) {
         let body = json!({"error": {"code": "NOT_ALLOWED", "message": "Host header is not allowed",
             "suggestion": "add this server's public host name to [http] allowed_hosts"}});
@@ -211,46 +218,60 @@ async fn limits(State(shared): State<Shared>, request: Request, next: Next) -> R
     }
 }
 
-/// On the MCP endpoint: a POST body that is not a usable JSON-RPC message gets its JSON-RPC
-/// error here (rmcp would answer a non-JSON body with a plain-text 415). The body is parsed
-/// once, by rmcp: only when rmcp refuses the request (a 4xx) is the body judged as the stdio
-/// framing judges a line, and its JSON-RPC error, if it has one, is the answer. A request rmcp
-/// takes whose params do not fit its method is answered `-32602` by the handler
-/// (`on_custom_request`), as over stdio.
-async fn jsonrpc_guard(State(shared): State<Shared>, request: Request, next: Next) -> Response {
-    if request.method() != axum::http::Method::POST {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let limit = shared.settings.max_body_bytes;
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let body = json!({"error": {"code": "VALIDATION",
-                "message": format!("the request body is larger than {limit} bytes"),
-                "suggestion": "send smaller requests, or raise [http] max_body_bytes"}});
-            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+/// The MCP endpoint: the bearer check, then rmcp's stateless service. One handler holding
+/// one service, not a stack of layers and a nested service: axum clones a layer's service, and
+/// rmcp its whole configuration, for every request.
+struct McpEndpoint {
+    auth: AuthState,
+    mcp: crate::mcp::HttpEndpoint,
+    max_body_bytes: usize,
+}
+
+impl McpEndpoint {
+    async fn serve(&self, mut request: Request) -> Response {
+        if let Err(refusal) = auth::authorize(&self.auth, &mut request).await {
+            return refusal;
         }
-    };
-    let response = next
-        .run(Request::from_parts(
-            parts,
-            axum::body::Body::from(bytes.clone()),
-        ))
-        .await;
-    if !response.status().is_client_error() {
-        return response;
-    }
-    match crate::mcp::jsonrpc_refusal(&bytes) {
-        Some(reply) => {
-            let status = if reply["error"]["code"] == -32602 {
-                StatusCode::OK // a well-formed request that failed: an ordinary JSON-RPC error
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            (status, axum::Json(reply)).into_response()
+        if request.method() != axum::http::Method::POST {
+            return self.mcp.handle(request).await;
         }
-        None => response,
+        self.post(request).await
+    }
+
+    /// A POST body that is not a usable JSON-RPC message gets its JSON-RPC error here (rmcp
+    /// would answer a non-JSON body with a plain-text 415). The body is parsed once, by rmcp:
+    /// only when rmcp refuses the request (a 4xx) is the body judged as the stdio framing
+    /// judges a line, and its JSON-RPC error, if it has one, is the answer. A request rmcp
+    /// takes whose params do not fit its method is answered `-32602` by the handler
+    /// (`on_custom_request`), as over stdio.
+    async fn post(&self, request: Request) -> Response {
+        let (parts, body) = request.into_parts();
+        let limit = self.max_body_bytes;
+        let bytes = match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                let body = json!({"error": {"code": "VALIDATION",
+                    "message": format!("the request body is larger than {limit} bytes"),
+                    "suggestion": "send smaller requests, or raise [http] max_body_bytes"}});
+                return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+            }
+        };
+        let body = axum::body::Body::from(bytes.clone());
+        let response = self.mcp.handle(Request::from_parts(parts, body)).await;
+        if !response.status().is_client_error() {
+            return response;
+        }
+        match crate::mcp::jsonrpc_refusal(&bytes) {
+            Some(reply) => {
+                let status = if reply["error"]["code"] == -32602 {
+                    StatusCode::OK // a well-formed request that failed: an ordinary JSON-RPC error
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                (status, axum::Json(reply)).into_response()
+            }
+            None => response,
+        }
     }
 }
 

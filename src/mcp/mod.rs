@@ -34,25 +34,34 @@ pub async fn serve_stdio(app: App) -> anyhow::Result<()> {
 
 /// The MCP endpoint of hosted mode: rmcp's streamable HTTP service, stateless (any replica
 /// serves any request; 2025-11-25 and 2026-07-28 clients alike), answering plain JSON where it
-/// can, with rmcp's own Host check and body cap on top of the HTTP layer's.
-pub fn http_service(
-    app: App,
-    settings: &HttpSettings,
-    shutdown: CancellationToken,
-) -> StreamableHttpService<CrmServer, NeverSessionManager> {
-    // one prototype, cloned per request: the tool list is built once and shared
-    let prototype = CrmServer::new(app);
-    // the HTTP layer checks Origin itself (it also admits the server's own loopback origin)
-    let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_json_response(true)
-        .with_allowed_hosts(settings.allowed_hosts.clone())
-        .disable_allowed_origins()
-        .with_max_request_body_bytes(settings.max_body_bytes)
-        .with_cancellation_token(shutdown);
-    StreamableHttpService::new(
-        move || Ok(prototype.clone()),
-        Arc::new(NeverSessionManager::default()),
-        config,
-    )
+/// can, with rmcp's own Host check and body cap on top of the HTTP layer's. Built once and
+/// shared: each request borrows it (the service's `tower::Service` impl would clone its whole
+/// configuration per request).
+pub struct HttpEndpoint(StreamableHttpService<CrmServer, NeverSessionManager>);
+
+impl HttpEndpoint {
+    /// The endpoint over an app; `shutdown` ends its in-flight streams.
+    pub fn new(app: App, settings: &HttpSettings, shutdown: CancellationToken) -> Self {
+        // one prototype, cloned per request (a few reference counts): the tool list is built
+        // once and shared
+        let prototype = CrmServer::new(app);
+        // the HTTP layer checks Origin itself (it also admits the server's own loopback origin)
+        let config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_allowed_hosts(settings.allowed_hosts.clone())
+            .disable_allowed_origins()
+            .with_max_request_body_bytes(settings.max_body_bytes)
+            .with_cancellation_token(shutdown);
+        HttpEndpoint(StreamableHttpService::new(
+            move || Ok(prototype.clone()),
+            Arc::new(NeverSessionManager::default()),
+            config,
+        ))
+    }
+
+    /// Answer one request (its caller already attached by the bearer check).
+    pub async fn handle(&self, request: axum::extract::Request) -> axum::response::Response {
+        self.0.handle(request).await.map(axum::body::Body::new)
+    }
 }

@@ -32,7 +32,7 @@ Errors carry a code and a suggestion: follow the suggestion.";
 /// The MCP server over one [`App`].
 #[derive(Clone)]
 pub struct CrmServer {
-    app: App,
+    app: Arc<App>,
     tools: Arc<OnceLock<Vec<Tool>>>,
     log_level: LogLevel,
 }
@@ -41,7 +41,7 @@ impl CrmServer {
     /// A server over an app. Nothing is loaded until a client asks.
     pub fn new(app: App) -> Self {
         CrmServer {
-            app,
+            app: Arc::new(app),
             tools: Arc::new(OnceLock::new()),
             log_level: LogLevel::default(),
         }
