@@ -681,6 +681,23 @@ fn http_section_is_validated_with_key_paths() {
     );
     let e = error("[http]\nauthorization_servers = [\"auth.example.com\"]\n");
     assert!(e.contains("http.authorization_servers"), "{e}");
+    // the path becomes a route: only plain segments, a trailing slash dropped
+    let crm = load("[http]\npath = \"/crm/mcp/\"\n[crm.demo]\nkind = \"demo\"\n");
+    assert_eq!(crm.http.path, "/crm/mcp");
+    for bad in [
+        "mcp",
+        "/",
+        "//",
+        "/mcp//x",
+        "/{id}",
+        "/mcp/{*rest}",
+        "/a/../b",
+        "/m cp",
+        "/mcp?x=1",
+    ] {
+        let e = error(&format!("[http]\npath = {bad:?}\n"));
+        assert!(e.contains("http.path: must be a path like"), "{bad}: {e}");
+    }
 }
 
 #[test]

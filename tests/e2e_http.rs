@@ -127,6 +127,37 @@ async fn no_or_malformed_bearer_is_401_before_mcp() {
     );
 }
 
+/// Hosts configured with `…/mcp/` reach the endpoint too, behind the same bearer check; other
+/// paths are not the endpoint.
+#[tokio::test]
+async fn the_endpoint_answers_with_a_trailing_slash_too_and_only_under_its_path() {
+    let (base, _stop) = start(HttpSettings::default()).await;
+    let send = |path: &str, token: Option<&str>| {
+        let mut request = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/list")
+            .json(&stateless("tools/list", json!({})));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let listed = send("/mcp/", Some("alice")).await.unwrap();
+    assert_eq!(listed.status(), 200);
+    let body: Value = listed.json().await.unwrap();
+    assert!(
+        body["result"]["tools"]
+            .as_array()
+            .is_some_and(|tools| tools.iter().any(|t| t["name"] == "crm_get")),
+        "{body}"
+    );
+    assert_eq!(send("/mcp/", None).await.unwrap().status(), 401);
+    assert_eq!(send("/mcpx", Some("alice")).await.unwrap().status(), 404);
+    assert_eq!(send("/other", Some("alice")).await.unwrap().status(), 404);
+}
+
 #[tokio::test]
 async fn a_wrong_host_is_refused() {
     let (base, _stop) = start(HttpSettings::default()).await;

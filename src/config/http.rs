@@ -108,10 +108,8 @@ pub(crate) fn resolve(ctx: &Ctx, raw: RawHttp) -> Result<HttpSettings> {
         }
     };
     if let Some(path) = raw.path {
-        if !path.starts_with('/') || path.len() < 2 || path.contains(char::is_whitespace) {
-            return Err(ctx.error("http.path", "must be a path like \"/mcp\""));
-        }
-        http.path = path.trim_end_matches('/').to_owned();
+        http.path = mcp_path(&path)
+            .ok_or_else(|| ctx.error("http.path", "must be a path like \"/mcp\" or \"/crm/mcp\": segments of letters, digits, '-', '.', '_' and '~' after each '/'"))?;
     }
     if let Some(hosts) = raw.allowed_hosts {
         if hosts.iter().any(|h| h.trim().is_empty()) {
@@ -184,4 +182,21 @@ pub(crate) fn resolve(ctx: &Ctx, raw: RawHttp) -> Result<HttpSettings> {
         http.resource = Some(resource);
     }
     Ok(http)
+}
+
+/// The MCP endpoint's path as served: `/` then non-empty segments of URL-unreserved characters
+/// (RFC 3986), a trailing `/` dropped. Nothing else: the path becomes a route, where `{…}` or
+/// `*` would be a parameter, and a dot segment would never match a normalised URL.
+fn mcp_path(path: &str) -> Option<String> {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let rest = path.strip_prefix('/')?;
+    let segment_ok = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    };
+    rest.split('/').all(segment_ok).then(|| path.to_owned())
 }

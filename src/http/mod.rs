@@ -102,14 +102,15 @@ pub fn router_with_metrics(
         mcp: crate::mcp::HttpEndpoint::new(app, settings, shutdown),
         max_body_bytes: settings.max_body_bytes,
     });
+    let serve_mcp = any(move |request: Request| {
+        let endpoint = endpoint.clone();
+        async move { endpoint.serve(request).await }
+    });
+    // the path, with a trailing slash or anything under it too (as a nested service would)
     let mut router = Router::new()
-        .route(
-            &settings.path,
-            any(move |request: Request| {
-                let endpoint = endpoint.clone();
-                async move { endpoint.serve(request).await }
-            }),
-        )
+        .route(&settings.path, serve_mcp.clone())
+        .route(&format!("{}/", settings.path), serve_mcp.clone())
+        .route(&format!("{}/{{*rest}}", settings.path), serve_mcp)
         .route(
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
