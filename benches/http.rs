@@ -346,9 +346,9 @@ fn main() {
     let quick = std::env::var_os("CRMGATE_BENCH_QUICK").is_some();
     let dir = std::env::temp_dir().join(format!("crmgate-http-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    // the clients' runtime as fair as the server's (`cli::hosted_runtime`): with tokio's
-    // defaults a few of 1,000 client tasks could wait most of a second to be polled, and the
-    // tail measured the load generator
+    // the clients' runtime tuned for fairness: with tokio's defaults a few of 1,000 client
+    // tasks could wait most of a second to be polled, and the tail measured the load generator
+    // (the shared queue looked at every other task, the sockets polled every 1,023 tasks)
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .global_queue_interval(2)

@@ -371,25 +371,11 @@ fn load(global: &Global) -> Result<ResolvedCrm, Failure> {
     Ok(config::load(&overrides(global))?)
 }
 
-/// Hosted mode's runtime, tuned for fairness across many connections. Under overload a
-/// worker's local queue (256 tasks) spills woken connections into the shared queue, and each
-/// queue can starve the other:
-/// - tokio's default looks at the shared queue only every 31-61 tasks: the spilled connections
-///   wait while the others are served again and again (1,000 clients on 2 cores: p99 275 ms for
-///   a p50 of 20 ms);
-/// - looking at it first on every task starves the local queue instead whenever the shared one
-///   never empties: a burst of 1,000 requests left ~190 of them waiting ~1 s in a local queue;
-/// - every other task serves both (none over 300 ms).
-///
-/// Polling the sockets every 1,023 tasks instead of 61 batches more of them per poll: when every
-/// worker is busy a socket's readiness is seen up to ~10 ms later, as it would wait in the queue
-/// anyway, and the order stays closer to first come, first served (1,000 clients: p99 81-94 ms,
-/// against 100-123 polling every 127 tasks). Measured in `benches/http.rs` (docs/performance.md).
+/// Hosted mode's own runtime: the accept loop, signals, what the app starts with. Requests are
+/// served on one runtime per core (`http::conn`'s shards), not here.
 fn hosted_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .global_queue_interval(2)
-        .event_interval(1023)
         .build()
 }
 
