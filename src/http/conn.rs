@@ -6,7 +6,8 @@
 //! The listening socket has a deep accept queue ([`listen`]).
 //!
 //! One runtime per core ([`Shards`]): a connection is handed, round-robin, to one of N
-//! single-threaded runtimes and served there start to finish. With one work-stealing runtime,
+//! single-threaded runtimes and served there start to finish (an HTTP/2 connection's streams
+//! too: one HTTP/2 connection is served by one core). With one work-stealing runtime,
 //! each request woke an idle worker for the tasks rmcp spawns per request, and 1,000 requests in
 //! flight were polled in an order that served some clients twice before others once: per
 //! call, 85-105 µs CPU instead of 135-165 at 1 client, 47-50 instead of 56-60 at 100; at 1,000
@@ -14,7 +15,7 @@
 
 use crate::metrics::Metrics;
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -140,8 +141,8 @@ pub async fn serve(
 type Handed = (std::net::TcpStream, Counted);
 
 /// N single-threaded runtimes (N = the cores available), each on its own thread, each serving
-/// whole connections. HTTP/2 streams, which hyper spawns, are spread over all of them
-/// ([`SpreadExecutor`]).
+/// whole connections: an HTTP/2 connection's streams too (hyper spawns them on the runtime
+/// serving it).
 struct Shards {
     queues: Vec<tokio::sync::mpsc::UnboundedSender<Handed>>,
     next: usize,
@@ -159,18 +160,11 @@ impl Shards {
                     .expect("a single-threaded runtime starts")
             })
             .collect();
-        let spread = SpreadExecutor::new(runtimes.iter().map(|rt| rt.handle().clone()).collect());
         let (mut queues, mut done) = (vec![], vec![]);
         for (i, runtime) in runtimes.into_iter().enumerate() {
             let (queue, arrivals) = tokio::sync::mpsc::unbounded_channel();
             let (finished, finished_rx) = tokio::sync::oneshot::channel();
-            let shard = shard(
-                arrivals,
-                router.clone(),
-                limits,
-                spread.clone(),
-                shutdown.clone(),
-            );
+            let shard = shard(arrivals, router.clone(), limits, shutdown.clone());
             std::thread::Builder::new()
                 .name(format!("crmgate-http-{i}"))
                 .spawn(move || {
@@ -212,11 +206,10 @@ async fn shard(
     mut arrivals: tokio::sync::mpsc::UnboundedReceiver<Handed>,
     router: Router,
     limits: ConnLimits,
-    spread: SpreadExecutor,
     shutdown: CancellationToken,
 ) {
     let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(spread);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -250,34 +243,6 @@ async fn shard(
         });
     }
     graceful.shutdown().await;
-}
-
-/// hyper's executor for what it spawns (HTTP/2 streams): round-robin over the shards, so
-/// that one HTTP/2 connection (a proxy's, say) is served by every core, not one.
-#[derive(Clone)]
-struct SpreadExecutor {
-    handles: Arc<[tokio::runtime::Handle]>,
-    next: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl SpreadExecutor {
-    fn new(handles: Vec<tokio::runtime::Handle>) -> SpreadExecutor {
-        SpreadExecutor {
-            handles: handles.into(),
-            next: Arc::default(),
-        }
-    }
-}
-
-impl<F> hyper::rt::Executor<F> for SpreadExecutor
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.handles[i % self.handles.len()].spawn(future);
-    }
 }
 
 #[cfg(test)]
@@ -346,7 +311,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn connections_and_http2_streams_are_served_on_every_shard() {
+    async fn connections_are_handed_to_every_shard_in_turn() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let (base, shutdown, task) = serving(thread_router()).await;
         // HTTP/1.1: one connection per client, handed round-robin
@@ -367,7 +332,7 @@ mod tests {
             cores,
             "one connection per shard: {threads:?}"
         );
-        // HTTP/2 (h2c): one connection, its streams spread over the shards
+        // HTTP/2 (h2c): one connection, its concurrent streams served by its shard
         let client = reqwest::Client::builder()
             .http2_prior_knowledge()
             .build()
@@ -379,11 +344,8 @@ mod tests {
         }))
         .await;
         let streams: std::collections::BTreeSet<_> = answers.into_iter().collect();
-        assert_eq!(
-            streams.len(),
-            cores,
-            "h2 streams on every shard: {streams:?}"
-        );
+        assert_eq!(streams.len(), 1, "one connection, one shard: {streams:?}");
+        assert!(streams.iter().all(|t| t.starts_with("crmgate-http-")));
         shutdown.cancel();
         task.await.unwrap();
     }
