@@ -7,11 +7,10 @@
 //!
 //! One runtime per core ([`Shards`]): a connection is handed, round-robin, to one of N
 //! single-threaded runtimes and served there start to finish (an HTTP/2 connection's streams
-//! too: one HTTP/2 connection is served by one core). With one work-stealing runtime,
-//! each request woke an idle worker for the tasks rmcp spawns per request, and 1,000 requests in
-//! flight were polled in an order that served some clients twice before others once: per
-//! call, 85-105 µs CPU instead of 135-165 at 1 client, 47-50 instead of 56-60 at 100; at 1,000
-//! clients a p99 of 64-67 ms instead of 99-111 (docs/performance.md).
+//! too: one HTTP/2 connection is served by one core). With one work-stealing runtime, each
+//! request woke an idle worker for the tasks rmcp spawns per request, and 1,000 requests in
+//! flight were polled in an order that served some clients twice before others once; the
+//! figures are in docs/performance.md.
 
 use crate::metrics::Metrics;
 use axum::Router;
@@ -101,9 +100,9 @@ pub async fn serve(
     limits: ConnLimits,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
-) {
+) -> std::io::Result<()> {
     let open = Arc::new(Open::default());
-    let mut shards = Shards::start(router, limits, shutdown.clone());
+    let mut shards = Shards::start(router, limits, shutdown.clone())?;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -135,6 +134,7 @@ pub async fn serve(
     }
     drop(listener);
     shards.finish().await;
+    Ok(())
 }
 
 /// A connection on its way to a shard, counted until it closes.
@@ -150,16 +150,19 @@ struct Shards {
 }
 
 impl Shards {
-    fn start(router: Router, limits: ConnLimits, shutdown: CancellationToken) -> Shards {
+    fn start(
+        router: Router,
+        limits: ConnLimits,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<Shards> {
         let count = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let runtimes: Vec<tokio::runtime::Runtime> = (0..count)
+        let runtimes = (0..count)
             .map(|_| {
                 tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .expect("a single-threaded runtime starts")
             })
-            .collect();
+            .collect::<std::io::Result<Vec<_>>>()?;
         let (mut queues, mut done) = (vec![], vec![]);
         for (i, runtime) in runtimes.into_iter().enumerate() {
             let (queue, arrivals) = tokio::sync::mpsc::unbounded_channel();
@@ -170,16 +173,15 @@ impl Shards {
                 .spawn(move || {
                     runtime.block_on(Box::pin(shard));
                     let _ = finished.send(());
-                })
-                .expect("a thread starts");
+                })?;
             queues.push(queue);
             done.push(finished_rx);
         }
-        Shards {
+        Ok(Shards {
             queues,
             next: 0,
             done,
-        }
+        })
     }
 
     /// Give a connection to the next shard in turn.
@@ -279,7 +281,13 @@ mod tests {
     }
 
     /// Serve `router` with [`serve`] on a loopback port; the shutdown token and the serving task.
-    async fn serving(router: Router) -> (String, CancellationToken, tokio::task::JoinHandle<()>) {
+    async fn serving(
+        router: Router,
+    ) -> (
+        String,
+        CancellationToken,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    ) {
         let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
@@ -347,7 +355,7 @@ mod tests {
         assert_eq!(streams.len(), 1, "one connection, one shard: {streams:?}");
         assert!(streams.iter().all(|t| t.starts_with("crmgate-http-")));
         shutdown.cancel();
-        task.await.unwrap();
+        task.await.unwrap().unwrap();
     }
 
     #[tokio::test]
@@ -370,6 +378,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), task)
             .await
             .expect("serve returns once its connections are done")
+            .unwrap()
             .unwrap();
         assert!(reqwest::get(format!("{base}/slow")).await.is_err());
     }

@@ -161,7 +161,7 @@ pub async fn serve(
         header_read_timeout: settings.header_read_timeout,
         max_connections_per_address: settings.max_connections_per_address,
     };
-    conn::serve(listener, router, limits, metrics, shutdown).await;
+    conn::serve(listener, router, limits, metrics, shutdown).await?;
     Ok(())
 }
 
