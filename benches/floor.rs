@@ -18,7 +18,9 @@
 //!   initializes) and per call ((session with N calls − session with none) / N).
 //!
 //! Figures are printed, never asserted. `CRMGATE_BENCH_QUICK=1` runs fewer iterations and no
-//! callgrind (the CI smoke run).
+//! callgrind (the CI smoke run). `CRMGATE_BENCH_CRMGATE=PATH` measures that crmgate binary
+//! instead of the one cargo built with this bench (e.g. the static release binary of
+//! `cargo build-static` against an echo server built the default way).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -65,9 +67,10 @@ fn main() {
         Target::Bottle(bottle_config.clone()),
     ];
     println!(
-        "crmgate floor benchmarks ({} mode; load average {})",
+        "crmgate floor benchmarks ({} mode; load average {}; crmgate: {})",
         if quick { "quick" } else { "full" },
-        load_average()
+        load_average(),
+        crmgate_binary().display()
     );
 
     // Cold start, wall clock.
@@ -227,6 +230,14 @@ enum Target {
     Bottle(PathBuf),
 }
 
+/// The crmgate binary under test: `CRMGATE_BENCH_CRMGATE`, else the one built with this bench.
+fn crmgate_binary() -> PathBuf {
+    std::env::var_os("CRMGATE_BENCH_CRMGATE").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_crmgate")),
+        PathBuf::from,
+    )
+}
+
 impl Target {
     fn name(&self) -> &'static str {
         match self {
@@ -239,7 +250,7 @@ impl Target {
     fn command(&self, callgrind: Option<&Path>) -> Command {
         let program = match self {
             Target::Echo => std::env::current_exe().unwrap(),
-            _ => PathBuf::from(env!("CARGO_BIN_EXE_crmgate")),
+            _ => crmgate_binary(),
         };
         let mut command = match callgrind {
             Some(out) => {

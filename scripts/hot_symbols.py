@@ -6,14 +6,18 @@ functions next to each other at the start of .text. The kernel maps code 64 KB a
 around each page a process touches; with the hot code packed together a stdio session touches
 a few hundred KB of text instead of pages strewn over 23 MB (see docs/performance.md).
 
-Symbol names carry hashes that differ between `cargo build --release` and the binary
-`cargo bench` builds (dev-dependencies unify features differently), and change with the
-toolchain and the dependencies: the list holds the names of both builds, each build's in one
-run of the file (lld skips the names it does not have). Regenerate after a toolchain or
-dependency update (the floor bench's RSS figure shows the loss):
+Symbol names carry hashes that differ between builds: `cargo build-static` (the shipped Linux
+binary) and `cargo bench-static` (what CI measures) name for an explicit target,
+`cargo build --release` and `cargo bench` for the host, and the bench builds unify
+dev-dependency features differently. They also change with the toolchain and the dependencies.
+The list holds the names of every build given, each build's in one run of the file (lld skips
+the names it does not have); `--keep` appends the current list's other names (the builds not
+given this time). Regenerate after a toolchain or dependency update (the bench's RSS figures
+show the loss):
 
-    cargo build --release && cp target/release/crmgate /tmp/crmgate-build
-    cargo bench --no-run && python3 scripts/hot_symbols.py /tmp/crmgate-build target/release/crmgate
+    cargo build-static && cp target/x86_64-unknown-linux-gnu/release/crmgate /tmp/crmgate-static
+    cargo bench-static --no-run
+    python3 scripts/hot_symbols.py --keep /tmp/crmgate-static target/x86_64-unknown-linux-gnu/release/crmgate
 
 Needs valgrind. Sessions: the demo CRM over stdio (its read tools), BottleCRM,
 EspoCRM, Bitrix24 and Atomic CRM (PostgREST) over stdio against their sandboxes, Atomic CRM
@@ -22,7 +26,9 @@ hosted mode on the demo.
 """
 import base64, hashlib, hmac, http.client, itertools, json, os, re, signal, subprocess, sys, tempfile, time
 
-BINS = [os.path.abspath(b) for b in sys.argv[1:]] or [os.path.abspath("target/release/crmgate")]
+KEEP = "--keep" in sys.argv[1:]
+BINS = ([os.path.abspath(b) for b in sys.argv[1:] if b != "--keep"]
+        or [os.path.abspath("target/release/crmgate")])
 BIN = BINS[0]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "link", "hot-symbols.txt")
@@ -290,6 +296,11 @@ def main():
     names, seen = [], set()
     for binary in BINS:
         for name in one_build(binary):
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+    if KEEP and os.path.exists(OUT):
+        for name in open(OUT).read().split():
             if name not in seen:
                 seen.add(name)
                 names.append(name)

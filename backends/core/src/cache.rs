@@ -11,8 +11,8 @@ use crate::{CallContext, Error, ErrorCode, Result};
 use moka::future::Cache;
 use std::any::Any;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Whose view of the CRM an entry holds.
@@ -57,16 +57,22 @@ struct Entry {
     loaded_at: Instant,
 }
 
-/// The metadata cache shared by every backend instance. Cheap to clone.
+/// The metadata cache shared by every backend instance. Cheap to clone: clones share one
+/// cache, built on first use (a backend that never asks, like the demo CRM's, costs none of
+/// moka's set-up at start-up).
 #[derive(Clone)]
-pub struct MetadataCache {
-    cache: Cache<Key, Entry>,
+pub struct MetadataCache(Arc<Lazy>);
+
+struct Lazy {
+    ttl: Duration,
+    max_entries: u64,
+    cache: OnceLock<Cache<Key, Entry>>,
 }
 
 impl std::fmt::Debug for MetadataCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetadataCache")
-            .field("entries", &self.cache.entry_count())
+            .field("entries", &self.0.cache.get().map_or(0, Cache::entry_count))
             .finish()
     }
 }
@@ -74,12 +80,20 @@ impl std::fmt::Debug for MetadataCache {
 impl MetadataCache {
     /// A cache whose entries live `ttl` after loading, holding at most `max_entries`.
     pub fn new(ttl: Duration, max_entries: u64) -> Self {
-        MetadataCache {
-            cache: Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(max_entries)
-                .build(),
-        }
+        MetadataCache(Arc::new(Lazy {
+            ttl,
+            max_entries,
+            cache: OnceLock::new(),
+        }))
+    }
+
+    fn cache(&self) -> &Cache<Key, Entry> {
+        self.0.cache.get_or_init(|| {
+            Cache::builder()
+                .time_to_live(self.0.ttl)
+                .max_capacity(self.0.max_entries)
+                .build()
+        })
     }
 
     /// The cached value for (`instance`, `scope`, `item`), or the result of `load`.
@@ -109,7 +123,7 @@ impl MetadataCache {
             })
         };
         let entry = self
-            .cache
+            .cache()
             .try_get_with(Key::new(instance, scope, item), init)
             .await
             .map_err(|shared| (*shared).clone())?;
@@ -158,7 +172,7 @@ impl MetadataCache {
         let loaded_here = AtomicBool::new(false);
         let loaded = &loaded_here;
         let result = self
-            .cache
+            .cache()
             .entry(Key::new(instance, scope, item))
             .and_try_compute_with(|current| async move {
                 let stale = match &current {
@@ -208,15 +222,43 @@ impl MetadataCache {
 
     /// Drop one entry, so the next lookup loads it again (e.g. after a schema change).
     pub async fn invalidate(&self, instance: &str, scope: CacheScope<'_>, item: &str) {
-        self.cache
-            .invalidate(&Key::new(instance, scope, item))
-            .await;
+        // a cache not built yet holds nothing to forget
+        if let Some(cache) = self.0.cache.get() {
+            cache.invalidate(&Key::new(instance, scope, item)).await;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn clones_made_before_first_use_share_one_cache() {
+        let first = MetadataCache::new(Duration::from_secs(60), 10);
+        let second = first.clone();
+        // nothing to forget yet: the cache is not built
+        second.invalidate("i", CacheScope::Global, "x").await;
+        let loaded = first
+            .get_or_load("i", CacheScope::Global, "x", || async { Ok(7u32) })
+            .await
+            .unwrap();
+        assert_eq!(*loaded, 7);
+        let seen = second
+            .get_or_load("i", CacheScope::Global, "x", || async { Ok(8u32) })
+            .await
+            .unwrap();
+        assert_eq!(*seen, 7, "the clone loaded its own copy");
+        second.invalidate("i", CacheScope::Global, "x").await;
+        let reloaded = first
+            .get_or_load("i", CacheScope::Global, "x", || async { Ok(9u32) })
+            .await
+            .unwrap();
+        assert_eq!(
+            *reloaded, 9,
+            "an invalidation through a clone reached the other"
+        );
+    }
 
     #[tokio::test]
     async fn wrong_type_is_an_error_not_a_panic() {

@@ -20,6 +20,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod serve_args;
+
 /// One MCP server for working inside any CRM.
 #[derive(Debug, Parser)]
 #[command(
@@ -192,7 +194,9 @@ fn one_line(s: &str) -> String {
 
 /// Run the command line; the binary's `main`.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // the usual `serve` lines without clap's command tree (a sixth of start-up); the rest,
+    // help and errors included, through clap
+    let cli = serve_args::read(std::env::args_os()).unwrap_or_else(Cli::parse);
     init_logging();
     crate::isolate::install_panic_hook();
     match run(cli) {
