@@ -16,10 +16,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crmgate_core::gateway::Tier;
 use crmgate_core::model::Operation;
 use crmgate_core::{CallContext, Error, ErrorCode};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod logging;
 mod serve_args;
 
 /// One MCP server for working inside any CRM.
@@ -197,7 +198,7 @@ pub fn main() -> ExitCode {
     // the usual `serve` lines without clap's command tree (a sixth of start-up); the rest,
     // help and errors included, through clap
     let cli = serve_args::read(std::env::args_os()).unwrap_or_else(Cli::parse);
-    init_logging();
+    logging::init();
     crate::isolate::install_panic_hook();
     match run(cli) {
         Ok(code) => code,
@@ -206,26 +207,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(failure.exit)
         }
     }
-}
-
-/// Logs to stderr only (stdout belongs to MCP in stdio mode); `RUST_LOG` respected, default
-/// `warn`; colour only on a terminal. Without `RUST_LOG` the filter is a plain level: no
-/// directives to parse or to match against each event site.
-fn init_logging() {
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let _ = match std::env::var_os("RUST_LOG") {
-        Some(_) => logs
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-            )
-            .try_init(),
-        None => logs
-            .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
-            .try_init(),
-    };
 }
 
 /// Run one parsed command.

@@ -163,15 +163,77 @@ mod tests {
         ]
     }
 
+    /// A `serve` line of flags with values, in any order, written either way.
+    fn serve_line() -> impl Strategy<Value = Vec<String>> {
+        let flag = prop_oneof![
+            "[a-z0-9./ ]{1,8}".prop_map(|v| ("--config", v)),
+            "[a-z0-9.=]{1,8}".prop_map(|v| ("--crm", v)),
+            prop_oneof![
+                Just("read"),
+                Just("write"),
+                Just("destructive"),
+                Just("all")
+            ]
+            .prop_map(|v| ("--tier", v.to_owned())),
+            prop_oneof![
+                Just("127.0.0.1:8900"),
+                Just("[::1]:1"),
+                Just("0.0.0.0:99999")
+            ]
+            .prop_map(|v| ("--http", v.to_owned())),
+        ];
+        (
+            proptest::collection::vec((flag, any::<bool>()), 0..5),
+            0usize..6,
+        )
+            .prop_map(|(flags, serve_at)| {
+                let mut line = Vec::new();
+                for (i, ((name, value), inline)) in flags.into_iter().enumerate() {
+                    if i == serve_at {
+                        line.push("serve".to_owned());
+                    }
+                    if inline {
+                        line.push(format!("{name}={value}"));
+                    } else {
+                        line.push(name.to_owned());
+                        line.push(value);
+                    }
+                }
+                if !line.iter().any(|a| a == "serve") {
+                    line.push("serve".to_owned());
+                }
+                line
+            })
+    }
+
     proptest! {
         /// Whatever the quick reader accepts, clap accepts and reads the same.
         #[test]
         fn what_is_read_quickly_clap_reads_the_same(
-            line in proptest::collection::vec(token(), 0..7)
+            line in prop_oneof![proptest::collection::vec(token(), 0..7), serve_line()]
         ) {
             let line: Vec<&str> = line.iter().map(String::as_str).collect();
             if let Some(quick) = read(argv(&line)) {
                 prop_assert_eq!(Some(format!("{quick:?}")), clap_reads(&line));
+            }
+        }
+
+        /// A well-formed `serve` line that clap accepts is read without clap, unless a flag
+        /// repeats or `--http` comes before `serve` (those go to clap for its error).
+        #[test]
+        fn serve_lines_clap_accepts_are_read_quickly(line in serve_line()) {
+            let line: Vec<&str> = line.iter().map(String::as_str).collect();
+            let serve_at = line.iter().position(|a| *a == "serve").unwrap();
+            let mut names: Vec<&str> = line
+                .iter()
+                .filter(|a| a.starts_with("--"))
+                .map(|a| a.split('=').next().unwrap())
+                .collect();
+            let http_late = line[..serve_at].iter().all(|a| !a.starts_with("--http"));
+            names.sort_unstable();
+            let repeated = names.windows(2).any(|w| w[0] == w[1]);
+            if clap_reads(&line).is_some() && !repeated && http_late {
+                prop_assert!(read(argv(&line)).is_some(), "{:?} not read", line);
             }
         }
     }
